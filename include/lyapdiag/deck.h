@@ -1,0 +1,68 @@
+/* deck.h: the input deck (INI, parsed with libinih) and its validation.
+ *
+ * Every rejection is one line, "FILE:LINE: [section] key: cause; fix", so a
+ * user can correct a deck without reading the source. Nothing is clamped:
+ * a value outside its range is an error. Key names are part of the file
+ * format and keep their meaning across versions.
+ */
+#ifndef LYAPDIAG_DECK_H
+#define LYAPDIAG_DECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lyapdiag/family.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LYAP_DECK_MAX_WIDTH 65536
+#define LYAP_DECK_MAX_DEPTH 1000000000
+#define LYAP_DECK_MIN_MAX_DEPTH 10 /* the CLT variance needs a series */
+
+typedef struct {
+    int nfamilies;
+    lyap_family families[LYAP_FAMILY_COUNT]; /* [grid] families, in deck order */
+    int nwidths;
+    int *widths;              /* [grid] widths d, strictly increasing */
+    int nslopes;
+    double *slopes;           /* [grid] slopes a in [0, 1], strictly increasing */
+    int nvariances;
+    double *variances;        /* [grid] variances s2 > 0 (eta^2 for orthogonal) */
+    int ndepths;
+    int *depths;              /* [grid] recorded depths L, strictly increasing */
+    uint64_t seed;            /* [sampling] seed of all random streams */
+    int replicas;             /* [sampling] independent networks per task */
+    int batch;                /* [sampling] inputs per network */
+    double target_stderr;     /* [sampling] 0 = fixed replicas */
+    int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
+    char *output;             /* [output] file: NetCDF path */
+    char *name;               /* deck file name, for messages */
+    char *text;               /* the deck verbatim (stored in the output) */
+} lyap_deck;
+
+/* Parses and validates TEXT (NUL-terminated INI) named NAME in messages into
+ * *DECK, which owns copies of both. Returns LYAP_OK, LYAP_EDECK (message:
+ * file:line, key, cause, fix) or LYAP_ENOMEM. On error *DECK holds nothing
+ * to free. Deterministic: every MPI rank parsing the same text agrees. */
+int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck);
+
+/* Reads the whole file PATH into a new NUL-terminated string *TEXT (caller
+ * frees). LYAP_EIO names the file and the reason if it cannot be read. */
+int lyap_deck_read_file(const char *path, char **text);
+
+/* Frees what lyap_deck_parse allocated; safe on a zeroed or freed deck. */
+void lyap_deck_free(lyap_deck *deck);
+
+/* Number of tasks (family, width, slope) of the grid. */
+long lyap_deck_task_count(const lyap_deck *deck);
+
+/* Writes the deck reference (every section, key, default, meaning) to OUT:
+ * the text behind `lyapdiag --help-deck` and the README's deck table. */
+void lyap_deck_print_reference(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_DECK_H */

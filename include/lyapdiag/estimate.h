@@ -1,0 +1,82 @@
+/* estimate.h: estimators for one task (family, width, slope): the Lyapunov
+ * exponent, its standard error, the CLT variance, finite-depth moments, the
+ * boundary, and the exact theory beside them, for every variance of the grid.
+ *
+ * Statistics follow DESIGN.md: the columns of one replica share its weights
+ * and are correlated, so every standard error comes from replica-level
+ * means, which are independent.
+ */
+#ifndef LYAPDIAG_ESTIMATE_H
+#define LYAPDIAG_ESTIMATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lyapdiag/family.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What one task computes. */
+typedef struct {
+    lyap_family family;
+    int width;
+    double slope;
+    int nvariances;
+    const double *variances; /* grid variances s2 (eta^2 for orthogonal) */
+    int ndepths;
+    const int *depths;       /* recorded depths, increasing; the last is simulated */
+    uint64_t seed;
+    int replicas;
+    int batch;
+    int verify_homogeneity;  /* 1: simulate every variance; 0: exact shift */
+} lyap_task_spec;
+
+/* A task's results, all in one contiguous buffer of doubles (so MPI can
+ * ship it as is); the pointers below index into BUF. Units: exponents per
+ * layer (natural log); variances of the grid in s2 units. */
+typedef struct {
+    int nvariances, ndepths;
+    size_t length;              /* number of doubles in buf */
+    double *buf;
+    /* [nvariances] */
+    double *lambda, *lambda_stderr, *lambda_theory;
+    double *clt_variance, *clt_variance_stderr, *clt_variance_theory;
+    double *phase;              /* -1 vanishing, 0 critical (|lambda| < 3 stderr), +1 exploding */
+    /* [nvariances * ndepths], variance-major */
+    double *logn_mean, *logn_var;
+    /* [ndepths] */
+    double *survival;           /* fraction of samples not mapped to 0 (ReLU) */
+    /* scalars */
+    double *variance_crit, *variance_crit_stderr, *variance_crit_theory;
+    double *death_probability;  /* per layer: 2^-d at slope 0, else 0 */
+} lyap_task_result;
+
+/* Number of doubles in a result buffer for the given sizes. */
+size_t lyap_task_result_length(int nvariances, int ndepths);
+
+/* Allocates RESULT's buffer (NaN-filled) and sets its pointers. */
+int lyap_task_result_init(lyap_task_result *result, int nvariances, int ndepths);
+
+/* Frees RESULT's buffer; safe on a zeroed result. */
+void lyap_task_result_free(lyap_task_result *result);
+
+/* Called after every replica with the fraction of the task done; a
+ * non-OK return aborts the task with that status. May be NULL. */
+typedef int (*lyap_poll_fn)(void *ctx, double fraction_done);
+
+/* Runs the Monte Carlo of SPEC and fills RESULT (initialized for SPEC's
+ * sizes). Deterministic: depends only on SPEC. Returns LYAP_OK, LYAP_ENOMEM,
+ * LYAP_ELAPACK, LYAP_EMATH, or POLL's status. */
+int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *result, lyap_poll_fn poll,
+                       void *poll_ctx);
+
+/* Batch length b of the CLT variance estimator for a series of L layers:
+ * floor(sqrt(L)) (batch means; unbiased for i.i.d. increments). */
+int lyap_estimate_clt_batch_length(int depth);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_ESTIMATE_H */

@@ -1,0 +1,33 @@
+/* family.h: the weight families of THEORY.md and their names in decks and
+ * output. One table (src/family.c) is the single source of these names. */
+#ifndef LYAPDIAG_FAMILY_H
+#define LYAPDIAG_FAMILY_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LYAP_FAMILY_GAUSSIAN = 0,   /* W_ij ~ N(0, s2/d) */
+    LYAP_FAMILY_ORTHOGONAL = 1, /* W = eta O, O Haar; grid value eta^2 */
+    LYAP_FAMILY_UNIFORM = 2,    /* W_ij ~ U(-c, c), c = sqrt(3 s2/d) */
+    LYAP_FAMILY_COUNT
+} lyap_family;
+
+/* Deck/output name of F ("gaussian", ...); "?" for an invalid F. */
+const char *lyap_family_name(lyap_family f);
+
+/* Parses NAME (exact, lower case) into *F. Returns 0 on success, -1 if NAME
+ * is not a family (the caller names the choices: lyap_family_choices()). */
+int lyap_family_parse(const char *name, lyap_family *f);
+
+/* "gaussian, orthogonal, uniform": for error messages and --help. */
+const char *lyap_family_choices(void);
+
+/* 1 if the family is rotation invariant (exact theory of THEORY.md). */
+int lyap_family_is_rotation_invariant(lyap_family f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_FAMILY_H */

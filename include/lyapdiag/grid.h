@@ -1,0 +1,28 @@
+/* grid.h: the deck's grid as tasks. A task is one (family, width, slope):
+ * one Monte Carlo run serves all its variances and depths. Tasks are
+ * numbered family-major, slope fastest, as in the output arrays. */
+#ifndef LYAPDIAG_GRID_H
+#define LYAPDIAG_GRID_H
+
+#include "lyapdiag/deck.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Grid position of TASK (0 <= task < lyap_deck_task_count(deck)). */
+void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int *width, int *slope);
+
+/* Relative cost of TASK in flop-like units: replicas x depth x the cost
+ * of one layer (d^2 normal variates and GEMM columns, plus a d^3 QR for
+ * orthogonal weights), times the variances simulated. */
+double lyap_grid_task_cost(const lyap_deck *deck, long task);
+
+/* New array *ORDER of all task numbers, most expensive first (ties by task
+ * number), for dynamic scheduling. Caller frees. LYAP_ENOMEM on failure. */
+int lyap_grid_schedule(const lyap_deck *deck, long **order);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_GRID_H */

@@ -1,0 +1,48 @@
+/* propagate.h: the Monte Carlo kernel. Pushes a batch of unit inputs
+ * through one random network, layer by layer (GEMM path, OpenBLAS).
+ *
+ * A plan (FFTW-style) is made once per (family, width, slope, batch) and
+ * reused for every replica of a task: start() draws the inputs of one
+ * replica, each layer() draws fresh weights, applies them, the Leaky ReLU,
+ * and renormalizes, returning the per-column log-norm increments.
+ */
+#ifndef LYAPDIAG_PROPAGATE_H
+#define LYAPDIAG_PROPAGATE_H
+
+#include <stdint.h>
+
+#include "lyapdiag/family.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lyap_propagate_plan_s *lyap_propagate_plan;
+
+/* New plan for width D, slope A (0 <= a <= 1) and BATCH inputs.
+ * LYAP_ENOMEM or LYAP_ELAPACK on failure (*PLAN left NULL). */
+int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_propagate_plan *plan);
+
+/* Begins replica REPLICA of the task with key TASK_KEY: draws BATCH
+ * independent uniformly random unit inputs; weights will have grid variance
+ * S2. Random numbers depend only on (seed, task_key, replica, layer). */
+void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task_key, int replica,
+                          double s2);
+
+/* Advances one layer: x_l = phi(W_l x_{l-1}) / |phi(W_l x_{l-1})|, writing
+ * INCREMENTS[j] = log(|phi(W_l x_{l-1})_j| / |x_{l-1,j}|) for each column.
+ * A column mapped to exactly 0 (ReLU, THEORY.md) gets -inf then and at
+ * every later layer. Returns LYAP_OK or LYAP_ELAPACK. */
+int lyap_propagate_layer(lyap_propagate_plan plan, double *increments);
+
+/* Sets the BLAS threads of this process (OpenBLAS); lyapdiag uses one per
+ * MPI rank unless asked otherwise, so ranks do not oversubscribe cores. */
+void lyap_propagate_set_blas_threads(int nthreads);
+
+/* Frees *PLAN and sets it to NULL; safe on NULL. */
+void lyap_propagate_plan_destroy(lyap_propagate_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_PROPAGATE_H */

@@ -1,0 +1,47 @@
+/* rng.h: counter-based random streams (Random123 Philox4x64-10).
+ *
+ * A stream is a pure function of (seed, task key, replica, layer, purpose):
+ * no state is shared between tasks, so results do not depend on the number
+ * of MPI ranks, the scheduling order or threads (DESIGN.md, Principles).
+ */
+#ifndef LYAPDIAG_RNG_H
+#define LYAPDIAG_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lyapdiag/family.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a stream is used for: distinct purposes never share variates. */
+typedef enum { LYAP_RNG_WEIGHTS = 1, LYAP_RNG_INPUTS = 2 } lyap_rng_purpose;
+
+typedef struct {
+    uint64_t key[2];     /* seed, task key */
+    uint64_t counter[4]; /* block, layer, replica, purpose */
+} lyap_rng;
+
+/* 64-bit key of a task: mixes family, width, the slope's bits and the
+ * variance index (-1 when the variance axis comes from the homogeneity
+ * shift). Depends on values, not grid positions, so a task draws the same
+ * numbers in any deck that contains it. */
+uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, int variance_index);
+
+/* Positions RNG at the start of stream (seed, task_key, replica, layer, purpose). */
+void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
+                   uint64_t layer, lyap_rng_purpose purpose);
+
+/* Fills OUT[0..n) with standard normal variates (Box-Muller on 53-bit
+ * uniforms) and advances the stream. */
+void lyap_rng_normal(lyap_rng *rng, double *out, size_t n);
+
+/* Fills OUT[0..n) with uniform variates on the open interval (0, 1). */
+void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_RNG_H */

@@ -1,0 +1,59 @@
+/* sched.h: the MPI layer: start-up, the deck on every rank, and the
+ * master/worker sweep (DESIGN.md, "MPI"). The only module that calls MPI.
+ *
+ * Rank 0 is the master and computes too: between replicas of its own tasks
+ * it answers workers' requests, so N ranks keep N cores busy. Tasks go out
+ * most expensive first; results depend only on the task, never on who
+ * computed it or when.
+ */
+#ifndef LYAPDIAG_SCHED_H
+#define LYAPDIAG_SCHED_H
+
+#include "lyapdiag/deck.h"
+#include "lyapdiag/estimate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* MPI_Init with errors returned (not fatal), so every failure is reported
+ * through lyap_fail. Returns LYAP_OK or LYAP_EMPI. */
+int lyap_sched_init(int *argc, char ***argv);
+
+/* MPI_Finalize. */
+void lyap_sched_finalize(void);
+
+int lyap_sched_rank(void);
+int lyap_sched_size(void);
+
+/* Collective: the worst (most negative) STATUS over all ranks, so that all
+ * ranks stop together when any of them cannot go on. */
+int lyap_sched_agree(int status);
+
+/* Collective: rank 0 reads PATH, every rank parses the same text into
+ * *DECK (so all agree on success or on the error). */
+int lyap_sched_load_deck(const char *path, lyap_deck *deck);
+
+/* LYAP_EMPI (the same on every rank) if there are more ranks than tasks:
+ * extra ranks would hold cores and idle. */
+int lyap_sched_check_ranks(const lyap_deck *deck);
+
+/* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank: for
+ * a failure one rank cannot share (LAMMPS's Error::one). Does not return. */
+void lyap_sched_abort(int status) __attribute__((noreturn));
+
+/* Receives each finished task on rank 0, in arrival order. */
+typedef int (*lyap_result_sink)(void *ctx, long task, const lyap_task_result *result);
+
+/* Collective: computes every task of DECK; rank 0 passes each result to
+ * SINK and prints progress (tasks, rate, ETA) on stderr unless QUIET.
+ * *ELAPSED gets the wall time in seconds. Call lyap_sched_check_ranks
+ * first. A worker whose task fails
+ * aborts the run (lyap_sched_abort); on rank 0 a failure (its task or
+ * SINK) is returned, so the caller can clean up before lyap_sched_abort. */
+int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_result_sink sink, void *ctx, double *elapsed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_SCHED_H */

@@ -1,0 +1,49 @@
+/* theory.h: exact Lyapunov exponent, CLT variance and critical variance of
+ * deep bias-free Leaky ReLU networks (THEORY.md), via GSL.
+ *
+ * Valid for widths 1..65536 (tested to 4096) and slopes a in [0, 1]; accurate
+ * to 1e-9 relative. Pure functions, no MPI, thread-compatible.
+ */
+#ifndef LYAPDIAG_THEORY_H
+#define LYAPDIAG_THEORY_H
+
+#include "lyapdiag/family.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exact values at width D, slope A and grid variance S2 (> 0; for orthogonal
+ * S2 = eta^2), THEORY.md "Exact values":
+ *   *lambda  Lyapunov exponent per layer (natural log)
+ *   *v       CLT variance per layer
+ *   *s2_crit critical variance, where lambda = 0 (Lyapunov initialization)
+ * Slope 0 (ReLU): lambda = -inf, v = NaN, s2_crit = +inf (THEORY.md "ReLU").
+ * Families without a closed form (uniform): all three NaN, LYAP_OK.
+ * Returns LYAP_OK, LYAP_EDECK for d < 1, a outside [0, 1] or s2 <= 0, or
+ * LYAP_EMATH if a GSL quadrature fails (message recorded). Any output pointer
+ * may be NULL. */
+int lyap_theory_exact(lyap_family f, int d, double a, double s2,
+                      double *lambda, double *v, double *s2_crit);
+
+/* m_h = E h and v_h = Var h for h = log(a^2 + (1 - a^2) T_K), K ~ Bin(d, 1/2),
+ * T_k ~ Beta(k/2, (d-k)/2) (THEORY.md). For a = 0, m_h = -inf, v_h = NaN. */
+int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h);
+
+/* The independent second route of THEORY.md for the gaussian mean:
+ * E log(sum_i phi(g_i)^2) = int_0^inf (e^-t - M(t)^d)/t dt, which equals
+ * psi(d/2) + log 2 + m_h. For tests. a in (0, 1]. */
+int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value);
+
+/* Per-layer probability that a layer maps the signal to exactly 0:
+ * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"). */
+double lyap_theory_death_probability(int d, double a);
+
+/* Standard scale of family F at slope A: He 2/(1+a^2) (gaussian, uniform),
+ * orthogonal gain eta^2 = 2/(1+a^2) (orthogonal). */
+double lyap_theory_standard_variance(lyap_family f, double a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_THEORY_H */

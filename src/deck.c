@@ -1,0 +1,578 @@
+/* deck.c: input deck parsing and validation (see include/lyapdiag/deck.h).
+ *
+ * libinih does the INI syntax; we feed it through a reader that counts lines
+ * (Debian's libinih is built without INI_HANDLER_LINENO), so every message can
+ * say FILE:LINE. One table, deck_keys[], defines every key: its section,
+ * parser, default and meaning. It drives parsing, defaults and --help-deck.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lyapdiag/deck.h"
+#include "lyapdiag/error.h"
+
+#define MAX_AXIS_POINTS 100000 /* per grid axis: far beyond any useful diagram */
+#define MAX_TASKS 10000000L
+
+struct key_spec;
+typedef int (*key_parser)(lyap_deck *deck, const char *value, const char *where);
+
+struct key_spec {
+    const char *section;
+    const char *name;
+    key_parser parse;
+    const char *default_value; /* NULL: the key is required */
+    const char *meaning;       /* unit and range, for --help-deck */
+};
+
+/* ---- value parsers ------------------------------------------------------ */
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Next SEP-separated item of *CURSOR (modified in place), or NULL at the
+ * end. Unlike strtok, empty items are returned, so "2,,4" is an error. */
+static char *next_item(char **cursor, char sep)
+{
+    char *item = *cursor;
+    if (!item)
+        return NULL;
+    char *end = strchr(item, sep);
+    if (end)
+        *end++ = '\0';
+    *cursor = end;
+    return item;
+}
+
+/* Strict number: the whole token, finite. */
+static int parse_number(const char *token, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(token, &end);
+    if (end == token || *end != '\0' || errno == ERANGE || !isfinite(x))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int bad_number(const char *where, const char *token)
+{
+    return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number%s", where, token,
+                     strchr(token, '#') ? "; inline comments start with ';'"
+                                        : "; write e.g. 0.5 or 1e-3");
+}
+
+/* Appends N points of START:STOP (linear, or geometric when LOG) to LIST. */
+static int expand_range(const char *where, char *spec, double **list, int *n)
+{
+    int log_spacing = 0;
+    if (strncmp(spec, "log:", 4) == 0) {
+        log_spacing = 1;
+        spec += 4;
+    }
+    char *parts[3];
+    int nparts = 0;
+    for (char *tok = next_item(&spec, ':'); tok; tok = next_item(&spec, ':')) {
+        if (nparts == 3)
+            return lyap_fail(LYAP_EDECK, "%s: a range is start:stop:count or log:start:stop:count", where);
+        parts[nparts++] = trim(tok);
+    }
+    double start, stop, count;
+    if (nparts != 3)
+        return lyap_fail(LYAP_EDECK, "%s: a range is start:stop:count or log:start:stop:count", where);
+    if (parse_number(parts[0], &start))
+        return bad_number(where, parts[0]);
+    if (parse_number(parts[1], &stop))
+        return bad_number(where, parts[1]);
+    if (parse_number(parts[2], &count) || count != floor(count) || count < 2 || count > MAX_AXIS_POINTS)
+        return lyap_fail(LYAP_EDECK, "%s: range count '%s' must be a whole number from 2 to %d",
+                         where, parts[2], MAX_AXIS_POINTS);
+    if (log_spacing && (start <= 0 || stop <= 0))
+        return lyap_fail(LYAP_EDECK, "%s: log:%s:%s needs positive start and stop", where, parts[0], parts[1]);
+    int m = (int)count;
+    if (*n + m > MAX_AXIS_POINTS)
+        return lyap_fail(LYAP_EDECK, "%s: more than %d points", where, MAX_AXIS_POINTS);
+    double *grown = realloc(*list, sizeof **list * (size_t)(*n + m));
+    if (!grown)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    *list = grown;
+    for (int i = 0; i < m; i++) {
+        double t = (double)i / (m - 1);
+        double x = log_spacing ? exp(log(start) + t * (log(stop) - log(start)))
+                               : start + t * (stop - start);
+        if (i == m - 1)
+            x = stop; /* exact end point, no rounding drift */
+        (*list)[(*n)++] = x;
+    }
+    return LYAP_OK;
+}
+
+/* Parses "x, y, a:b:n, log:a:b:n" into a new array; checks that every point
+ * lies in [LO, HI] (LO excluded when LO_OPEN), is whole when INTEGER (log
+ * ranges are rounded), and that the points strictly increase. */
+static int parse_axis(const char *where, const char *value, int integer, double lo, int lo_open,
+                      double hi, const char *range_text, double **out, int *nout)
+{
+    char *copy = strdup(value);
+    double *list = NULL;
+    int n = 0, status = LYAP_OK;
+    if (!copy)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    char *cursor = copy;
+    for (char *item = next_item(&cursor, ','); item && status == LYAP_OK; item = next_item(&cursor, ',')) {
+        item = trim(item);
+        if (*item == '\0') {
+            status = lyap_fail(LYAP_EDECK, "%s: empty list item; separate values with single commas", where);
+        } else if (strchr(item, ':')) {
+            int first = n;
+            status = expand_range(where, item, &list, &n);
+            for (int i = first; status == LYAP_OK && integer && i < n; i++) {
+                double r = round(list[i]);
+                if (strncmp(item, "log:", 4) != 0 && fabs(list[i] - r) > 1e-9 * fmax(1, fabs(r)))
+                    status = lyap_fail(LYAP_EDECK, "%s: range %s gives %g, not a whole number; "
+                                       "choose count so that (stop - start)/(count - 1) is whole",
+                                       where, value, list[i]);
+                list[i] = r;
+            }
+        } else {
+            double x;
+            double *grown = realloc(list, sizeof *list * (size_t)(n + 1));
+            if (!grown) {
+                status = lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+            } else if (parse_number(item, &x)) {
+                list = grown;
+                status = bad_number(where, item);
+            } else if (integer && x != floor(x)) {
+                list = grown;
+                status = lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number", where, item);
+            } else {
+                list = grown;
+                list[n++] = x;
+            }
+        }
+    }
+    for (int i = 0; status == LYAP_OK && i < n; i++) {
+        if (list[i] < lo || (lo_open && list[i] == lo) || list[i] > hi)
+            status = lyap_fail(LYAP_EDECK, "%s: %g is out of range; allowed: %s", where, list[i], range_text);
+        else if (i > 0 && list[i] <= list[i - 1])
+            status = lyap_fail(LYAP_EDECK, "%s: %g after %g: list each value once, in increasing order",
+                               where, list[i], list[i - 1]);
+    }
+    if (status == LYAP_OK && n == 0)
+        status = lyap_fail(LYAP_EDECK, "%s: empty list; give at least one value", where);
+    free(copy);
+    if (status != LYAP_OK) {
+        free(list);
+        return status;
+    }
+    *out = list;
+    *nout = n;
+    return LYAP_OK;
+}
+
+static int parse_int_axis(const char *where, const char *value, double lo, double hi,
+                          const char *range_text, int **out, int *nout)
+{
+    double *list;
+    int n;
+    LYAP_CALL(parse_axis(where, value, 1, lo, 0, hi, range_text, &list, &n));
+    int *ints = malloc(sizeof *ints * (size_t)n);
+    if (!ints) {
+        free(list);
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    }
+    for (int i = 0; i < n; i++)
+        ints[i] = (int)list[i];
+    free(list);
+    free(*out);
+    *out = ints;
+    *nout = n;
+    return LYAP_OK;
+}
+
+/* Whole number in [LO, HI]. */
+static int parse_count(const char *where, const char *value, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from %ld to %ld", where, value, lo, hi);
+    *out = (int)x;
+    return LYAP_OK;
+}
+
+static int parse_families(lyap_deck *deck, const char *value, const char *where)
+{
+    char *copy = strdup(value), *cursor = copy;
+    int status = LYAP_OK;
+    if (!copy)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    deck->nfamilies = 0;
+    for (char *item = next_item(&cursor, ','); item && status == LYAP_OK; item = next_item(&cursor, ',')) {
+        lyap_family f;
+        item = trim(item);
+        if (lyap_family_parse(item, &f) != 0) {
+            status = lyap_fail(LYAP_EDECK, "%s: unknown family '%s'; choose from %s", where, item,
+                               lyap_family_choices());
+            break;
+        }
+        for (int i = 0; i < deck->nfamilies; i++)
+            if (deck->families[i] == f)
+                status = lyap_fail(LYAP_EDECK, "%s: family '%s' listed twice; list each once", where, item);
+        if (status == LYAP_OK)
+            deck->families[deck->nfamilies++] = f;
+    }
+    if (status == LYAP_OK && deck->nfamilies == 0)
+        status = lyap_fail(LYAP_EDECK, "%s: empty list; choose from %s", where, lyap_family_choices());
+    free(copy);
+    return status;
+}
+
+static int parse_widths(lyap_deck *deck, const char *value, const char *where)
+{
+    return parse_int_axis(where, value, 1, LYAP_DECK_MAX_WIDTH, "whole numbers 1 to 65536",
+                          &deck->widths, &deck->nwidths);
+}
+
+static int parse_depths(lyap_deck *deck, const char *value, const char *where)
+{
+    LYAP_CALL(parse_int_axis(where, value, 1, LYAP_DECK_MAX_DEPTH, "whole numbers 1 to 1e9",
+                             &deck->depths, &deck->ndepths));
+    if (deck->depths[deck->ndepths - 1] < LYAP_DECK_MIN_MAX_DEPTH)
+        return lyap_fail(LYAP_EDECK, "%s: the largest depth is %d; it must be at least %d "
+                         "(the simulated depth; the CLT variance needs a long series)",
+                         where, deck->depths[deck->ndepths - 1], LYAP_DECK_MIN_MAX_DEPTH);
+    return LYAP_OK;
+}
+
+static int parse_slopes(lyap_deck *deck, const char *value, const char *where)
+{
+    free(deck->slopes);
+    deck->slopes = NULL;
+    return parse_axis(where, value, 0, 0.0, 0, 1.0, "0 <= a <= 1 (0 = ReLU, 1 = linear)",
+                      &deck->slopes, &deck->nslopes);
+}
+
+static int parse_variances(lyap_deck *deck, const char *value, const char *where)
+{
+    free(deck->variances);
+    deck->variances = NULL;
+    return parse_axis(where, value, 0, 0.0, 1, 1e300, "s2 > 0 (weight variance times width)",
+                      &deck->variances, &deck->nvariances);
+}
+
+static int parse_seed(lyap_deck *deck, const char *value, const char *where)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(value, &end, 10);
+    if (end == value || *end != '\0' || errno == ERANGE || value[0] == '-')
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from 0 to 2^64-1", where, value);
+    deck->seed = (uint64_t)x;
+    return LYAP_OK;
+}
+
+static int parse_replicas(lyap_deck *deck, const char *value, const char *where)
+{
+    return parse_count(where, value, 2, 1000000000L, &deck->replicas);
+}
+
+static int parse_batch(lyap_deck *deck, const char *value, const char *where)
+{
+    return parse_count(where, value, 1, 65536, &deck->batch);
+}
+
+static int parse_target_stderr(lyap_deck *deck, const char *value, const char *where)
+{
+    double x;
+    if (parse_number(value, &x) || x < 0)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a number >= 0", where, value);
+    if (x > 0)
+        return lyap_fail(LYAP_EDECK, "%s: adaptive precision (target_stderr > 0) is not available in "
+                         "this version; set target_stderr = 0 and choose replicas", where);
+    deck->target_stderr = x;
+    return LYAP_OK;
+}
+
+static int parse_verify(lyap_deck *deck, const char *value, const char *where)
+{
+    if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+        deck->verify_homogeneity = 1;
+    else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+        deck->verify_homogeneity = 0;
+    else
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be yes or no", where, value);
+    return LYAP_OK;
+}
+
+static int parse_output_file(lyap_deck *deck, const char *value, const char *where)
+{
+    if (*value == '\0')
+        return lyap_fail(LYAP_EDECK, "%s: empty file name; write e.g. file = phase.nc", where);
+    char *copy = strdup(value);
+    if (!copy)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    free(deck->output);
+    deck->output = copy;
+    return LYAP_OK;
+}
+
+static const struct key_spec deck_keys[] = {
+    {"grid", "families", parse_families, "gaussian, orthogonal",
+     "weight families, a list of: gaussian, orthogonal, uniform"},
+    {"grid", "widths", parse_widths, NULL,
+     "network widths d (1..65536): list, start:stop:count or log:start:stop:count"},
+    {"grid", "slopes", parse_slopes, NULL, "Leaky ReLU slopes a, 0 <= a <= 1 (0 = ReLU, 1 = linear)"},
+    {"grid", "variances", parse_variances, NULL,
+     "weight variance s2 (entries N(0, s2/d); eta^2 for orthogonal), > 0; He = 2/(1+a^2)"},
+    {"grid", "depths", parse_depths, NULL,
+     "recorded depths L in layers; the largest (>= 10) is simulated, the others recorded on the way"},
+    {"sampling", "seed", parse_seed, "1", "seed of all random streams (0..2^64-1)"},
+    {"sampling", "replicas", parse_replicas, "64", "independent networks per task (>= 2)"},
+    {"sampling", "batch", parse_batch, "16", "unit inputs pushed through each network (>= 1)"},
+    {"sampling", "target_stderr", parse_target_stderr, "0",
+     "0 = fixed replicas (adaptive precision is planned)"},
+    {"sampling", "verify_homogeneity", parse_verify, "no",
+     "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)"},
+    {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)"},
+};
+#define NKEYS ((int)(sizeof deck_keys / sizeof deck_keys[0]))
+
+/* ---- the INI pass --------------------------------------------------------- */
+
+struct parse_state {
+    lyap_deck *deck;
+    const char *name;
+    const char *cursor; /* next unread character of the text */
+    int line;           /* line number of the last line handed to inih */
+    int line_too_long;
+    int seen_line[NKEYS];
+    int status;
+};
+
+/* fgets over a string, counting lines; refuses lines inih would truncate. */
+static char *read_line(char *buf, int size, void *stream)
+{
+    struct parse_state *st = stream;
+    if (*st->cursor == '\0')
+        return NULL;
+    const char *nl = strchr(st->cursor, '\n');
+    size_t len = nl ? (size_t)(nl - st->cursor) + 1 : strlen(st->cursor);
+    st->line++;
+    if (len >= (size_t)size) {
+        st->line_too_long = 1;
+        return NULL;
+    }
+    memcpy(buf, st->cursor, len);
+    buf[len] = '\0';
+    st->cursor += len;
+    return buf;
+}
+
+/* Edit distance, for "did you mean". Short strings only. */
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int row[64];
+    for (int j = 0; j <= lb; j++)
+        row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = diag + (a[i - 1] != b[j - 1]);
+            int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = cost < best ? cost : best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static int unknown_key(const struct parse_state *st, const char *section, const char *name)
+{
+    int known_section = 0, best = -1, best_distance = 3;
+    char keys[256] = "";
+    for (int i = 0; i < NKEYS; i++) {
+        int d = edit_distance(name, deck_keys[i].name);
+        if (d < best_distance) {
+            best_distance = d;
+            best = i;
+        }
+        if (strcmp(section, deck_keys[i].section) == 0) {
+            known_section = 1;
+            if (keys[0])
+                strcat(keys, ", ");
+            strcat(keys, deck_keys[i].name);
+        }
+    }
+    if (!known_section)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are [grid], [sampling], [output]",
+                         st->name, st->line, section);
+    if (best >= 0)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; did you mean '%s' in [%s]?",
+                         st->name, st->line, section, name, deck_keys[best].name, deck_keys[best].section);
+    return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; keys in [%s]: %s",
+                     st->name, st->line, section, name, section, keys);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *raw_value)
+{
+    struct parse_state *st = user;
+    if (st->status != LYAP_OK)
+        return 0;
+    if (section[0] == '\0') {
+        st->status = lyap_fail(LYAP_EDECK, "%s:%d: %s: key outside any section; put it under [grid], "
+                               "[sampling] or [output]", st->name, st->line, name);
+        return 0;
+    }
+    for (int i = 0; i < NKEYS; i++) {
+        if (strcmp(section, deck_keys[i].section) != 0 || strcmp(name, deck_keys[i].name) != 0)
+            continue;
+        char where[512];
+        snprintf(where, sizeof where, "%s:%d: [%s] %s", st->name, st->line, section, name);
+        if (st->seen_line[i]) {
+            st->status = lyap_fail(LYAP_EDECK, "%s: given twice (first at line %d); keep one",
+                                   where, st->seen_line[i]);
+            return 0;
+        }
+        st->seen_line[i] = st->line;
+        char *value = strdup(raw_value);
+        if (!value) {
+            st->status = lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+            return 0;
+        }
+        st->status = deck_keys[i].parse(st->deck, trim(value), where);
+        free(value);
+        return st->status == LYAP_OK;
+    }
+    st->status = unknown_key(st, section, name);
+    return 0;
+}
+
+static int apply_defaults(struct parse_state *st)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        if (st->seen_line[i])
+            continue;
+        char where[512];
+        snprintf(where, sizeof where, "%s: [%s] %s", st->name, deck_keys[i].section, deck_keys[i].name);
+        if (!deck_keys[i].default_value)
+            return lyap_fail(LYAP_EDECK, "%s: missing; add it to [%s] (%s)", where, deck_keys[i].section,
+                             deck_keys[i].meaning);
+        LYAP_CALL(deck_keys[i].parse(st->deck, deck_keys[i].default_value, where));
+    }
+    return LYAP_OK;
+}
+
+int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
+{
+    struct parse_state st = {.deck = deck, .name = name, .cursor = text, .status = LYAP_OK};
+    memset(deck, 0, sizeof *deck);
+    int rc = ini_parse_stream(read_line, &st, on_key, &st);
+    if (st.status == LYAP_OK && st.line_too_long)
+        st.status = lyap_fail(LYAP_EDECK, "%s:%d: line longer than %d characters; shorten it (use "
+                              "start:stop:count ranges for long lists)", name, st.line, INI_MAX_LINE - 2);
+    else if (st.status == LYAP_OK && rc > 0)
+        st.status = lyap_fail(LYAP_EDECK, "%s:%d: syntax error; expected '[section]', 'key = value' or "
+                              "a comment starting with ';' or '#'", name, rc);
+    else if (st.status == LYAP_OK && rc != 0)
+        st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
+    if (st.status == LYAP_OK)
+        st.status = apply_defaults(&st);
+    if (st.status == LYAP_OK && lyap_deck_task_count(deck) > MAX_TASKS)
+        st.status = lyap_fail(LYAP_EDECK, "%s: [grid] has %ld (family, width, slope) tasks, more than %ld; "
+                              "split the deck", name, lyap_deck_task_count(deck), MAX_TASKS);
+    if (st.status == LYAP_OK) {
+        deck->name = strdup(name);
+        deck->text = strdup(text);
+        if (!deck->name || !deck->text)
+            st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory", name);
+    }
+    if (st.status != LYAP_OK)
+        lyap_deck_free(deck);
+    return st.status;
+}
+
+int lyap_deck_read_file(const char *path, char **text)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lyap_fail(LYAP_EIO, "%s: cannot open deck: %s; check the path", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (ferror(f) || feof(f) || len + 1 < cap)
+            break;
+        char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+        if (!grown) {
+            fclose(f);
+            free(buf);
+            return lyap_fail(LYAP_EIO, "%s: deck larger than 64 MiB or out of memory", path);
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = !buf || ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return lyap_fail(LYAP_EIO, "%s: cannot read deck", path);
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        return lyap_fail(LYAP_EDECK, "%s: contains a NUL byte; a deck is a text file", path);
+    }
+    *text = buf;
+    return LYAP_OK;
+}
+
+void lyap_deck_free(lyap_deck *deck)
+{
+    free(deck->widths);
+    free(deck->slopes);
+    free(deck->variances);
+    free(deck->depths);
+    free(deck->output);
+    free(deck->name);
+    free(deck->text);
+    memset(deck, 0, sizeof *deck);
+}
+
+long lyap_deck_task_count(const lyap_deck *deck)
+{
+    return (long)deck->nfamilies * deck->nwidths * deck->nslopes;
+}
+
+void lyap_deck_print_reference(FILE *out)
+{
+    const char *section = "";
+    for (int i = 0; i < NKEYS; i++) {
+        if (strcmp(section, deck_keys[i].section) != 0) {
+            section = deck_keys[i].section;
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+        }
+        fprintf(out, "  %-19s %s\n  %-19s default: %s\n", deck_keys[i].name, deck_keys[i].meaning, "",
+                deck_keys[i].default_value ? deck_keys[i].default_value : "(required)");
+    }
+}

@@ -1,0 +1,314 @@
+/* estimate.c: Monte Carlo estimators for one task (DESIGN.md, "estimate").
+ *
+ * One run to the largest recorded depth serves every depth; the variance
+ * axis is the exact homogeneity shift of THEORY.md ("The sharp boundary"):
+ * lambda(s2) = lambda(1) + 0.5 log s2 and log-norms shift by 0.5 L log s2,
+ * unless the deck asks to simulate every variance (verify_homogeneity).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
+#include "lyapdiag/propagate.h"
+#include "lyapdiag/rng.h"
+#include "lyapdiag/theory.h"
+
+/* Welford's running mean and sum of squared deviations. */
+typedef struct {
+    long n;
+    double mean, m2;
+} running_stats;
+
+static void stats_push(running_stats *s, double x)
+{
+    s->n++;
+    double delta = x - s->mean;
+    s->mean += delta / s->n;
+    s->m2 += delta * (x - s->mean);
+}
+
+static double stats_variance(const running_stats *s)
+{
+    return s->n > 1 ? s->m2 / (s->n - 1) : NAN;
+}
+
+static double stats_stderr(const running_stats *s)
+{
+    return sqrt(stats_variance(s) / s->n);
+}
+
+size_t lyap_task_result_length(int nvariances, int ndepths)
+{
+    return 7 * (size_t)nvariances + 2 * (size_t)nvariances * ndepths + (size_t)ndepths + 4;
+}
+
+int lyap_task_result_init(lyap_task_result *r, int nv, int nd)
+{
+    memset(r, 0, sizeof *r);
+    r->nvariances = nv;
+    r->ndepths = nd;
+    r->length = lyap_task_result_length(nv, nd);
+    LYAP_CALL(lyap_alloc(&r->buf, r->length, sizeof *r->buf, "task result"));
+    for (size_t i = 0; i < r->length; i++)
+        r->buf[i] = NAN;
+    double *p = r->buf;
+    double **per_variance[] = {&r->lambda, &r->lambda_stderr, &r->lambda_theory, &r->clt_variance,
+                               &r->clt_variance_stderr, &r->clt_variance_theory, &r->phase};
+    for (size_t i = 0; i < sizeof per_variance / sizeof *per_variance; i++, p += nv)
+        *per_variance[i] = p;
+    r->logn_mean = p, p += (size_t)nv * nd;
+    r->logn_var = p, p += (size_t)nv * nd;
+    r->survival = p, p += nd;
+    r->variance_crit = p++;
+    r->variance_crit_stderr = p++;
+    r->variance_crit_theory = p++;
+    r->death_probability = p++;
+    return LYAP_OK;
+}
+
+void lyap_task_result_free(lyap_task_result *r)
+{
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+int lyap_estimate_clt_batch_length(int depth)
+{
+    int b = (int)floor(sqrt((double)depth));
+    return b < 1 ? 1 : b;
+}
+
+/* What one simulation (one weight scale) yields. */
+typedef struct {
+    double lambda, lambda_stderr, v, v_stderr;
+    double *logn_mean, *logn_var, *survival; /* [ndepths] */
+} simulation;
+
+/* Per-column state while one replica runs. */
+typedef struct {
+    double *cum;        /* log(|x_l|/|x_0|) so far */
+    double *batch_sum;  /* increments of the open batch */
+    running_stats *batches; /* over closed batch sums: long-run variance */
+    double *increments; /* this layer's */
+} column_state;
+
+typedef struct {
+    const lyap_task_spec *spec;
+    lyap_poll_fn poll;
+    void *poll_ctx;
+    int done_replicas, total_replicas;
+} progress;
+
+/* Runs every replica at scale S2 with stream key KEY. Columns that a ReLU
+ * layer maps to 0 drop out of the finite-depth moments (which are then
+ * conditional on survival, with SIMULATION->survival saying how many). */
+static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_state *col,
+                    progress *prog, simulation *out)
+{
+    const lyap_task_spec *spec = prog->spec;
+    int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
+    int b = lyap_estimate_clt_batch_length(depth), nbatches = depth / b;
+    running_stats lambda = {0}, v = {0};
+    running_stats *replica_mean = calloc((size_t)nd, sizeof *replica_mean);
+    double *within = calloc((size_t)nd, sizeof *within);
+    long *alive = calloc((size_t)nd, sizeof *alive);
+    int status = (replica_mean && within && alive) ? LYAP_OK
+                 : lyap_fail(LYAP_ENOMEM, "estimate: out of memory for %d depths", nd);
+
+    for (int r = 0; status == LYAP_OK && r < spec->replicas; r++) {
+        lyap_propagate_start(plan, spec->seed, key, r, s2);
+        for (int j = 0; j < batch; j++) {
+            col->cum[j] = col->batch_sum[j] = 0;
+            col->batches[j] = (running_stats){0};
+        }
+        long final_alive = 0;
+        double final_mean = 0;
+        for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
+            status = lyap_propagate_layer(plan, col->increments);
+            for (int j = 0; j < batch; j++) {
+                col->cum[j] += col->increments[j];
+                col->batch_sum[j] += col->increments[j];
+                if (layer % b == 0 && layer / b <= nbatches) {
+                    stats_push(&col->batches[j], col->batch_sum[j]);
+                    col->batch_sum[j] = 0;
+                }
+            }
+            if (layer != spec->depths[k])
+                continue;
+            /* Replica-level moments at a recorded depth, over live columns. */
+            running_stats here = {0};
+            for (int j = 0; j < batch; j++)
+                if (isfinite(col->cum[j]))
+                    stats_push(&here, col->cum[j]);
+            alive[k] += here.n;
+            final_alive = here.n;
+            final_mean = here.mean;
+            if (here.n > 0) {
+                stats_push(&replica_mean[k], here.mean);
+                within[k] += here.m2 / here.n;
+            }
+            k++;
+        }
+        if (status == LYAP_OK && final_alive == batch) {
+            /* lambda and the CLT variance need a whole replica (always, for
+             * slope > 0; at slope 0 lambda = -inf regardless, THEORY.md). */
+            double v_replica = 0;
+            for (int j = 0; j < batch; j++)
+                v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
+            stats_push(&lambda, final_mean / depth);
+            stats_push(&v, v_replica / batch);
+        }
+        prog->done_replicas++;
+        if (status == LYAP_OK && prog->poll)
+            status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
+    }
+    out->lambda = lambda.n ? lambda.mean : NAN;
+    out->lambda_stderr = stats_stderr(&lambda);
+    out->v = v.n ? v.mean : NAN;
+    out->v_stderr = stats_stderr(&v);
+    for (int k = 0; status == LYAP_OK && k < nd; k++) {
+        /* E S and Var S of a single sample, unbiased although columns of a
+         * replica are correlated: Var S = E(within-replica variance) +
+         * Var(replica mean), estimated over independent replicas. */
+        out->logn_mean[k] = replica_mean[k].n ? replica_mean[k].mean : NAN;
+        out->logn_var[k] = within[k] / replica_mean[k].n + stats_variance(&replica_mean[k]);
+        out->survival[k] = (double)alive[k] / ((double)spec->replicas * batch);
+    }
+    free(replica_mean);
+    free(within);
+    free(alive);
+    return status;
+}
+
+static int column_state_init(column_state *col, int batch)
+{
+    memset(col, 0, sizeof *col);
+    LYAP_CALL(lyap_alloc(&col->cum, (size_t)batch, sizeof *col->cum, "column sums"));
+    LYAP_CALL(lyap_alloc(&col->batch_sum, (size_t)batch, sizeof *col->batch_sum, "batch sums"));
+    LYAP_CALL(lyap_alloc(&col->batches, (size_t)batch, sizeof *col->batches, "batch statistics"));
+    return lyap_alloc(&col->increments, (size_t)batch, sizeof *col->increments, "increments");
+}
+
+static void column_state_free(column_state *col)
+{
+    free(col->cum);
+    free(col->batch_sum);
+    free(col->batches);
+    free(col->increments);
+}
+
+static double phase_of(double lambda, double stderr_)
+{
+    if (fabs(lambda) < 3 * stderr_)
+        return 0;
+    return lambda < 0 ? -1 : 1;
+}
+
+/* Writes simulation SIM, run at scale S2_SIM, into variance I of RESULT,
+ * shifted to the grid variance S2 (THEORY.md: lambda(s2) = lambda(s2_sim)
+ * + 0.5 log(s2/s2_sim), log-norms by 0.5 L log(s2/s2_sim)). */
+static void store_variance(const lyap_task_spec *spec, const simulation *sim, double s2_sim, int i,
+                           lyap_task_result *res)
+{
+    double shift = 0.5 * log(spec->variances[i] / s2_sim);
+    int nd = spec->ndepths;
+    res->lambda[i] = sim->lambda + shift;
+    res->lambda_stderr[i] = sim->lambda_stderr;
+    res->clt_variance[i] = sim->v;
+    res->clt_variance_stderr[i] = sim->v_stderr;
+    for (int k = 0; k < nd; k++) {
+        res->logn_mean[(size_t)i * nd + k] = sim->logn_mean[k] + shift * spec->depths[k];
+        res->logn_var[(size_t)i * nd + k] = sim->logn_var[k];
+    }
+}
+
+/* Exact theory beside the estimates (THEORY.md), and the ReLU convention:
+ * at slope 0 lambda = -inf exactly, v undefined, no finite critical
+ * variance; death_probability flags it. */
+static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *res)
+{
+    int relu = spec->slope == 0;
+    for (int i = 0; i < spec->nvariances; i++) {
+        LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, spec->variances[i],
+                                    &res->lambda_theory[i], &res->clt_variance_theory[i], NULL));
+        if (relu) {
+            res->lambda[i] = -INFINITY;
+            res->lambda_stderr[i] = 0;
+            res->clt_variance[i] = res->clt_variance_stderr[i] = NAN;
+        }
+        res->phase[i] = phase_of(res->lambda[i], res->lambda_stderr[i]);
+    }
+    LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, NULL, NULL,
+                                res->variance_crit_theory));
+    *res->death_probability = lyap_theory_death_probability(spec->width, spec->slope);
+    return LYAP_OK;
+}
+
+/* The boundary s2_crit = exp(-2 lambda(1)) and its delta-method stderr
+ * 2 s2_crit stderr(lambda(1)). With simulated variances, lambda(1) is the
+ * mean of the shifted independent estimates lambda(s2_i) - 0.5 log s2_i. */
+static void fill_boundary(const lyap_task_spec *spec, lyap_task_result *res)
+{
+    if (spec->slope == 0) {
+        *res->variance_crit = INFINITY;
+        *res->variance_crit_stderr = 0;
+        return;
+    }
+    double lambda1 = res->lambda[0] - 0.5 * log(spec->variances[0]);
+    double var1 = res->lambda_stderr[0] * res->lambda_stderr[0];
+    if (spec->verify_homogeneity) { /* independent estimates: average them */
+        int n = spec->nvariances;
+        lambda1 = var1 = 0;
+        for (int i = 0; i < n; i++) {
+            lambda1 += (res->lambda[i] - 0.5 * log(spec->variances[i])) / n;
+            var1 += res->lambda_stderr[i] * res->lambda_stderr[i] / ((double)n * n);
+        }
+    }
+    *res->variance_crit = exp(-2 * lambda1);
+    *res->variance_crit_stderr = 2 * *res->variance_crit * sqrt(var1);
+}
+
+int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_poll_fn poll,
+                       void *poll_ctx)
+{
+    int nd = spec->ndepths, nsim = spec->verify_homogeneity ? spec->nvariances : 1;
+    lyap_propagate_plan plan = NULL;
+    column_state col;
+    simulation sim = {0};
+    double *moments = NULL;
+    progress prog = {spec, poll, poll_ctx, 0, spec->replicas * nsim};
+
+    int status = column_state_init(&col, spec->batch);
+    if (status == LYAP_OK)
+        status = lyap_alloc(&moments, 3 * (size_t)nd, sizeof *moments, "depth moments");
+    if (status == LYAP_OK)
+        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch, &plan);
+    if (status == LYAP_OK) {
+        sim.logn_mean = moments;
+        sim.logn_var = moments + nd;
+        sim.survival = moments + 2 * nd;
+    }
+    for (int s = 0; status == LYAP_OK && s < nsim; s++) {
+        /* Shift mode simulates unit scale once; verify mode each variance
+         * with its own independent streams. */
+        double s2_sim = spec->verify_homogeneity ? spec->variances[s] : 1.0;
+        uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope,
+                                         spec->verify_homogeneity ? s : -1);
+        status = simulate(plan, key, s2_sim, &col, &prog, &sim);
+        for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++)
+            if (!spec->verify_homogeneity || i == s)
+                store_variance(spec, &sim, s2_sim, i, res);
+        if (status == LYAP_OK && s == 0) /* survival does not depend on scale */
+            memcpy(res->survival, sim.survival, sizeof *res->survival * (size_t)nd);
+    }
+    if (status == LYAP_OK)
+        status = fill_theory_and_phase(spec, res);
+    if (status == LYAP_OK)
+        fill_boundary(spec, res);
+    lyap_propagate_plan_destroy(&plan);
+    column_state_free(&col);
+    free(moments);
+    return status;
+}

@@ -1,0 +1,35 @@
+/* family.c: names of the weight families (THEORY.md, "Weight families"). */
+#include <string.h>
+
+#include "lyapdiag/family.h"
+
+static const char *const family_names[LYAP_FAMILY_COUNT] = {
+    [LYAP_FAMILY_GAUSSIAN] = "gaussian",
+    [LYAP_FAMILY_ORTHOGONAL] = "orthogonal",
+    [LYAP_FAMILY_UNIFORM] = "uniform",
+};
+
+const char *lyap_family_name(lyap_family f)
+{
+    return (f >= 0 && f < LYAP_FAMILY_COUNT) ? family_names[f] : "?";
+}
+
+int lyap_family_parse(const char *name, lyap_family *f)
+{
+    for (int i = 0; i < LYAP_FAMILY_COUNT; i++)
+        if (strcmp(name, family_names[i]) == 0) {
+            *f = (lyap_family)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *lyap_family_choices(void)
+{
+    return "gaussian, orthogonal, uniform";
+}
+
+int lyap_family_is_rotation_invariant(lyap_family f)
+{
+    return f == LYAP_FAMILY_GAUSSIAN || f == LYAP_FAMILY_ORTHOGONAL;
+}

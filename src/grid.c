@@ -1,0 +1,48 @@
+/* grid.c: tasks of the deck's grid and their cost model (DESIGN.md, MPI). */
+#include <stdlib.h>
+
+#include "lyapdiag/error.h"
+#include "lyapdiag/grid.h"
+
+void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int *width, int *slope)
+{
+    *slope = (int)(task % deck->nslopes);
+    task /= deck->nslopes;
+    *width = (int)(task % deck->nwidths);
+    *family = (int)(task / deck->nwidths);
+}
+
+double lyap_grid_task_cost(const lyap_deck *deck, long task)
+{
+    int f, w, s;
+    lyap_grid_task_position(deck, task, &f, &w, &s);
+    double d = deck->widths[w];
+    /* per layer: d^2 variates (~20 flop each) + 2 d^2 batch GEMM flops */
+    double layer = d * d * (20.0 + 2.0 * deck->batch);
+    if (deck->families[f] == LYAP_FAMILY_ORTHOGONAL)
+        layer += 4.0 * d * d * d; /* dgeqrf + dorgqr */
+    double sims = deck->verify_homogeneity ? deck->nvariances : 1;
+    return layer * deck->depths[deck->ndepths - 1] * (double)deck->replicas * sims;
+}
+
+static const lyap_deck *sort_deck; /* qsort has no context argument */
+
+static int by_cost_descending(const void *pa, const void *pb)
+{
+    long a = *(const long *)pa, b = *(const long *)pb;
+    double ca = lyap_grid_task_cost(sort_deck, a), cb = lyap_grid_task_cost(sort_deck, b);
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+int lyap_grid_schedule(const lyap_deck *deck, long **order)
+{
+    long n = lyap_deck_task_count(deck);
+    LYAP_CALL(lyap_alloc(order, (size_t)n, sizeof **order, "task schedule"));
+    for (long t = 0; t < n; t++)
+        (*order)[t] = t;
+    sort_deck = deck;
+    qsort(*order, (size_t)n, sizeof **order, by_cost_descending);
+    return LYAP_OK;
+}

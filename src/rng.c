@@ -1,0 +1,78 @@
+/* rng.c: Philox4x64-10 streams (Salmon et al., SC'11, via Random123). */
+#include <Random123/philox.h>
+#include <math.h>
+#include <string.h>
+
+#include "lyapdiag/rng.h"
+
+/* splitmix64 finalizer (Steele et al. 2014): a bijective 64-bit mixer. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, int variance_index)
+{
+    uint64_t slope_bits;
+    memcpy(&slope_bits, &slope, sizeof slope_bits);
+    uint64_t h = mix64(0x6c7961706469616eULL ^ (uint64_t)f);
+    h = mix64(h ^ (uint64_t)(uint32_t)width);
+    h = mix64(h ^ slope_bits);
+    return mix64(h ^ (uint64_t)(int64_t)variance_index);
+}
+
+void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
+                   uint64_t layer, lyap_rng_purpose purpose)
+{
+    rng->key[0] = seed;
+    rng->key[1] = task_key;
+    rng->counter[0] = 0;
+    rng->counter[1] = layer;
+    rng->counter[2] = replica;
+    rng->counter[3] = (uint64_t)purpose;
+}
+
+/* The next block of four 64-bit words. */
+static philox4x64_ctr_t next_block(lyap_rng *rng)
+{
+    philox4x64_ctr_t c = {{rng->counter[0], rng->counter[1], rng->counter[2], rng->counter[3]}};
+    philox4x64_key_t k = {{rng->key[0], rng->key[1]}};
+    rng->counter[0]++;
+    return philox4x64(c, k);
+}
+
+/* Top 53 bits to the open interval (0, 1): never 0, so log() is finite. */
+static double open_unit(uint64_t bits)
+{
+    return ((double)(bits >> 11) + 0.5) * 0x1.0p-53;
+}
+
+void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
+{
+    for (size_t i = 0; i < n; i += 4) {
+        philox4x64_ctr_t r = next_block(rng);
+        for (size_t j = 0; j < 4 && i + j < n; j++)
+            out[i + j] = open_unit(r.v[j]);
+    }
+}
+
+void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    for (size_t i = 0; i < n; i += 4) {
+        philox4x64_ctr_t r = next_block(rng);
+        double z[4];
+        for (int p = 0; p < 2; p++) {
+            double radius = sqrt(-2.0 * log(open_unit(r.v[2 * p])));
+            double angle = two_pi * open_unit(r.v[2 * p + 1]);
+            z[2 * p] = radius * cos(angle);
+            z[2 * p + 1] = radius * sin(angle);
+        }
+        for (size_t j = 0; j < 4 && i + j < n; j++)
+            out[i + j] = z[j];
+    }
+}

@@ -1,0 +1,259 @@
+/* sched.c: MPI master/worker sweep (DESIGN.md, "MPI").
+ *
+ * Protocol: a worker sends TAG_RESULT with [task, result...] (task = -1 on
+ * its first request, with no result) and receives TAG_TASK with the next
+ * task number, or -1 to stop. Rank 0 serves these between the replicas of
+ * its own tasks (estimate's poll hook), so it never idles a core.
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lyapdiag/error.h"
+#include "lyapdiag/grid.h"
+#include "lyapdiag/sched.h"
+
+enum { TAG_RESULT = 1, TAG_TASK = 2 };
+#define PROGRESS_INTERVAL 2.0 /* seconds between progress lines */
+
+static int mpi_check(int rc, const char *call)
+{
+    if (rc == MPI_SUCCESS)
+        return LYAP_OK;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, text, &len);
+    return lyap_fail(LYAP_EMPI, "%s failed: %s", call, text);
+}
+#define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
+
+int lyap_sched_init(int *argc, char ***argv)
+{
+    LYAP_MPI(MPI_Init(argc, argv));
+    return mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+}
+
+void lyap_sched_finalize(void)
+{
+    MPI_Finalize();
+}
+
+int lyap_sched_rank(void)
+{
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+int lyap_sched_size(void)
+{
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return size;
+}
+
+int lyap_sched_agree(int status)
+{
+    int worst = status;
+    if (MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return lyap_fail(LYAP_EMPI, "MPI_Allreduce failed while ranks agreed on a status");
+    return worst;
+}
+
+void lyap_sched_abort(int status)
+{
+    fprintf(stderr, "lyapdiag: error on rank %d: %s\n", lyap_sched_rank(), lyap_error_message());
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, status == LYAP_OK ? 1 : 2);
+    exit(2); /* MPI_Abort does not return; this keeps the compiler sure of it */
+}
+
+int lyap_sched_load_deck(const char *path, lyap_deck *deck)
+{
+    char *text = NULL;
+    long length = -1;
+    int status = LYAP_OK;
+    if (lyap_sched_rank() == 0) {
+        status = lyap_deck_read_file(path, &text);
+        length = status == LYAP_OK ? (long)strlen(text) : -1;
+    }
+    LYAP_MPI(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
+    if (length < 0) /* rank 0 holds the message */
+        return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
+    if (lyap_sched_rank() != 0)
+        LYAP_CALL(lyap_alloc(&text, (size_t)length + 1, 1, "deck text"));
+    status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
+    if (status == LYAP_OK)
+        status = lyap_deck_parse(text, path, deck);
+    free(text);
+    return status;
+}
+
+int lyap_sched_check_ranks(const lyap_deck *deck)
+{
+    int size = lyap_sched_size();
+    long ntasks = lyap_deck_task_count(deck);
+    if (size > ntasks)
+        return lyap_fail(LYAP_EMPI, "%s: %d MPI ranks for %ld tasks (family x width x slope): ranks beyond "
+                         "%ld would idle; run with -np %ld or fewer, or add widths or slopes to the deck",
+                         deck->name, size, ntasks, ntasks, ntasks);
+    return LYAP_OK;
+}
+
+/* ---- the sweep -------------------------------------------------------------- */
+
+typedef struct {
+    const lyap_deck *deck;
+    int quiet;
+    lyap_result_sink sink;
+    void *sink_ctx;
+    long *order;            /* tasks, most expensive first */
+    long ntasks, next;      /* next unassigned position in order */
+    long done;
+    double total_cost, done_cost;
+    int active_workers;     /* workers not yet told to stop */
+    double *message;        /* [1 + result length]: task, result */
+    lyap_task_result inbox; /* a received result */
+    double start, last_report;
+} master_state;
+
+static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
+{
+    int f, w, s;
+    lyap_grid_task_position(deck, task, &f, &w, &s);
+    *spec = (lyap_task_spec){
+        .family = deck->families[f], .width = deck->widths[w], .slope = deck->slopes[s],
+        .nvariances = deck->nvariances, .variances = deck->variances,
+        .ndepths = deck->ndepths, .depths = deck->depths,
+        .seed = deck->seed, .replicas = deck->replicas, .batch = deck->batch,
+        .verify_homogeneity = deck->verify_homogeneity};
+}
+
+static void report_progress(master_state *m, int force)
+{
+    double now = MPI_Wtime();
+    if (m->quiet || (!force && now - m->last_report < PROGRESS_INTERVAL))
+        return;
+    m->last_report = now;
+    double elapsed = now - m->start, fraction = m->done_cost / m->total_cost;
+    fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
+            100 * fraction, elapsed);
+    if (fraction > 0 && m->done < m->ntasks)
+        fprintf(stderr, ", ETA %.0f s", elapsed * (1 - fraction) / fraction);
+    fputc('\n', stderr);
+}
+
+static int record(master_state *m, long task, const lyap_task_result *result)
+{
+    LYAP_CALL(m->sink(m->sink_ctx, task, result));
+    m->done++;
+    m->done_cost += lyap_grid_task_cost(m->deck, task);
+    report_progress(m, 0);
+    return LYAP_OK;
+}
+
+/* Receives one worker message (blocking), stores its result, replies with
+ * the next task or -1. */
+static int serve_one(master_state *m, const MPI_Status *probed)
+{
+    int count = (int)m->inbox.length + 1;
+    MPI_Status status;
+    LYAP_MPI(MPI_Recv(m->message, count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
+    long task = (long)m->message[0];
+    if (task >= 0) {
+        memcpy(m->inbox.buf, m->message + 1, m->inbox.length * sizeof *m->message);
+        LYAP_CALL(record(m, task, &m->inbox));
+    }
+    long next = m->next < m->ntasks ? m->order[m->next++] : -1;
+    if (next < 0)
+        m->active_workers--;
+    LYAP_MPI(MPI_Send(&next, 1, MPI_LONG, status.MPI_SOURCE, TAG_TASK, MPI_COMM_WORLD));
+    return LYAP_OK;
+}
+
+/* estimate's poll hook on rank 0: serve every waiting worker. */
+static int serve_waiting(void *ctx, double fraction_done)
+{
+    master_state *m = ctx;
+    int waiting = 1;
+    (void)fraction_done;
+    while (waiting) {
+        MPI_Status probed;
+        LYAP_MPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &waiting, &probed));
+        if (waiting)
+            LYAP_CALL(serve_one(m, &probed));
+    }
+    report_progress(m, 0);
+    return LYAP_OK;
+}
+
+static int compute(const lyap_deck *deck, long task, lyap_task_result *result, lyap_poll_fn poll, void *ctx)
+{
+    lyap_task_spec spec;
+    task_spec(deck, task, &spec);
+    return lyap_estimate_task(&spec, result, poll, ctx);
+}
+
+static int run_master(master_state *m, lyap_task_result *own)
+{
+    while (m->next < m->ntasks) {
+        long task = m->order[m->next++];
+        LYAP_CALL(compute(m->deck, task, own, serve_waiting, m));
+        LYAP_CALL(record(m, task, own));
+        LYAP_CALL(serve_waiting(m, 0));
+    }
+    while (m->active_workers > 0) {
+        MPI_Status probed;
+        LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
+        LYAP_CALL(serve_one(m, &probed));
+    }
+    return LYAP_OK;
+}
+
+static int run_worker(const lyap_deck *deck, double *message, lyap_task_result *own)
+{
+    long task = -1;
+    for (;;) {
+        message[0] = (double)task;
+        if (task >= 0)
+            memcpy(message + 1, own->buf, own->length * sizeof *message);
+        LYAP_MPI(MPI_Send(message, (int)own->length + 1, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        LYAP_MPI(MPI_Recv(&task, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        if (task < 0)
+            return LYAP_OK;
+        LYAP_CALL(compute(deck, task, own, NULL, NULL));
+    }
+}
+
+int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_result_sink sink, void *ctx, double *elapsed)
+{
+    int size = lyap_sched_size(), rank = lyap_sched_rank();
+    long ntasks = lyap_deck_task_count(deck);
+    double start = MPI_Wtime();
+    master_state m = {.deck = deck, .quiet = quiet, .sink = sink, .sink_ctx = ctx, .ntasks = ntasks,
+                      .active_workers = size - 1, .start = start, .last_report = start};
+    lyap_task_result own = {0};
+    int status = lyap_task_result_init(&own, deck->nvariances, deck->ndepths);
+    if (status == LYAP_OK)
+        status = lyap_alloc(&m.message, own.length + 1, sizeof *m.message, "result message");
+    if (status == LYAP_OK && rank == 0)
+        status = lyap_task_result_init(&m.inbox, deck->nvariances, deck->ndepths);
+    if (status == LYAP_OK && rank == 0)
+        status = lyap_grid_schedule(deck, &m.order);
+    for (long t = 0; status == LYAP_OK && rank == 0 && t < ntasks; t++)
+        m.total_cost += lyap_grid_task_cost(deck, t);
+    if (status != LYAP_OK) /* allocation failures: this rank alone */
+        lyap_sched_abort(status);
+    status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, &own);
+    if (status != LYAP_OK && rank != 0) /* a worker's own failure */
+        lyap_sched_abort(status);
+    if (status == LYAP_OK && rank == 0)
+        report_progress(&m, 1);
+    *elapsed = MPI_Wtime() - start;
+    lyap_task_result_free(&own);
+    lyap_task_result_free(&m.inbox);
+    free(m.message);
+    free(m.order);
+    return status;
+}

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Bad runs stop with one clear line, a non-zero exit and no output file:
+# missing deck, bad deck, unwritable output, more ranks than tasks, bad
+# command lines. `lyapdiag theory` prints THEORY.md's reference values.
+. "${top_srcdir:-.}/tests/lib.sh"
+cd "$WORK" || exit 99
+L=$LYAPDIAG
+
+cat >good.ini <<'INI'
+[grid]
+families = gaussian
+widths = 2
+slopes = 0.5, 1.0
+variances = 1, 2
+depths = 20
+[sampling]
+replicas = 4
+batch = 2
+[output]
+file = good.nc
+INI
+sed 's/slopes = 0.5, 1.0/slopes = 0.5, 2.0/' good.ini >badslope.ini
+
+expect_error "missing deck" 1 "error: nosuch.ini: cannot open deck: No such file" "$L" run nosuch.ini
+expect_error "slope out of range" 1 "error: badslope.ini:4: \[grid\] slopes: 2 is out of range" "$L" run badslope.ini
+[ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a deck error" || fail "output left after a deck error"
+expect_error "unwritable output" 1 "error: /nonexistent/dir/x.nc.partial: cannot create output .*--output" \
+  "$L" run good.ini --output /nonexistent/dir/x.nc
+expect_error "too many ranks" 1 "3 MPI ranks for 2 tasks.*-np 2 or fewer" mpi 3 "$L" run good.ini --quiet
+[ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a rank error" || fail "output left after a rank error"
+expect_error "no command" 2 "missing command" "$L"
+expect_error "unknown command" 2 "unknown command 'frobnicate'" "$L" frobnicate
+expect_error "run without deck" 2 "missing DECK" "$L" run
+expect_error "unknown run option" 2 "unexpected argument '--fast'" "$L" run good.ini --fast
+expect_error "theory slope" 2 "slope must lie in \[0, 1\]" "$L" theory --width 4 --slope 1.5
+expect_error "theory width" 2 "width must be a whole number" "$L" theory --width 0 --slope 0.1
+expect_error "theory family" 2 "unknown family 'normal'" "$L" theory --width 4 --slope 0.1 --family normal
+
+# A good run succeeds on 2 ranks and leaves exactly the final file.
+if mpi 2 "$L" run good.ini --quiet && [ -s good.nc ] && [ ! -e good.nc.partial ]; then
+  pass "good run writes good.nc and no .partial"
+else
+  fail "good run"
+fi
+
+# theory prints THEORY.md's reference points (d=4 and 16, a=0.1, He), to
+# half a unit of the digits THEORY.md gives.
+for point in "4 -0.41519 4.5430" "16 -0.08467 2.3456"; do
+  set -- $point
+  "$L" theory --width "$1" --slope 0.1 --family gaussian >theory.txt
+  lambda=$(awk '$1 == "gaussian" && $2 == "He" { print $4 }' theory.txt)
+  crit=$(awk '$1 == "gaussian" && $2 == "He" { print $6 }' theory.txt)
+  if near "$lambda" "$2" 5e-6 && near "$crit" "$3" 5e-5; then
+    pass "theory d=$1 a=0.1: lambda_He $lambda (THEORY.md $2), s2_crit $crit ($3)"
+  else
+    fail "theory d=$1: lambda_He '$lambda' vs $2, s2_crit '$crit' vs $3"; cat theory.txt
+  fi
+done
+"$L" --help | grep -q 'lyapdiag run DECK' && pass "--help" || fail "--help"
+"$L" --version | grep -Eq '^lyapdiag [0-9]' && pass "--version" || fail "--version"
+"$L" --help-deck | grep -q 'verify_homogeneity' && pass "--help-deck lists keys" || fail "--help-deck"
+finish

@@ -1,0 +1,90 @@
+/* Every class of bad deck is rejected with a one-line message that names
+ * file:line, the key and the fix; a good deck parses to the right values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "lyapdiag/deck.h"
+#include "lyapdiag/error.h"
+
+#define GRID_OK "[grid]\nwidths = 2, 4\nslopes = 0.1\nvariances = 1, 2\ndepths = 10, 100\n"
+
+static const struct {
+    const char *deck;
+    const char *expected; /* substring of the message */
+} bad_decks[] = {
+    {"[grid]\nwidths = 2\nslopes = 1.5\nvariances = 1\ndepths = 100\n", "deck.ini:3: [grid] slopes: 1.5 is out of range"},
+    {"[grid]\nwidths = 2\nslopes = -0.1\nvariances = 1\ndepths = 100\n", "slopes: -0.1 is out of range"},
+    {"[grid]\nwidths = 0, 4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "deck.ini:2: [grid] widths: 0 is out of range"},
+    {"[grid]\nwidths = 2.5\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "'2.5' must be a whole number"},
+    {"[grid]\nwidths = 2:9:3\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "not a whole number; choose count"},
+    {"[grid]\nwidths = 4, 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "in increasing order"},
+    {"[grid]\nwidths = 2, 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "list each value once"},
+    {"[grid]\nwidth = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "deck.ini:2: [grid] width: unknown key; did you mean 'widths'"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 0\ndepths = 100\n", "variances: 0 is out of range; allowed: s2 > 0"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 1\ndepths = 5\n", "the largest depth is 5; it must be at least 10"},
+    {"[grid]\nwidths = 2\nslopes = 0.1, abc\nvariances = 1\ndepths = 100\n", "'abc' is not a number"},
+    {"[grid]\nwidths = 2 # two\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "inline comments start with ';'"},
+    {"[grid]\nwidths = 2,\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "empty list item"},
+    {"[grid]\nwidths = 2\nwidths = 4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "deck.ini:3: [grid] widths: given twice (first at line 2)"},
+    {"[grid]\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "[grid] widths: missing"},
+    {"[grid]\nfamilies = gauss\n" "widths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "unknown family 'gauss'; choose from gaussian"},
+    {"[grid]\nfamilies = gaussian, gaussian\n" "widths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "listed twice"},
+    {GRID_OK "[sample]\nseed = 1\n", "deck.ini:7: [sample]: unknown section"},
+    {GRID_OK "[sampling]\nreplicas = 1\n", "deck.ini:7: [sampling] replicas: '1' must be a whole number from 2"},
+    {GRID_OK "[sampling]\nbatch = 0\n", "[sampling] batch: '0' must be a whole number from 1"},
+    {GRID_OK "[sampling]\nseed = -3\n", "[sampling] seed: '-3' must be a whole number"},
+    {GRID_OK "[sampling]\ntarget_stderr = 0.01\n", "set target_stderr = 0"},
+    {GRID_OK "[sampling]\nverify_homogeneity = maybe\n", "must be yes or no"},
+    {GRID_OK "[output]\nfile =\n", "[output] file: empty file name"},
+    {"widths = 2\n" GRID_OK, "deck.ini:1: widths: key outside any section"},
+    {GRID_OK "this line has no equals sign\n", "deck.ini:6: syntax error"},
+    {"[grid]\nwidths = log:0:10:3\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "needs positive start and stop"},
+    {"[grid]\nwidths = 2, , 4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "empty list item"},
+    {"[grid]\nwidths = 2::4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "is not a number"},
+    {"[grid]\nfamilies = gaussian,\nwidths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "unknown family ''"},
+    {"[grid]\nwidths = 2:4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "a range is start:stop:count"},
+};
+
+static void test_bad_decks(void)
+{
+    for (size_t i = 0; i < sizeof bad_decks / sizeof bad_decks[0]; i++) {
+        lyap_deck deck;
+        int status = lyap_deck_parse(bad_decks[i].deck, "deck.ini", &deck);
+        const char *msg = lyap_error_message();
+        check(status == LYAP_EDECK && strstr(msg, bad_decks[i].expected) && !strchr(msg, '\n'),
+              "bad deck %zu rejected: status %d, message '%s', expected '%s'", i, status, msg,
+              bad_decks[i].expected);
+    }
+}
+
+static void test_good_deck(void)
+{
+    const char *text = "; quick deck\n[grid]\nfamilies = gaussian, orthogonal ; list\n"
+                       "widths = 2, 4:16:4 ; mixed\nslopes = 0.01, 0.1, 0.5\nvariances = 1.0:4.0:31\n"
+                       "depths = log:10:1000:3\n[sampling]\nseed = 18446744073709551615\nreplicas = 8\n"
+                       "[output]\nfile = out.nc\n";
+    lyap_deck deck;
+    int status = lyap_deck_parse(text, "good.ini", &deck);
+    check(status == LYAP_OK, "good deck parses: status %d (%s)", status, status ? lyap_error_message() : "ok");
+    if (status != LYAP_OK)
+        return;
+    check(deck.nfamilies == 2 && deck.families[1] == LYAP_FAMILY_ORTHOGONAL, "families: %d", deck.nfamilies);
+    check(deck.nwidths == 5 && deck.widths[0] == 2 && deck.widths[1] == 4 && deck.widths[2] == 8 &&
+              deck.widths[4] == 16, "widths 2, 4:16:4 -> 2 4 8 12 16 (n = %d)", deck.nwidths);
+    check(deck.nvariances == 31 && deck.variances[30] == 4.0 && fabs(deck.variances[1] - 1.1) < 1e-12,
+          "variances 1:4:31 (n = %d, last %g)", deck.nvariances, deck.variances[30]);
+    check(deck.ndepths == 3 && deck.depths[1] == 100 && deck.depths[2] == 1000, "log depths 10, 100, 1000");
+    check(deck.seed == 18446744073709551615ULL && deck.replicas == 8 && deck.batch == 16,
+          "seed max, replicas 8, batch default 16");
+    check(strcmp(deck.output, "out.nc") == 0 && strcmp(deck.text, text) == 0, "output and verbatim text kept");
+    check(lyap_deck_task_count(&deck) == 30, "2 x 5 x 3 = 30 tasks (%ld)", lyap_deck_task_count(&deck));
+    lyap_deck_free(&deck);
+}
+
+int main(void)
+{
+    test_bad_decks();
+    test_good_deck();
+    return check_status();
+}
