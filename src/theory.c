@@ -209,7 +209,8 @@ static int add_term(int d, int k, double a, double w, beta_integrand *b,
 static int h_moments_interior(int d, double a, double *m_h, double *v_h)
 {
     double q = (1.0 - a) * (1.0 + a) / (1.0 + a * a);
-    double c = log1p(-0.5 * (1.0 - a) * (1.0 + a)); /* log((1+a^2)/2), relative-accurate near a = 1 */
+    /* c = log((1+a^2)/2), relatively accurate near a = 1 */
+    double c = log1p(-0.5 * (1.0 - a) * (1.0 + a));
     beta_integrand b = {0.0, 0, 0, q, 2.0 * a * a / (1.0 + a * a), 1};
     double sum[3] = {0.0, 0.0, 0.0};
     int kmode = d / 2, status = LYAP_OK;

@@ -119,8 +119,8 @@ static void reference_points(void)
 {
     double s2_crit = NAN;
     double he = lyap_theory_standard_variance(LYAP_FAMILY_GAUSSIAN, 0.1);
-    check("THEORY.md d=4 a=0.1 lambda_He", lambda_of(LYAP_FAMILY_GAUSSIAN, 4, 0.1, he, NULL, &s2_crit),
-          -0.41519, 0.5e-5);
+    check("THEORY.md d=4 a=0.1 lambda_He",
+          lambda_of(LYAP_FAMILY_GAUSSIAN, 4, 0.1, he, NULL, &s2_crit), -0.41519, 0.5e-5);
     check("THEORY.md d=4 a=0.1 s2_crit", s2_crit, 4.5430, 0.5e-4);
     check("THEORY.md d=16 a=0.1 lambda_He",
           lambda_of(LYAP_FAMILY_GAUSSIAN, 16, 0.1, he, NULL, &s2_crit), -0.08467, 0.5e-5);

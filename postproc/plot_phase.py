@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""Plot one slice of a lyapdiag phase diagram (NetCDF written by `lyapdiag run`).
+
+For one weight family and one Leaky ReLU slope a, the PNG has two panels:
+  (a) the Monte Carlo Lyapunov exponent lambda over (variance s^2, width d), with
+      the critical variance s^2_crit (Monte Carlo +- stderr, and exact theory) and
+      the He scale s^2 = 2/(1+a^2) (the standard gain for orthogonal) on top;
+  (b) lambda at the He scale against width, Monte Carlo +- stderr and theory.
+lambda is exactly 0.5*log(s^2) + lambda(1) (homogeneity, THEORY.md), so the He
+value is shifted from the grid variance nearest to it rather than interpolated.
+
+Run with Debian's python (needs python3-xarray, -netcdf4, -matplotlib):
+    /usr/bin/python3 postproc/plot_phase.py phase.nc [-o OUT.png] [--family F] [--slope A]
+    /usr/bin/python3 postproc/plot_phase.py phase.nc --table   # text table, no PNG
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+REQUIRED = ("lambda", "lambda_stderr", "lambda_theory",
+            "variance_crit", "variance_crit_stderr", "variance_crit_theory")
+DEFAULT_SLOPE = 0.1
+
+
+class UsageError(Exception):
+    """A problem with the command line or the input file, reported in one line."""
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("file", help="lyapdiag NetCDF phase diagram")
+    p.add_argument("-o", "--output", help="PNG to write (default: FILE with .png)")
+    p.add_argument("--family", help="weight family (default: the first in the file)")
+    p.add_argument("--slope", type=float,
+                   help=f"Leaky ReLU slope a (default: the file's slope nearest {DEFAULT_SLOPE})")
+    p.add_argument("--table", action="store_true",
+                   help="print the per-width He / critical-variance table instead of plotting")
+    return p.parse_args(argv)
+
+
+def open_phase_diagram(path):
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such file")
+    try:
+        ds = xr.open_dataset(path)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable NetCDF file ({e})")
+    missing = [v for v in REQUIRED + ("family", "width", "slope", "variance") if v not in ds.variables]
+    if missing:
+        raise UsageError(f"{path}: not a lyapdiag phase diagram (missing {', '.join(missing)})")
+    return ds
+
+
+def select_slice(ds, family, slope):
+    """The (width, variance) slice for one family and slope, checked against the file."""
+    families = [str(f) for f in ds["family"].values]
+    family = families[0] if family is None else family
+    if family not in families:
+        raise UsageError(f"family {family!r} not in file (has: {', '.join(families)})")
+    slopes = ds["slope"].values
+    target = DEFAULT_SLOPE if slope is None else slope
+    i = int(np.argmin(np.abs(slopes - target)))
+    if slope is not None and not np.isclose(slopes[i], slope, rtol=1e-9, atol=1e-12):
+        raise UsageError(f"slope {slope:g} not in file (has: {', '.join(f'{s:g}' for s in slopes)})")
+    return ds.sel(family=family).isel(slope=i)
+
+
+def he_variance(a):
+    return 2.0 / (1.0 + a * a)
+
+
+def he_label(family):
+    return "orthogonal gain" if "orthogonal" in family else "He"
+
+
+def at_he(sl, name):
+    """Variable `name` (a lambda) at s^2_He per width, shifted exactly from the nearest grid variance."""
+    s2_he = he_variance(float(sl["slope"]))
+    v = sl["variance"].values
+    ref = v[np.argmin(np.abs(np.log(v / s2_he)))]
+    return sl[name].sel(variance=ref).values + 0.5 * np.log(s2_he / ref)
+
+
+def stderr_at_he(sl):
+    s2_he = he_variance(float(sl["slope"]))
+    return sl["lambda_stderr"].sel(variance=s2_he, method="nearest").values
+
+
+def print_table(sl, path):
+    a = float(sl["slope"])
+    print(f"# {path}: {sl['family'].item()}, slope a = {a:g}, "
+          f"{he_label(str(sl['family'].item()))} s2 = {he_variance(a):.6g}; lambda per layer")
+    print(f"{'d':>5} {'lambda_He mc':>13} {'+-':>9} {'theory':>10} "
+          f"{'s2_crit mc':>11} {'+-':>9} {'theory':>10}")
+    rows = zip(sl["width"].values, at_he(sl, "lambda"), stderr_at_he(sl), at_he(sl, "lambda_theory"),
+               sl["variance_crit"].values, sl["variance_crit_stderr"].values,
+               sl["variance_crit_theory"].values)
+    for d, lam, lam_se, lam_th, crit, crit_se, crit_th in rows:
+        print(f"{d:>5} {lam:>13.5f} {lam_se:>9.5f} {lam_th:>10.5f} "
+              f"{crit:>11.4f} {crit_se:>9.4f} {crit_th:>10.4f}")
+
+
+def cell_edges(x):
+    """Edges of cells centred on the (increasing) grid x."""
+    if len(x) == 1:
+        return np.array([0.95, 1.05]) * x[0]
+    mid = 0.5 * (x[1:] + x[:-1])
+    return np.concatenate(([2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]))
+
+
+def lambda_colormap(lam):
+    """Symmetric diverging colour scale; -inf (ReLU) in black, NaN (missing) in grey."""
+    finite = lam[np.isfinite(lam)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    cmap = plt.get_cmap("RdBu_r").with_extremes(under="black", bad="lightgrey")
+    shown = np.nan_to_num(lam, nan=np.nan, neginf=-2 * vmax, posinf=2 * vmax)
+    return shown, cmap, vmax
+
+
+def plot_heatmap(ax, fig, sl):
+    family, a = str(sl["family"].item()), float(sl["slope"])
+    v, widths = sl["variance"].values, sl["width"].values
+    rows = np.arange(len(widths))
+    lam, cmap, vmax = lambda_colormap(sl["lambda"].transpose("width", "variance").values)
+    mesh = ax.pcolormesh(cell_edges(v), cell_edges(rows.astype(float)), lam,
+                         cmap=cmap, vmin=-vmax, vmax=vmax, shading="flat")
+    extend = "min" if np.isneginf(sl["lambda"].values).any() else "neither"
+    fig.colorbar(mesh, ax=ax, extend=extend, label=r"$\lambda$ per layer (Monte Carlo)")
+
+    crit, crit_se, crit_th = (sl[n].values for n in REQUIRED[3:])
+    lo, hi = ax.get_xlim()
+    inside = (crit >= lo) & (crit <= hi)
+    ax.vlines(crit_th, rows - 0.4, rows + 0.4, colors="black", linewidth=2.5,
+              label=r"$s^2_{\rm crit}$ theory")
+    ax.errorbar(crit[inside], rows[inside], xerr=crit_se[inside], fmt="o", color="gold",
+                markeredgecolor="black", ecolor="black", capsize=3,
+                label=r"$s^2_{\rm crit}$ Monte Carlo $\pm$ stderr")
+    for r in rows[~inside]:
+        ax.annotate(rf"$s^2_{{\rm crit}}$ = {crit[r]:.3g} (theory {crit_th[r]:.3g}) $\rightarrow$",
+                    (hi, r), xytext=(-4, 0), textcoords="offset points", ha="right", va="center",
+                    fontsize=8, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8))
+    s2_he = he_variance(a)
+    ax.axvline(s2_he, color="tab:green", linestyle="--",
+               label=rf"{he_label(family)} $s^2 = 2/(1+a^2)$ = {s2_he:.3g}")
+    ax.set_xlim(lo, hi)
+    ax.set_yticks(rows, [str(d) for d in widths])
+    ax.set_xlabel(r"weight variance $s^2$" + (r" (= $\eta^2$)" if "orthogonal" in family else ""))
+    ax.set_ylabel("width $d$")
+    ax.set_title(f"(a) Lyapunov exponent: {family}, slope $a$ = {a:g}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+
+
+def plot_he_vs_width(ax, sl):
+    family, a = str(sl["family"].item()), float(sl["slope"])
+    widths = sl["width"].values
+    ax.axhline(0.0, color="grey", linewidth=1)
+    theory = at_he(sl, "lambda_theory")
+    ax.plot(widths, np.where(np.isfinite(theory), theory, np.nan), "s-", color="black",
+            markerfacecolor="none", label="theory (exact)")
+    mc = at_he(sl, "lambda")
+    ok = np.isfinite(mc)
+    ax.errorbar(widths[ok], mc[ok], yerr=stderr_at_he(sl)[ok], fmt="o", color="tab:red", capsize=3,
+                label=r"Monte Carlo $\pm$ stderr")
+    if not ok.any():
+        ax.text(0.5, 0.5, r"$\lambda = -\infty$ at every width (ReLU, $a$ = 0)",
+                transform=ax.transAxes, ha="center")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(widths, [str(d) for d in widths])
+    ax.minorticks_off()
+    ax.set_xlabel("width $d$")
+    ax.set_ylabel(r"$\lambda$ per layer at " + rf"$s^2$ = {he_variance(a):.4g}")
+    ax.set_title(f"(b) {he_label(family)} initialization vs width")
+    ax.legend(fontsize=8)
+
+
+def plot(sl, path, out):
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(13, 5.2), width_ratios=(1.35, 1),
+                                     layout="constrained")
+    plot_heatmap(ax_a, fig, sl)
+    plot_he_vs_width(ax_b, sl)
+    depth = int(sl["depth"].max()) if "depth" in sl.coords else None
+    fig.suptitle(os.path.basename(path) + (f" (depth L = {depth})" if depth else ""), fontsize=10)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        ds = open_phase_diagram(args.file)
+        sl = select_slice(ds, args.family, args.slope)
+    except UsageError as e:
+        print(f"{os.path.basename(sys.argv[0])}: {e}", file=sys.stderr)
+        return 2
+    if args.table:
+        print_table(sl, args.file)
+        return 0
+    out = args.output or os.path.splitext(args.file)[0] + ".png"
+    plot(sl, args.file, out)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
