@@ -49,9 +49,9 @@ def open_phase_diagram(path):
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such file")
     try:
-        ds = xr.open_dataset(path)
+        ds = xr.open_dataset(path, engine="netcdf4")
     except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable NetCDF file ({e})")
+        raise UsageError(f"{path}: not a readable NetCDF file ({str(e).splitlines()[0]})")
     missing = [v for v in REQUIRED + ("family", "width", "slope", "variance") if v not in ds.variables]
     if missing:
         raise UsageError(f"{path}: not a lyapdiag phase diagram (missing {', '.join(missing)})")
@@ -80,23 +80,28 @@ def he_label(family):
     return "orthogonal gain" if "orthogonal" in family else "He"
 
 
-def at_he(sl, name):
-    """Variable `name` (a lambda) at s^2_He per width, shifted exactly from the nearest grid variance."""
+def he_reference(sl):
+    """(s^2_He, the grid variance nearest to it in log scale)."""
     s2_he = he_variance(float(sl["slope"]))
     v = sl["variance"].values
-    ref = v[np.argmin(np.abs(np.log(v / s2_he)))]
+    return s2_he, v[np.argmin(np.abs(np.log(v / s2_he)))]
+
+
+def at_he(sl, name):
+    """A lambda variable at s^2_He per width: lambda(ref) + 0.5 log(s^2_He / ref), exact by homogeneity."""
+    s2_he, ref = he_reference(sl)
     return sl[name].sel(variance=ref).values + 0.5 * np.log(s2_he / ref)
 
 
 def stderr_at_he(sl):
-    s2_he = he_variance(float(sl["slope"]))
-    return sl["lambda_stderr"].sel(variance=s2_he, method="nearest").values
+    """lambda_stderr per width (the shift to s^2_He is exact, so it carries no error)."""
+    return sl["lambda_stderr"].sel(variance=he_reference(sl)[1]).values
 
 
 def print_table(sl, path):
-    a = float(sl["slope"])
-    print(f"# {path}: {sl['family'].item()}, slope a = {a:g}, "
-          f"{he_label(str(sl['family'].item()))} s2 = {he_variance(a):.6g}; lambda per layer")
+    family, a = str(sl["family"].item()), float(sl["slope"])
+    print(f"# {path}: {family}, slope a = {a:g}, {he_label(family)} s2 = {he_variance(a):.6g}; "
+          "lambda per layer")
     print(f"{'d':>5} {'lambda_He mc':>13} {'+-':>9} {'theory':>10} "
           f"{'s2_crit mc':>11} {'+-':>9} {'theory':>10}")
     rows = zip(sl["width"].values, at_he(sl, "lambda"), stderr_at_he(sl), at_he(sl, "lambda_theory"),
@@ -105,6 +110,18 @@ def print_table(sl, path):
     for d, lam, lam_se, lam_th, crit, crit_se, crit_th in rows:
         print(f"{d:>5} {lam:>13.5f} {lam_se:>9.5f} {lam_th:>10.5f} "
               f"{crit:>11.4f} {crit_se:>9.4f} {crit_th:>10.4f}")
+
+
+def label_if(shown, text):
+    """A legend label only for artists that actually show data."""
+    return text if shown else None
+
+
+def offscale_text(crit, crit_th):
+    text = r"$s^2_{\rm crit}$ = " + (r"$\infty$" if np.isposinf(crit) else f"{crit:.3g}")
+    if np.isfinite(crit_th):
+        text += f" (theory {crit_th:.3g})"
+    return text + r" $\rightarrow$"
 
 
 def cell_edges(x):
@@ -131,21 +148,23 @@ def plot_heatmap(ax, fig, sl):
     lam, cmap, vmax = lambda_colormap(sl["lambda"].transpose("width", "variance").values)
     mesh = ax.pcolormesh(cell_edges(v), cell_edges(rows.astype(float)), lam,
                          cmap=cmap, vmin=-vmax, vmax=vmax, shading="flat")
-    extend = "min" if np.isneginf(sl["lambda"].values).any() else "neither"
-    fig.colorbar(mesh, ax=ax, extend=extend, label=r"$\lambda$ per layer (Monte Carlo)")
+    relu = np.isneginf(sl["lambda"].values).any()
+    fig.colorbar(mesh, ax=ax, extend="min" if relu else "neither",
+                 label=r"$\lambda$ per layer (Monte Carlo)" + (r"; black: $-\infty$" if relu else ""))
 
     crit, crit_se, crit_th = (sl[n].values for n in REQUIRED[3:])
     lo, hi = ax.get_xlim()
     inside = (crit >= lo) & (crit <= hi)
-    ax.vlines(crit_th, rows - 0.4, rows + 0.4, colors="black", linewidth=2.5,
-              label=r"$s^2_{\rm crit}$ theory")
+    finite_th = np.isfinite(crit_th)
+    ax.plot(np.where(finite_th, crit_th, np.nan), rows, "x--", color="black",
+            label=label_if(finite_th.any(), r"$s^2_{\rm crit}$ theory (exact)"))
     ax.errorbar(crit[inside], rows[inside], xerr=crit_se[inside], fmt="o", color="gold",
-                markeredgecolor="black", ecolor="black", capsize=3,
-                label=r"$s^2_{\rm crit}$ Monte Carlo $\pm$ stderr")
-    for r in rows[~inside]:
-        ax.annotate(rf"$s^2_{{\rm crit}}$ = {crit[r]:.3g} (theory {crit_th[r]:.3g}) $\rightarrow$",
-                    (hi, r), xytext=(-4, 0), textcoords="offset points", ha="right", va="center",
-                    fontsize=8, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8))
+                markeredgecolor="black", ecolor="black", capsize=3, zorder=3,
+                label=label_if(inside.any(), r"$s^2_{\rm crit}$ Monte Carlo $\pm$ stderr ($\lambda$ = 0)"))
+    for r in rows[~inside & ~np.isnan(crit)]:
+        ax.annotate(offscale_text(crit[r], crit_th[r]), (hi, r), xytext=(-4, 0), textcoords="offset points",
+                    ha="right", va="center", fontsize=8,
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8))
     s2_he = he_variance(a)
     ax.axvline(s2_he, color="tab:green", linestyle="--",
                label=rf"{he_label(family)} $s^2 = 2/(1+a^2)$ = {s2_he:.3g}")
@@ -162,14 +181,15 @@ def plot_he_vs_width(ax, sl):
     widths = sl["width"].values
     ax.axhline(0.0, color="grey", linewidth=1)
     theory = at_he(sl, "lambda_theory")
-    ax.plot(widths, np.where(np.isfinite(theory), theory, np.nan), "s-", color="black",
-            markerfacecolor="none", label="theory (exact)")
+    finite_th = np.isfinite(theory)
+    ax.plot(widths, np.where(finite_th, theory, np.nan), "s-", color="black",
+            markerfacecolor="none", label=label_if(finite_th.any(), "theory (exact)"))
     mc = at_he(sl, "lambda")
     ok = np.isfinite(mc)
     ax.errorbar(widths[ok], mc[ok], yerr=stderr_at_he(sl)[ok], fmt="o", color="tab:red", capsize=3,
-                label=r"Monte Carlo $\pm$ stderr")
-    if not ok.any():
-        ax.text(0.5, 0.5, r"$\lambda = -\infty$ at every width (ReLU, $a$ = 0)",
+                label=label_if(ok.any(), r"Monte Carlo $\pm$ stderr"))
+    if np.isneginf(mc).any():
+        ax.text(0.5, 0.7, r"$\lambda = -\infty$ (ReLU, $a$ = 0: a layer kills the signal w.p. $2^{-d}$)",
                 transform=ax.transAxes, ha="center")
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(d) for d in widths])
@@ -177,7 +197,8 @@ def plot_he_vs_width(ax, sl):
     ax.set_xlabel("width $d$")
     ax.set_ylabel(r"$\lambda$ per layer at " + rf"$s^2$ = {he_variance(a):.4g}")
     ax.set_title(f"(b) {he_label(family)} initialization vs width")
-    ax.legend(fontsize=8)
+    if ok.any() or finite_th.any():
+        ax.legend(fontsize=8)
 
 
 def plot(sl, path, out):
@@ -187,24 +208,27 @@ def plot(sl, path, out):
     plot_he_vs_width(ax_b, sl)
     depth = int(sl["depth"].max()) if "depth" in sl.coords else None
     fig.suptitle(os.path.basename(path) + (f" (depth L = {depth})" if depth else ""), fontsize=10)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=120)
+    except OSError as e:
+        raise UsageError(f"{out}: cannot write ({e.strerror or e})")
+    finally:
+        plt.close(fig)
 
 
 def main(argv):
     args = parse_args(argv)
+    out = args.output or os.path.splitext(args.file)[0] + ".png"
     try:
-        ds = open_phase_diagram(args.file)
-        sl = select_slice(ds, args.family, args.slope)
+        sl = select_slice(open_phase_diagram(args.file), args.family, args.slope)
+        if args.table:
+            print_table(sl, args.file)
+        else:
+            plot(sl, args.file, out)
+            print(out)
     except UsageError as e:
         print(f"{os.path.basename(sys.argv[0])}: {e}", file=sys.stderr)
         return 2
-    if args.table:
-        print_table(sl, args.file)
-        return 0
-    out = args.output or os.path.splitext(args.file)[0] + ".png"
-    plot(sl, args.file, out)
-    print(out)
     return 0
 
 

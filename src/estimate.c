@@ -94,6 +94,13 @@ typedef struct {
     double *increments; /* this layer's */
 } column_state;
 
+/* Sums over replicas at one recorded depth. */
+typedef struct {
+    running_stats replica_mean; /* of each replica's mean log-norm */
+    double within;              /* sum of within-replica (population) variances */
+    long alive;                 /* columns with |x_L| > 0 */
+} depth_stats;
+
 typedef struct {
     const lyap_task_spec *spec;
     lyap_poll_fn poll;
@@ -111,11 +118,9 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
     int b = lyap_estimate_clt_batch_length(depth), nbatches = depth / b;
     running_stats lambda = {0}, v = {0};
-    running_stats *replica_mean = calloc((size_t)nd, sizeof *replica_mean);
-    double *within = calloc((size_t)nd, sizeof *within);
-    long *alive = calloc((size_t)nd, sizeof *alive);
-    int status = (replica_mean && within && alive) ? LYAP_OK
-                 : lyap_fail(LYAP_ENOMEM, "estimate: out of memory for %d depths", nd);
+    depth_stats *at;
+    LYAP_CALL(lyap_alloc(&at, (size_t)nd, sizeof *at, "depth statistics"));
+    int status = LYAP_OK;
 
     for (int r = 0; status == LYAP_OK && r < spec->replicas; r++) {
         lyap_propagate_start(plan, spec->seed, key, r, s2);
@@ -142,12 +147,12 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             for (int j = 0; j < batch; j++)
                 if (isfinite(col->cum[j]))
                     stats_push(&here, col->cum[j]);
-            alive[k] += here.n;
+            at[k].alive += here.n;
             final_alive = here.n;
             final_mean = here.mean;
             if (here.n > 0) {
-                stats_push(&replica_mean[k], here.mean);
-                within[k] += here.m2 / here.n;
+                stats_push(&at[k].replica_mean, here.mean);
+                at[k].within += here.m2 / here.n;
             }
             k++;
         }
@@ -172,13 +177,12 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         /* E S and Var S of a single sample, unbiased although columns of a
          * replica are correlated: Var S = E(within-replica variance) +
          * Var(replica mean), estimated over independent replicas. */
-        out->logn_mean[k] = replica_mean[k].n ? replica_mean[k].mean : NAN;
-        out->logn_var[k] = within[k] / replica_mean[k].n + stats_variance(&replica_mean[k]);
-        out->survival[k] = (double)alive[k] / ((double)spec->replicas * batch);
+        const running_stats *means = &at[k].replica_mean;
+        out->logn_mean[k] = means->n ? means->mean : NAN;
+        out->logn_var[k] = at[k].within / means->n + stats_variance(means);
+        out->survival[k] = (double)at[k].alive / ((double)spec->replicas * batch);
     }
-    free(replica_mean);
-    free(within);
-    free(alive);
+    free(at);
     return status;
 }
 

@@ -17,10 +17,13 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     int f, w, s;
     lyap_grid_task_position(deck, task, &f, &w, &s);
     double d = deck->widths[w];
-    /* per layer: d^2 variates (~20 flop each) + 2 d^2 batch GEMM flops */
-    double layer = d * d * (20.0 + 2.0 * deck->batch);
+    /* Nanoseconds per layer, measured on the 2-core Zen 4 machines we
+     * develop on: d^2 normal variates at ~28 ns, the GEMM at ~0.1 ns per
+     * flop, and for orthogonal weights the QR (dgeqrf + dorgqr) at
+     * ~0.34 ns x d^3; 200 ns of fixed overhead. */
+    double layer = 200 + d * d * (28.0 + 0.2 * deck->batch);
     if (deck->families[f] == LYAP_FAMILY_ORTHOGONAL)
-        layer += 4.0 * d * d * d; /* dgeqrf + dorgqr */
+        layer += 0.34 * d * d * d;
     double sims = deck->verify_homogeneity ? deck->nvariances : 1;
     return layer * deck->depths[deck->ndepths - 1] * (double)deck->replicas * sims;
 }

@@ -112,6 +112,7 @@ typedef struct {
     long ntasks, next;      /* next unassigned position in order */
     long done;
     double total_cost, done_cost;
+    double own_cost, own_fraction; /* rank 0's current task and how far it is */
     int active_workers;     /* workers not yet told to stop */
     double *message;        /* [1 + result length]: task, result */
     lyap_task_result inbox; /* a received result */
@@ -136,7 +137,8 @@ static void report_progress(master_state *m, int force)
     if (m->quiet || (!force && now - m->last_report < PROGRESS_INTERVAL))
         return;
     m->last_report = now;
-    double elapsed = now - m->start, fraction = m->done_cost / m->total_cost;
+    double elapsed = now - m->start;
+    double fraction = (m->done_cost + m->own_cost * m->own_fraction) / m->total_cost;
     fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
             100 * fraction, elapsed);
     if (fraction > 0 && m->done < m->ntasks)
@@ -177,7 +179,7 @@ static int serve_waiting(void *ctx, double fraction_done)
 {
     master_state *m = ctx;
     int waiting = 1;
-    (void)fraction_done;
+    m->own_fraction = fraction_done;
     while (waiting) {
         MPI_Status probed;
         LYAP_MPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &waiting, &probed));
@@ -199,7 +201,10 @@ static int run_master(master_state *m, lyap_task_result *own)
 {
     while (m->next < m->ntasks) {
         long task = m->order[m->next++];
+        m->own_cost = lyap_grid_task_cost(m->deck, task);
+        m->own_fraction = 0;
         LYAP_CALL(compute(m->deck, task, own, serve_waiting, m));
+        m->own_cost = 0;
         LYAP_CALL(record(m, task, own));
         LYAP_CALL(serve_waiting(m, 0));
     }

@@ -59,4 +59,8 @@ done
 "$L" --help | grep -q 'lyapdiag run DECK' && pass "--help" || fail "--help"
 "$L" --version | grep -Eq '^lyapdiag [0-9]' && pass "--version" || fail "--version"
 "$L" --help-deck | grep -q 'verify_homogeneity' && pass "--help-deck lists keys" || fail "--help-deck"
+# The README's deck reference lists every key of the parser's table.
+for key in $("$L" --help-deck | awk '/^  [a-z_]+ / { print $1 }'); do
+  grep -Eq "^    $key +" "$top_srcdir/README" || fail "README deck reference lacks '$key'"
+done && pass "README documents every deck key"
 finish

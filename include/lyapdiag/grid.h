@@ -13,9 +13,10 @@ extern "C" {
 /* Grid position of TASK (0 <= task < lyap_deck_task_count(deck)). */
 void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int *width, int *slope);
 
-/* Relative cost of TASK in flop-like units: replicas x depth x the cost
- * of one layer (d^2 normal variates and GEMM columns, plus a d^3 QR for
- * orthogonal weights), times the variances simulated. */
+/* Estimated cost of TASK in nanoseconds on one core: replicas x depth x
+ * the cost of one layer (d^2 normal variates, the GEMM, a d^3 QR for
+ * orthogonal weights), times the variances simulated. For scheduling
+ * (most expensive first) and ETAs; only ratios matter. */
 double lyap_grid_task_cost(const lyap_deck *deck, long task);
 
 /* New array *ORDER of all task numbers, most expensive first (ties by task
