@@ -21,9 +21,10 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
      "Lyapunov exponent per layer, Monte Carlo (natural log growth rate of |x_L|)",
      "-inf at slope 0 (ReLU: a layer maps the signal to 0 with probability 2^-width)"},
     {"lambda_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_stderr), "1",
-     "standard error of lambda (from independent replica means)", NULL},
+     "standard error of lambda (from independent replica means)", "0 at slope 0, where lambda = -inf exactly"},
     {"lambda_theory", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_theory), "1",
-     "exact Lyapunov exponent per layer", "NaN where no closed form exists (uniform family)"},
+     "exact Lyapunov exponent per layer",
+     "NaN where no closed form exists (uniform family); -inf at slope 0 for every family"},
     {"clt_variance", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance), "1",
      "CLT variance per layer of log|x_L|, Monte Carlo (batch means of the increment series)",
      "NaN at slope 0, where lambda = -inf"},
@@ -39,7 +40,8 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
     {"variance_crit_stderr", LYAP_SHAPE_TASK, 0, FIELD(variance_crit_stderr), "1",
      "standard error of variance_crit (delta method: 2 s2_crit lambda_stderr)", NULL},
     {"variance_crit_theory", LYAP_SHAPE_TASK, 0, FIELD(variance_crit_theory), "1",
-     "exact critical variance exp(-2 lambda(s2 = 1))", "NaN where no closed form exists"},
+     "exact critical variance exp(-2 lambda(s2 = 1))",
+     "NaN where no closed form exists (uniform family); +inf at slope 0 for every family"},
     {"death_probability", LYAP_SHAPE_TASK, 0, FIELD(death_probability), "1",
      "probability per layer that the signal is mapped to exactly 0 (2^-width at slope 0, else 0)", NULL},
     {"logn_mean", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(logn_mean), "1",
@@ -113,8 +115,10 @@ static int define_schema(lyap_ncout *nc)
         int *id = &nc->varid[v];
         LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, var->is_flag ? NC_BYTE : NC_DOUBLE, n, vdims, id),
                            nc, var->name));
-        if (var->is_flag) {
-            signed char fill = var->field == SIZE_MAX ? 0 : NC_FILL_BYTE;
+        if (var->field == SIZE_MAX) { /* done: explicit zeros, no _FillValue, so it stays int8 */
+            LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, NC_NOFILL, NULL), nc, var->name));
+        } else if (var->is_flag) {
+            signed char fill = NC_FILL_BYTE;
             LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, 0, &fill), nc, var->name));
         } else {
             double fill = NAN;
@@ -179,6 +183,20 @@ static int put_coordinates(lyap_ncout *nc)
     return nc_check(nc_put_var_int(nc->ncid, 4, deck->depths), nc, "depth");
 }
 
+/* done = 0 everywhere until a task is written (done has no fill value). */
+static int clear_done(lyap_ncout *nc)
+{
+    size_t n = (size_t)lyap_deck_task_count(nc->deck);
+    signed char *zeros;
+    LYAP_CALL(lyap_alloc(&zeros, n, 1, "done mask"));
+    int status = LYAP_OK;
+    for (int v = 0; v < lyap_ncout_nvariables && status == LYAP_OK; v++)
+        if (lyap_ncout_variables[v].field == SIZE_MAX)
+            status = nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], zeros), nc, "done");
+    free(zeros);
+    return status;
+}
+
 static char *join(const char *a, const char *b)
 {
     char *s = malloc(strlen(a) + strlen(b) + 1);
@@ -215,6 +233,8 @@ int lyap_ncout_create(const char *path, const lyap_deck *deck, const char *histo
         status = nc_check(nc_enddef(nc->ncid), nc, "enddef");
     if (status == LYAP_OK)
         status = put_coordinates(nc);
+    if (status == LYAP_OK)
+        status = clear_done(nc);
     if (status != LYAP_OK) {
         lyap_ncout_abort(&nc);
         return status;
