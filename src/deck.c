@@ -331,6 +331,16 @@ static int parse_output_file(lyap_deck *deck, const char *value, const char *whe
     return LYAP_OK;
 }
 
+static int parse_checkpoint(lyap_deck *deck, const char *value, const char *where)
+{
+    double x;
+    if (parse_number(value, &x) || x < 0 || x > 1e9)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a number of seconds from 0 to 1e9 "
+                         "(0 = after every task)", where, value);
+    deck->checkpoint_seconds = x;
+    return LYAP_OK;
+}
+
 static const struct key_spec deck_keys[] = {
     {"grid", "families", parse_families, "gaussian, orthogonal",
      "weight families, a list of: gaussian, orthogonal, uniform"},
@@ -349,6 +359,8 @@ static const struct key_spec deck_keys[] = {
     {"sampling", "verify_homogeneity", parse_verify, "no",
      "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)"},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)"},
+    {"output", "checkpoint_seconds", parse_checkpoint, "60",
+     "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)"},
 };
 #define NKEYS ((int)(sizeof deck_keys / sizeof deck_keys[0]))
 
@@ -557,6 +569,41 @@ void lyap_deck_free(lyap_deck *deck)
     free(deck->name);
     free(deck->text);
     memset(deck, 0, sizeof *deck);
+}
+
+static int same_ints(int n, const int *a, int m, const int *b)
+{
+    return n == m && memcmp(a, b, sizeof *a * (size_t)n) == 0;
+}
+
+static int same_doubles(int n, const double *a, int m, const double *b)
+{
+    return n == m && memcmp(a, b, sizeof *a * (size_t)n) == 0;
+}
+
+const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b)
+{
+    if (a->nfamilies != b->nfamilies || memcmp(a->families, b->families, sizeof a->families[0] * a->nfamilies))
+        return "[grid] families";
+    if (!same_ints(a->nwidths, a->widths, b->nwidths, b->widths))
+        return "[grid] widths";
+    if (!same_doubles(a->nslopes, a->slopes, b->nslopes, b->slopes))
+        return "[grid] slopes";
+    if (!same_doubles(a->nvariances, a->variances, b->nvariances, b->variances))
+        return "[grid] variances";
+    if (!same_ints(a->ndepths, a->depths, b->ndepths, b->depths))
+        return "[grid] depths";
+    if (a->seed != b->seed)
+        return "[sampling] seed";
+    if (a->replicas != b->replicas)
+        return "[sampling] replicas";
+    if (a->batch != b->batch)
+        return "[sampling] batch";
+    if (a->target_stderr != b->target_stderr)
+        return "[sampling] target_stderr";
+    if (a->verify_homogeneity != b->verify_homogeneity)
+        return "[sampling] verify_homogeneity";
+    return NULL;
 }
 
 long lyap_deck_task_count(const lyap_deck *deck)

@@ -29,6 +29,7 @@ const char *lyap_strerror(int code)
     case LYAP_OK: return "no error";
     case LYAP_ENOMEM: return "out of memory";
     case LYAP_EUSAGE: return "bad command line";
+    case LYAP_EINTERRUPTED: return "interrupted by a signal";
     case LYAP_EDECK: return "bad input deck";
     case LYAP_EIO: return "I/O error";
     case LYAP_ENETCDF: return "NetCDF error";

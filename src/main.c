@@ -16,13 +16,17 @@
 #include "lyapdiag/sched.h"
 #include "lyapdiag/theory.h"
 
-enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
+/* Exit statuses: 3 means "stopped early, finished work kept: --resume". */
+enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
 
 static const char usage_text[] =
     "Usage:\n"
-    "  lyapdiag run DECK [--output FILE] [--quiet]\n"
+    "  lyapdiag run DECK [--output FILE] [--resume] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
-    "      write the NetCDF phase diagram ([output] file, or FILE).\n"
+    "      write the NetCDF phase diagram ([output] file, or FILE). Finished\n"
+    "      tasks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
+    "      stop the run with exit status 3, and --resume computes only the\n"
+    "      tasks still missing (the deck must match).\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (gaussian, orthogonal, uniform; default:\n"
@@ -126,7 +130,7 @@ static int cmd_theory(int argc, char **argv)
 
 typedef struct {
     const char *deck_path, *output;
-    int quiet;
+    int quiet, resume;
 } run_options;
 
 static int parse_run_options(int argc, char **argv, run_options *opt)
@@ -135,6 +139,8 @@ static int parse_run_options(int argc, char **argv, run_options *opt)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--quiet") == 0) {
             opt->quiet = 1;
+        } else if (strcmp(argv[i], "--resume") == 0) {
+            opt->resume = 1;
         } else if (strcmp(argv[i], "--output") == 0) {
             if (i + 1 >= argc)
                 return usage_error("run: %s needs a file name", argv[i]);
@@ -150,9 +156,14 @@ static int parse_run_options(int argc, char **argv, run_options *opt)
     return 0;
 }
 
-static int write_result(void *ctx, long task, const lyap_task_result *result)
+static int store_result(void *ctx, long task, const lyap_task_result *result)
 {
-    return lyap_ncout_write_task(ctx, task, result);
+    return lyap_ncout_store_task(ctx, task, result);
+}
+
+static int is_done(void *ctx, long task)
+{
+    return lyap_ncout_is_done(ctx, task);
 }
 
 static void make_history(int argc, char **argv, char *out, size_t size)
@@ -183,6 +194,37 @@ static int stop_all(int status)
     return status == LYAP_EUSAGE ? EXIT_USAGE : EXIT_RUN_FAILED;
 }
 
+/* Rank 0 writes the complete file, or the checkpoint of a stopped run;
+ * returns the exit status (the same on every rank). */
+static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options *opt, int status,
+                      double elapsed)
+{
+    if (lyap_sched_rank() != 0)
+        return status == LYAP_OK ? 0 : status == LYAP_EINTERRUPTED ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
+    if (status == LYAP_EINTERRUPTED) {
+        long done = lyap_ncout_done_count(*out);
+        status = lyap_ncout_checkpoint(*out);
+        if (status == LYAP_OK) {
+            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
+                    "lyapdiag run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output,
+                    deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
+            lyap_ncout_close(out);
+            return EXIT_INTERRUPTED;
+        }
+    }
+    if (status == LYAP_OK)
+        status = lyap_ncout_finish(out);
+    if (status != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        lyap_ncout_close(out);
+        return EXIT_RUN_FAILED;
+    }
+    if (!opt->quiet)
+        printf("lyapdiag: wrote %s: %ld tasks on %d ranks in %.2f s\n", deck->output, lyap_deck_task_count(deck),
+               lyap_sched_size(), elapsed);
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     run_options opt;
@@ -210,10 +252,17 @@ static int cmd_run(int argc, char **argv)
     }
     status = lyap_sched_check_ranks(&deck);
     if (status == LYAP_OK && lyap_sched_rank() == 0) {
+        const char *resumed_from;
         make_history(argc, argv, history, sizeof history);
-        status = lyap_ncout_create(deck.output, &deck, history, &out);
+        status = lyap_ncout_open(deck.output, &deck, history, opt.resume, &resumed_from, &out);
         if (status == LYAP_OK && !opt.quiet)
             echo_settings(&deck);
+        if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done\n", resumed_from,
+                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck));
+        else if (status == LYAP_OK && opt.resume && !opt.quiet)
+            fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n",
+                    deck.output, deck.output);
     }
     status = lyap_sched_agree(status);
     if (status != LYAP_OK) {
@@ -221,22 +270,13 @@ static int cmd_run(int argc, char **argv)
         return stop_all(status);
     }
 
-    status = lyap_sched_run(&deck, opt.quiet, write_result, out, &elapsed);
-
-    if (lyap_sched_rank() == 0) {
-        if (status == LYAP_OK)
-            status = lyap_ncout_finish(&out);
-        if (status != LYAP_OK) {
-            lyap_ncout_abort(&out);
-            lyap_sched_abort(status);
-        }
-        if (!opt.quiet)
-            printf("lyapdiag: wrote %s: %ld tasks on %d ranks in %.2f s\n", deck.output,
-                   lyap_deck_task_count(&deck), lyap_sched_size(), elapsed);
-    }
+    status = lyap_sched_run(&deck, opt.quiet, is_done, store_result, out, &elapsed);
+    if (status != LYAP_OK && status != LYAP_EINTERRUPTED) /* rank 0's own failure: workers wait on it */
+        lyap_sched_abort(status);
+    status = finish_run(&deck, &out, &opt, lyap_sched_agree(status), elapsed);
     lyap_deck_free(&deck);
     lyap_sched_finalize();
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)

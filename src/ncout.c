@@ -1,6 +1,11 @@
-/* ncout.c: NetCDF-4 writer of the phase diagram (DESIGN.md, "Output schema").
- * CF-1.8 style: every variable has units and long_name; phase uses
- * flag_values/flag_meanings; NaN is the fill value of unwritten data. */
+/* ncout.c: the phase diagram in memory and on disk (DESIGN.md, "Output
+ * schema"). CF-1.8 style: every variable has units and long_name; phase
+ * uses flag_values/flag_meanings; NaN is the fill value of missing data.
+ *
+ * Every write is a whole snapshot to a temporary file renamed over its
+ * target (rename is atomic in POSIX), so neither the checkpoint PATH.partial
+ * nor the final PATH can ever be seen half-written, even after SIGKILL: a
+ * crash loses at most the tasks finished since the last checkpoint. */
 #include <errno.h>
 #include <math.h>
 #include <netcdf.h>
@@ -8,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "lyapdiag/error.h"
@@ -57,20 +63,35 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
 const int lyap_ncout_nvariables = (int)(sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0]);
 
 enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_VARIANCE, DIM_DEPTH, NDIMS };
+#define NVARIABLES (sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0])
 
 struct lyap_ncout_s {
-    int ncid;
-    int varid[sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0]];
     const lyap_deck *deck;
-    char *path, *partial;
+    long ntasks, ndone;
+    lyap_task_result *results; /* [ntasks], NaN until done */
+    signed char *done;         /* [ntasks] */
+    char *path, *partial, *tmp; /* PATH, PATH.partial, PATH.partial.tmp */
+    char *history;
+    double last_checkpoint;    /* monotonic seconds */
+    /* the snapshot being written */
+    int ncid;
+    int varid[NVARIABLES];
+    const char *writing;       /* its file name, for messages */
 };
+
+static double monotonic_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 /* Turns a NetCDF status into LYAP_ENETCDF with the file and operation. */
 static int nc_check(int status, const lyap_ncout *nc, const char *what)
 {
     if (status == NC_NOERR)
         return LYAP_OK;
-    return lyap_fail(LYAP_ENETCDF, "%s: %s: %s", nc->partial, what, nc_strerror(status));
+    return lyap_fail(LYAP_ENETCDF, "%s: %s: %s", nc->writing, what, nc_strerror(status));
 }
 
 static int put_text_attr(lyap_ncout *nc, int varid, const char *name, const char *text)
@@ -115,7 +136,7 @@ static int define_schema(lyap_ncout *nc)
         int *id = &nc->varid[v];
         LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, var->is_flag ? NC_BYTE : NC_DOUBLE, n, vdims, id),
                            nc, var->name));
-        if (var->field == SIZE_MAX) { /* done: explicit zeros, no _FillValue, so it stays int8 */
+        if (var->field == SIZE_MAX) { /* done: always written, no _FillValue, so it stays int8 */
             LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, NC_NOFILL, NULL), nc, var->name));
         } else if (var->is_flag) {
             signed char fill = NC_FILL_BYTE;
@@ -137,7 +158,7 @@ static int define_schema(lyap_ncout *nc)
     return LYAP_OK;
 }
 
-static int put_global_attributes(lyap_ncout *nc, const char *history)
+static int put_global_attributes(lyap_ncout *nc)
 {
     const lyap_deck *deck = nc->deck;
     int g = NC_GLOBAL;
@@ -146,7 +167,7 @@ static int put_global_attributes(lyap_ncout *nc, const char *history)
                             "exponent, CLT variance and the vanishing/exploding boundary"));
     LYAP_CALL(put_text_attr(nc, g, "Conventions", "CF-1.8"));
     LYAP_CALL(put_text_attr(nc, g, "source", PACKAGE_NAME " " PACKAGE_VERSION));
-    LYAP_CALL(put_text_attr(nc, g, "history", history));
+    LYAP_CALL(put_text_attr(nc, g, "history", nc->history));
     LYAP_CALL(put_text_attr(nc, g, "deck", deck->text));
     LYAP_CALL(put_text_attr(nc, g, "deck_file", deck->name));
     snprintf(settings, sizeof settings, "%llu", (unsigned long long)deck->seed);
@@ -183,17 +204,77 @@ static int put_coordinates(lyap_ncout *nc)
     return nc_check(nc_put_var_int(nc->ncid, 4, deck->depths), nc, "depth");
 }
 
-/* done = 0 everywhere until a task is written (done has no fill value). */
-static int clear_done(lyap_ncout *nc)
+
+/* Number of values of variable VAR per task. */
+static size_t values_per_task(const lyap_ncout *nc, const lyap_ncout_variable *var)
 {
-    size_t n = (size_t)lyap_deck_task_count(nc->deck);
-    signed char *zeros;
-    LYAP_CALL(lyap_alloc(&zeros, n, 1, "done mask"));
-    int status = LYAP_OK;
-    for (int v = 0; v < lyap_ncout_nvariables && status == LYAP_OK; v++)
-        if (lyap_ncout_variables[v].field == SIZE_MAX)
-            status = nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], zeros), nc, "done");
-    free(zeros);
+    size_t n = 1;
+    if (var->shape == LYAP_SHAPE_VARIANCE || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
+        n *= (size_t)nc->deck->nvariances;
+    if (var->shape == LYAP_SHAPE_DEPTH || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
+        n *= (size_t)nc->deck->ndepths;
+    return n;
+}
+
+/* Task T's values of VAR inside its result buffer. Variables are stored
+ * task-major (family, width, slope, ...), so a task's values are one
+ * contiguous run of the whole array, at T * values_per_task. */
+static double *task_values(const lyap_ncout *nc, const lyap_ncout_variable *var, long t)
+{
+    return *(double **)((char *)&nc->results[t] + var->field);
+}
+
+/* Writes variable V of every task (NaN / fill for tasks not done). */
+static int put_variable(lyap_ncout *nc, int v)
+{
+    const lyap_ncout_variable *var = &lyap_ncout_variables[v];
+    size_t per = values_per_task(nc, var), total = per * (size_t)nc->ntasks;
+    if (var->field == SIZE_MAX)
+        return nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], nc->done), nc, var->name);
+    if (!var->is_flag) {
+        double *all;
+        LYAP_CALL(lyap_alloc(&all, total, sizeof *all, var->name));
+        for (long t = 0; t < nc->ntasks; t++)
+            memcpy(all + per * (size_t)t, task_values(nc, var, t), per * sizeof *all);
+        int status = nc_check(nc_put_var_double(nc->ncid, nc->varid[v], all), nc, var->name);
+        free(all);
+        return status;
+    }
+    signed char *flags;
+    LYAP_CALL(lyap_alloc(&flags, total, 1, var->name));
+    for (long t = 0; t < nc->ntasks; t++)
+        for (size_t i = 0; i < per; i++)
+            flags[per * (size_t)t + i] = nc->done[t] ? (signed char)task_values(nc, var, t)[i] : NC_FILL_BYTE;
+    int status = nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], flags), nc, var->name);
+    free(flags);
+    return status;
+}
+
+/* Writes the whole diagram to TARGET via nc->tmp and an atomic rename. */
+static int write_snapshot(lyap_ncout *nc, const char *target)
+{
+    nc->writing = nc->tmp;
+    int status = nc_create(nc->tmp, NC_NETCDF4 | NC_CLOBBER, &nc->ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: cannot write output (%s while creating %s); choose a writable path "
+                         "with [output] file or --output", nc->path, nc_strerror(status), nc->tmp);
+    status = define_schema(nc);
+    if (status == LYAP_OK)
+        status = put_global_attributes(nc);
+    if (status == LYAP_OK)
+        status = nc_check(nc_enddef(nc->ncid), nc, "enddef");
+    if (status == LYAP_OK)
+        status = put_coordinates(nc);
+    for (int v = 0; status == LYAP_OK && v < lyap_ncout_nvariables; v++)
+        status = put_variable(nc, v);
+    int closed = nc_close(nc->ncid);
+    if (status == LYAP_OK)
+        status = nc_check(closed, nc, "close");
+    if (status == LYAP_OK && rename(nc->tmp, target) != 0)
+        status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", nc->tmp, target, strerror(errno));
+    if (status != LYAP_OK)
+        remove(nc->tmp);
+    nc->last_checkpoint = monotonic_seconds();
     return status;
 }
 
@@ -205,107 +286,187 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
-int lyap_ncout_create(const char *path, const lyap_deck *deck, const char *history, lyap_ncout **out)
+/* ---- resume ------------------------------------------------------------------ */
+
+static int read_text_attr(int ncid, const char *name, char **text)
+{
+    size_t len;
+    int status = nc_inq_attlen(ncid, NC_GLOBAL, name, &len);
+    if (status != NC_NOERR)
+        return status;
+    *text = calloc(len + 1, 1);
+    if (!*text)
+        return NC_ENOMEM;
+    return nc_get_att_text(ncid, NC_GLOBAL, name, *text);
+}
+
+/* Checks that FILE (open as NCID) was made by the same deck, naming the
+ * first key that differs. */
+static int check_same_deck(lyap_ncout *nc, int ncid)
+{
+    char *text = NULL;
+    lyap_deck stored;
+    int status = nc_check(read_text_attr(ncid, "deck", &text), nc, "deck attribute");
+    if (status == LYAP_OK && lyap_deck_parse(text, nc->writing, &stored) != LYAP_OK)
+        status = lyap_fail(LYAP_EIO, "%s: its stored deck does not parse (%s); not a lyapdiag checkpoint?",
+                           nc->writing, lyap_error_message());
+    free(text);
+    if (status != LYAP_OK)
+        return status;
+    const char *key = lyap_deck_first_difference(nc->deck, &stored);
+    lyap_deck_free(&stored);
+    if (key)
+        return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that "
+                         "deck, or start afresh without --resume", nc->writing, key);
+    return LYAP_OK;
+}
+
+/* Loads the finished tasks of FILE (open as NCID) into memory. */
+static int load_tasks(lyap_ncout *nc, int ncid)
+{
+    for (int v = 0; v < lyap_ncout_nvariables; v++) {
+        const lyap_ncout_variable *var = &lyap_ncout_variables[v];
+        size_t per = values_per_task(nc, var);
+        int varid;
+        double *all;
+        LYAP_CALL(nc_check(nc_inq_varid(ncid, var->name, &varid), nc, var->name));
+        LYAP_CALL(lyap_alloc(&all, per * (size_t)nc->ntasks, sizeof *all, var->name));
+        int status = nc_check(nc_get_var_double(ncid, varid, all), nc, var->name);
+        for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++) {
+            if (var->field == SIZE_MAX)
+                nc->done[t] = all[t] == 1;
+            else
+                memcpy(task_values(nc, var, t), all + per * (size_t)t, per * sizeof *all);
+        }
+        free(all);
+        LYAP_CALL(status);
+    }
+    /* Tasks not done keep NaN: what was read for them is fill. */
+    nc->ndone = 0;
+    for (long t = 0; t < nc->ntasks; t++) {
+        if (!nc->done[t])
+            for (size_t i = 0; i < nc->results[t].length; i++)
+                nc->results[t].buf[i] = NAN;
+        nc->ndone += nc->done[t];
+    }
+    return LYAP_OK;
+}
+
+/* Resumes from PATH.partial, else from a complete PATH, else starts empty
+ * (*FOUND = 0). The history attribute keeps the earlier runs' lines. */
+static int load_checkpoint(lyap_ncout *nc, const char **found)
+{
+    const char *candidates[2] = {nc->partial, nc->path};
+    *found = NULL;
+    for (int i = 0; i < 2 && !*found; i++) {
+        int ncid, status = nc_open(candidates[i], NC_NOWRITE, &ncid);
+        nc->writing = candidates[i];
+        if (status == ENOENT)
+            continue;
+        if (status != NC_NOERR)
+            return lyap_fail(LYAP_EIO, "%s: cannot read it to resume (%s); delete it to start afresh",
+                             candidates[i], nc_strerror(status));
+        char *old_history = NULL;
+        status = check_same_deck(nc, ncid);
+        if (status == LYAP_OK)
+            status = load_tasks(nc, ncid);
+        if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
+            char *joined = malloc(strlen(old_history) + strlen(nc->history) + 2);
+            if (joined) {
+                sprintf(joined, "%s\n%s", old_history, nc->history);
+                free(nc->history);
+                nc->history = joined;
+            }
+        }
+        free(old_history);
+        nc_close(ncid);
+        LYAP_CALL(status);
+        *found = candidates[i];
+    }
+    return LYAP_OK;
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int resume,
+                    const char **resumed_from, lyap_ncout **out)
 {
     lyap_ncout *nc;
     *out = NULL;
-    LYAP_CALL(lyap_alloc(&nc, 1, sizeof *nc, "NetCDF writer"));
+    *resumed_from = NULL;
+    LYAP_CALL(lyap_alloc(&nc, 1, sizeof *nc, "phase diagram"));
     nc->deck = deck;
-    nc->ncid = -1;
+    nc->ntasks = lyap_deck_task_count(deck);
     nc->path = join(path, "");
     nc->partial = join(path, ".partial");
-    if (!nc->path || !nc->partial) {
-        lyap_ncout_abort(&nc);
-        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
-    }
-    int status = nc_create(nc->partial, NC_NETCDF4 | NC_CLOBBER, &nc->ncid);
-    if (status != NC_NOERR) {
-        lyap_fail(LYAP_EIO, "%s: cannot create output (%s); choose a writable path with [output] file "
-                  "or --output", nc->partial, nc_strerror(status));
-        nc->ncid = -1;
-        lyap_ncout_abort(&nc);
-        return LYAP_EIO;
-    }
-    status = define_schema(nc);
+    nc->tmp = join(path, ".partial.tmp");
+    nc->history = join(history, "");
+    int status = (nc->path && nc->partial && nc->tmp && nc->history)
+                     ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
-        status = put_global_attributes(nc, history);
+        status = lyap_alloc(&nc->results, (size_t)nc->ntasks, sizeof *nc->results, "task results");
     if (status == LYAP_OK)
-        status = nc_check(nc_enddef(nc->ncid), nc, "enddef");
-    if (status == LYAP_OK)
-        status = put_coordinates(nc);
-    if (status == LYAP_OK)
-        status = clear_done(nc);
+        status = lyap_alloc(&nc->done, (size_t)nc->ntasks, 1, "done mask");
+    for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
+        status = lyap_task_result_init(&nc->results[t], deck->nvariances, deck->ndepths);
+    if (status == LYAP_OK && resume)
+        status = load_checkpoint(nc, resumed_from);
+    if (status == LYAP_OK) /* fail now, not after hours, if PATH cannot be written */
+        status = write_snapshot(nc, nc->partial);
     if (status != LYAP_OK) {
-        lyap_ncout_abort(&nc);
+        lyap_ncout_close(&nc);
         return status;
     }
     *out = nc;
     return LYAP_OK;
 }
 
-int lyap_ncout_write_task(lyap_ncout *nc, long task, const lyap_task_result *r)
+int lyap_ncout_is_done(const lyap_ncout *nc, long task)
 {
-    int f, w, s;
-    lyap_grid_task_position(nc->deck, task, &f, &w, &s);
-    size_t start[NDIMS] = {(size_t)f, (size_t)w, (size_t)s, 0, 0};
-    for (int v = 0; v < lyap_ncout_nvariables; v++) {
-        const lyap_ncout_variable *var = &lyap_ncout_variables[v];
-        size_t count[NDIMS] = {1, 1, 1, 0, 0}, n = 1;
-        int k = 3;
-        if (var->shape == LYAP_SHAPE_VARIANCE || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
-            n *= count[k++] = (size_t)r->nvariances;
-        if (var->shape == LYAP_SHAPE_DEPTH || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
-            n *= count[k++] = (size_t)r->ndepths;
-        if (var->field == SIZE_MAX) {
-            signed char one = 1;
-            LYAP_CALL(nc_check(nc_put_vara_schar(nc->ncid, nc->varid[v], start, count, &one), nc, var->name));
-            continue;
-        }
-        const double *data = *(double *const *)((const char *)r + var->field);
-        if (var->is_flag) {
-            signed char *flags;
-            LYAP_CALL(lyap_alloc(&flags, n, 1, var->name));
-            for (size_t i = 0; i < n; i++)
-                flags[i] = (signed char)data[i];
-            int status = nc_check(nc_put_vara_schar(nc->ncid, nc->varid[v], start, count, flags), nc, var->name);
-            free(flags);
-            LYAP_CALL(status);
-        } else {
-            LYAP_CALL(nc_check(nc_put_vara_double(nc->ncid, nc->varid[v], start, count, data), nc, var->name));
-        }
-    }
+    return nc->done[task];
+}
+
+long lyap_ncout_done_count(const lyap_ncout *nc)
+{
+    return nc->ndone;
+}
+
+int lyap_ncout_store_task(lyap_ncout *nc, long task, const lyap_task_result *result)
+{
+    memcpy(nc->results[task].buf, result->buf, result->length * sizeof *result->buf);
+    nc->ndone += !nc->done[task];
+    nc->done[task] = 1;
+    if (monotonic_seconds() - nc->last_checkpoint >= nc->deck->checkpoint_seconds)
+        return lyap_ncout_checkpoint(nc);
     return LYAP_OK;
 }
 
-static void ncout_free(lyap_ncout **nc)
+int lyap_ncout_checkpoint(lyap_ncout *nc)
 {
-    free((*nc)->path);
-    free((*nc)->partial);
-    free(*nc);
-    *nc = NULL;
+    return write_snapshot(nc, nc->partial);
 }
 
 int lyap_ncout_finish(lyap_ncout **nc)
 {
-    int status = nc_check(nc_close((*nc)->ncid), *nc, "close");
-    (*nc)->ncid = -1;
-    if (status == LYAP_OK && rename((*nc)->partial, (*nc)->path) != 0)
-        status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", (*nc)->partial, (*nc)->path, strerror(errno));
-    if (status != LYAP_OK) {
-        lyap_ncout_abort(nc);
-        return status;
-    }
-    ncout_free(nc);
+    LYAP_CALL(write_snapshot(*nc, (*nc)->path));
+    if (remove((*nc)->partial) != 0 && errno != ENOENT)
+        return lyap_fail(LYAP_EIO, "%s: cannot remove checkpoint: %s", (*nc)->partial, strerror(errno));
+    lyap_ncout_close(nc);
     return LYAP_OK;
 }
 
-void lyap_ncout_abort(lyap_ncout **nc)
+void lyap_ncout_close(lyap_ncout **nc)
 {
     if (!nc || !*nc)
         return;
-    if ((*nc)->ncid >= 0)
-        nc_close((*nc)->ncid);
-    if ((*nc)->partial)
-        remove((*nc)->partial);
-    ncout_free(nc);
+    for (long t = 0; (*nc)->results && t < (*nc)->ntasks; t++)
+        lyap_task_result_free(&(*nc)->results[t]);
+    free((*nc)->results);
+    free((*nc)->done);
+    free((*nc)->path);
+    free((*nc)->partial);
+    free((*nc)->tmp);
+    free((*nc)->history);
+    free(*nc);
+    *nc = NULL;
 }

@@ -1,11 +1,18 @@
 /* sched.c: MPI master/worker sweep (DESIGN.md, "MPI").
  *
- * Protocol: a worker sends TAG_RESULT with [task, result...] (task = -1 on
- * its first request, with no result) and receives TAG_TASK with the next
- * task number, or -1 to stop. Rank 0 serves these between the replicas of
- * its own tasks (estimate's poll hook), so it never idles a core.
+ * Protocol: a worker sends TAG_RESULT with [task, result...] (task =
+ * NO_RESULT on its first request, STOPPING when a signal made it abandon
+ * its task) and receives TAG_TASK with the next task number, or -1 to
+ * stop. Rank 0 serves these between the replicas of its own tasks
+ * (estimate's poll hook), so it never idles a core.
+ *
+ * Stopping (SLURM --signal, Ctrl-C, kill): SIGTERM, SIGINT and SIGUSR1 set
+ * a flag. A rank that sees it abandons its task at the next replica; the
+ * master then hands out no more tasks, collects what workers finish, and
+ * returns LYAP_EINTERRUPTED, so every finished task reaches the checkpoint.
  */
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +22,14 @@
 #include "lyapdiag/sched.h"
 
 enum { TAG_RESULT = 1, TAG_TASK = 2 };
+enum { NO_RESULT = -1, STOPPING = -2 }; /* task field of a worker message */
+
+static volatile sig_atomic_t stop_signal; /* the signal that asked us to stop */
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
 #define PROGRESS_INTERVAL 2.0 /* seconds between progress lines */
 
 static int mpi_check(int rc, const char *call)
@@ -30,7 +45,13 @@ static int mpi_check(int rc, const char *call)
 
 int lyap_sched_init(int *argc, char ***argv)
 {
+    struct sigaction action = {.sa_handler = on_stop_signal};
+    sigemptyset(&action.sa_mask);
     LYAP_MPI(MPI_Init(argc, argv));
+    /* After MPI_Init, which may install handlers of its own. */
+    if (sigaction(SIGTERM, &action, NULL) || sigaction(SIGINT, &action, NULL) ||
+        sigaction(SIGUSR1, &action, NULL))
+        return lyap_fail(LYAP_EMPI, "cannot install signal handlers");
     return mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 
@@ -108,9 +129,10 @@ typedef struct {
     int quiet;
     lyap_result_sink sink;
     void *sink_ctx;
-    long *order;            /* tasks, most expensive first */
-    long ntasks, next;      /* next unassigned position in order */
-    long done;
+    long *order;            /* tasks to compute, most expensive first */
+    long ntodo, next;       /* next unassigned position in order */
+    long ntasks, done;      /* all tasks of the deck; finished ones */
+    int stopping;           /* a signal arrived: assign nothing more */
     double total_cost, done_cost;
     double own_cost, own_fraction; /* rank 0's current task and how far it is */
     int active_workers;     /* workers not yet told to stop */
@@ -138,7 +160,7 @@ static void report_progress(master_state *m, int force)
         return;
     m->last_report = now;
     double elapsed = now - m->start;
-    double fraction = (m->done_cost + m->own_cost * m->own_fraction) / m->total_cost;
+    double fraction = m->total_cost > 0 ? (m->done_cost + m->own_cost * m->own_fraction) / m->total_cost : 1;
     fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
             100 * fraction, elapsed);
     if (fraction > 0 && m->done < m->ntasks)
@@ -167,7 +189,8 @@ static int serve_one(master_state *m, const MPI_Status *probed)
         memcpy(m->inbox.buf, m->message + 1, m->inbox.length * sizeof *m->message);
         LYAP_CALL(record(m, task, &m->inbox));
     }
-    long next = m->next < m->ntasks ? m->order[m->next++] : -1;
+    m->stopping |= task == STOPPING || stop_signal;
+    long next = !m->stopping && m->next < m->ntodo ? m->order[m->next++] : -1;
     if (next < 0)
         m->active_workers--;
     LYAP_MPI(MPI_Send(&next, 1, MPI_LONG, status.MPI_SOURCE, TAG_TASK, MPI_COMM_WORLD));
@@ -187,7 +210,16 @@ static int serve_waiting(void *ctx, double fraction_done)
             LYAP_CALL(serve_one(m, &probed));
     }
     report_progress(m, 0);
-    return LYAP_OK;
+    m->stopping |= stop_signal != 0;
+    return m->stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
+}
+
+/* estimate's poll hook on workers: abandon the task when a signal came. */
+static int check_stop(void *ctx, double fraction_done)
+{
+    (void)ctx;
+    (void)fraction_done;
+    return stop_signal ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
 }
 
 static int compute(const lyap_deck *deck, long task, lyap_task_result *result, lyap_poll_fn poll, void *ctx)
@@ -199,26 +231,32 @@ static int compute(const lyap_deck *deck, long task, lyap_task_result *result, l
 
 static int run_master(master_state *m, lyap_task_result *own)
 {
-    while (m->next < m->ntasks) {
+    int status = LYAP_OK;
+    while (status == LYAP_OK && m->next < m->ntodo) {
         long task = m->order[m->next++];
         m->own_cost = lyap_grid_task_cost(m->deck, task);
         m->own_fraction = 0;
-        LYAP_CALL(compute(m->deck, task, own, serve_waiting, m));
+        status = compute(m->deck, task, own, serve_waiting, m);
         m->own_cost = 0;
-        LYAP_CALL(record(m, task, own));
-        LYAP_CALL(serve_waiting(m, 0));
+        if (status == LYAP_OK)
+            status = record(m, task, own);
+        if (status == LYAP_OK)
+            status = serve_waiting(m, 0);
     }
+    if (status != LYAP_OK && status != LYAP_EINTERRUPTED)
+        return status;
+    /* Collect what the workers are computing (all of it when stopping). */
     while (m->active_workers > 0) {
         MPI_Status probed;
         LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
         LYAP_CALL(serve_one(m, &probed));
     }
-    return LYAP_OK;
+    return m->stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
 }
 
 static int run_worker(const lyap_deck *deck, double *message, lyap_task_result *own)
 {
-    long task = -1;
+    long task = NO_RESULT;
     for (;;) {
         message[0] = (double)task;
         if (task >= 0)
@@ -226,12 +264,17 @@ static int run_worker(const lyap_deck *deck, double *message, lyap_task_result *
         LYAP_MPI(MPI_Send(message, (int)own->length + 1, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
         LYAP_MPI(MPI_Recv(&task, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
         if (task < 0)
-            return LYAP_OK;
-        LYAP_CALL(compute(deck, task, own, NULL, NULL));
+            return stop_signal ? LYAP_EINTERRUPTED : LYAP_OK;
+        int status = compute(deck, task, own, check_stop, NULL);
+        if (status == LYAP_EINTERRUPTED)
+            task = STOPPING; /* tell the master, then wait for its -1 */
+        else if (status != LYAP_OK)
+            return status;
     }
 }
 
-int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_result_sink sink, void *ctx, double *elapsed)
+int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_result_sink sink, void *ctx,
+                   double *elapsed)
 {
     int size = lyap_sched_size(), rank = lyap_sched_rank();
     long ntasks = lyap_deck_task_count(deck);
@@ -246,12 +289,19 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_result_sink sink, void
         status = lyap_task_result_init(&m.inbox, deck->nvariances, deck->ndepths);
     if (status == LYAP_OK && rank == 0)
         status = lyap_grid_schedule(deck, &m.order);
-    for (long t = 0; status == LYAP_OK && rank == 0 && t < ntasks; t++)
+    for (long i = 0; status == LYAP_OK && rank == 0 && i < ntasks; i++) { /* keep what is not done */
+        long t = m.order[i];
+        if (is_done(ctx, t)) {
+            m.done++;
+            continue;
+        }
+        m.order[m.ntodo++] = t;
         m.total_cost += lyap_grid_task_cost(deck, t);
+    }
     if (status != LYAP_OK) /* allocation failures: this rank alone */
         lyap_sched_abort(status);
     status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, &own);
-    if (status != LYAP_OK && rank != 0) /* a worker's own failure */
+    if (status != LYAP_OK && status != LYAP_EINTERRUPTED && rank != 0) /* a worker's own failure */
         lyap_sched_abort(status);
     if (status == LYAP_OK && rank == 0)
         report_progress(&m, 1);

@@ -38,6 +38,7 @@ typedef struct {
     double target_stderr;     /* [sampling] 0 = fixed replicas */
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
     char *output;             /* [output] file: NetCDF path */
+    double checkpoint_seconds; /* [output] seconds between checkpoints */
     char *name;               /* deck file name, for messages */
     char *text;               /* the deck verbatim (stored in the output) */
 } lyap_deck;
@@ -54,6 +55,11 @@ int lyap_deck_read_file(const char *path, char **text);
 
 /* Frees what lyap_deck_parse allocated; safe on a zeroed or freed deck. */
 void lyap_deck_free(lyap_deck *deck);
+
+/* The first key, "[section] key", whose value differs between decks A and
+ * B among those that change results (grid and sampling), or NULL if none
+ * does: a run may only be resumed with a deck that matches. */
+const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b);
 
 /* Number of tasks (family, width, slope) of the grid. */
 long lyap_deck_task_count(const lyap_deck *deck);

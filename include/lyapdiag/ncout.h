@@ -1,8 +1,10 @@
 /* ncout.h: the NetCDF-4 phase diagram (DESIGN.md, "Output schema").
  *
  * The schema is one table, lyap_ncout_variables[], read by the writer and
- * by the tests. The file is written as PATH.partial and renamed to PATH
- * only when complete, so a file named PATH is never half-written.
+ * by the tests. The master keeps the diagram in memory and writes it as
+ * whole snapshots: checkpoints to PATH.partial while running, PATH when
+ * complete. Each snapshot goes to a temporary file renamed over its
+ * target, so no file is ever seen half-written (even after SIGKILL).
  */
 #ifndef LYAPDIAG_NCOUT_H
 #define LYAPDIAG_NCOUT_H
@@ -37,22 +39,39 @@ typedef struct {
 extern const lyap_ncout_variable lyap_ncout_variables[];
 extern const int lyap_ncout_nvariables;
 
+/* The phase diagram of one run: results in memory, checkpoints on disk. */
 typedef struct lyap_ncout_s lyap_ncout;
 
-/* Creates PATH.partial with the full schema, coordinates and global
- * attributes (deck verbatim, sampling settings, HISTORY). Data read as NaN
- * (done = 0) until written. LYAP_EIO names the file, cause and fix. */
-int lyap_ncout_create(const char *path, const lyap_deck *deck, const char *history, lyap_ncout **out);
+/* Opens the diagram of DECK for output PATH (HISTORY: this run's line).
+ * With RESUME, loads the finished tasks of PATH.partial, or of a complete
+ * PATH, after checking that their stored deck matches DECK (LYAP_EDECK
+ * names the first differing key); *RESUMED_FROM gets that file's name, or
+ * NULL if neither exists. Then writes a first checkpoint PATH.partial, so an
+ * unwritable PATH fails now (LYAP_EIO names the file and the fix). */
+int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int resume,
+                    const char **resumed_from, lyap_ncout **out);
 
-/* Writes the results of TASK and marks it done. LYAP_ENETCDF on failure. */
-int lyap_ncout_write_task(lyap_ncout *nc, long task, const lyap_task_result *result);
+/* 1 if TASK is finished (loaded or stored), else 0. */
+int lyap_ncout_is_done(const lyap_ncout *nc, long task);
 
-/* Closes the file and renames PATH.partial to PATH; frees *NC. */
+/* Number of finished tasks. */
+long lyap_ncout_done_count(const lyap_ncout *nc);
+
+/* Stores the results of TASK (copied) and marks it done; writes a
+ * checkpoint when [output] checkpoint_seconds have passed since the last.
+ * LYAP_ENETCDF/LYAP_EIO if that write fails. */
+int lyap_ncout_store_task(lyap_ncout *nc, long task, const lyap_task_result *result);
+
+/* Writes every finished task to PATH.partial now (atomically). */
+int lyap_ncout_checkpoint(lyap_ncout *nc);
+
+/* Writes the complete diagram to PATH (atomically), removes PATH.partial,
+ * and frees *NC. On error *NC stays open (close it). */
 int lyap_ncout_finish(lyap_ncout **nc);
 
-/* Closes and deletes PATH.partial (a failed run leaves no file); frees *NC.
- * Safe on NULL. */
-void lyap_ncout_abort(lyap_ncout **nc);
+/* Frees *NC and sets it to NULL, leaving the files as they are (the last
+ * checkpoint stays for --resume). Safe on NULL. */
+void lyap_ncout_close(lyap_ncout **nc);
 
 #ifdef __cplusplus
 }

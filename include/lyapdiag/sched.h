@@ -17,7 +17,8 @@ extern "C" {
 #endif
 
 /* MPI_Init with errors returned (not fatal), so every failure is reported
- * through lyap_fail. Returns LYAP_OK or LYAP_EMPI. */
+ * through lyap_fail; installs the stop handlers of SIGTERM, SIGINT and
+ * SIGUSR1 (see lyap_sched_run). Returns LYAP_OK or LYAP_EMPI. */
 int lyap_sched_init(int *argc, char ***argv);
 
 /* MPI_Finalize. */
@@ -42,16 +43,23 @@ int lyap_sched_check_ranks(const lyap_deck *deck);
  * a failure one rank cannot share (LAMMPS's Error::one). Does not return. */
 void lyap_sched_abort(int status) __attribute__((noreturn));
 
+/* On rank 0: 1 if TASK is already finished (resume), so it is skipped. */
+typedef int (*lyap_done_fn)(void *ctx, long task);
+
 /* Receives each finished task on rank 0, in arrival order. */
 typedef int (*lyap_result_sink)(void *ctx, long task, const lyap_task_result *result);
 
-/* Collective: computes every task of DECK; rank 0 passes each result to
- * SINK and prints progress (tasks, rate, ETA) on stderr unless QUIET.
+/* Collective: computes every task of DECK that IS_DONE denies; rank 0
+ * passes each result to SINK and prints progress (tasks, rate, ETA) on
+ * stderr unless QUIET. After SIGTERM, SIGINT or SIGUSR1 on any rank, all
+ * ranks stop at the next replica, finished results still reach SINK, and
+ * every rank returns LYAP_EINTERRUPTED.
  * *ELAPSED gets the wall time in seconds. Call lyap_sched_check_ranks
  * first. A worker whose task fails
  * aborts the run (lyap_sched_abort); on rank 0 a failure (its task or
  * SINK) is returned, so the caller can clean up before lyap_sched_abort. */
-int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_result_sink sink, void *ctx, double *elapsed);
+int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_result_sink sink, void *ctx,
+                   double *elapsed);
 
 #ifdef __cplusplus
 }
