@@ -4,7 +4,7 @@
 #   sh jobs/quickstart.sh        build, run inputs/quick.ini on all cores,
 #                                leave phase.nc and phase.png
 #   sh jobs/quickstart.sh check  build and run the whole test suite
-#   sh jobs/quickstart.sh deps   only install the Debian packages
+#   sh jobs/quickstart.sh deps   only install the Debian packages (all of them)
 #
 # Missing Debian packages are installed when run as root; otherwise the
 # exact apt-get line is printed and the script stops.
@@ -12,16 +12,18 @@ set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 
-# Everything lyapdiag needs to build, test and plot, from Debian 12.
+# Everything lyapdiag needs to build, run and plot, from Debian 12 ...
 PACKAGES="gcc make autoconf automake pkg-config openmpi-bin libopenmpi-dev
   libopenblas-dev liblapacke-dev libfftw3-dev libnetcdf-dev netcdf-bin libgsl-dev
   librandom123-dev libinih-dev python3-xarray python3-netcdf4 python3-matplotlib"
+# ... and what only the tests use: libFuzzer with sanitizers, a real SLURM.
+TEST_PACKAGES="clang-14 libclang-rt-14-dev slurmctld slurmd slurm-client munge"
 
 say() { echo "quickstart: $*" >&2; }
 
 install_packages() {
   missing=""
-  for p in $PACKAGES; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
   done
   [ -z "$missing" ] && return 0
@@ -47,9 +49,9 @@ build() {
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 case $mode in
-  deps) install_packages ;;
+  deps) install_packages $PACKAGES $TEST_PACKAGES ;;
   run)
-    install_packages
+    install_packages $PACKAGES
     build
     mpirun --oversubscribe -np "$(nproc)" ./lyapdiag run inputs/quick.ini --output phase.nc
     # postproc needs Debian's python (xarray, netCDF4, matplotlib), not the
@@ -58,7 +60,7 @@ case $mode in
     say "done: phase.nc (ncdump -h phase.nc) and phase.png"
     ;;
   check)
-    install_packages
+    install_packages $PACKAGES $TEST_PACKAGES
     build
     make -j"$(nproc)" check
     ;;

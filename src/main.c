@@ -251,6 +251,8 @@ static int cmd_run(int argc, char **argv)
             return stop_all(lyap_fail(LYAP_ENOMEM, "out of memory"));
     }
     status = lyap_sched_check_ranks(&deck);
+    if (status == LYAP_OK)
+        status = lyap_sched_check_memory(&deck);
     if (status == LYAP_OK && lyap_sched_rank() == 0) {
         const char *resumed_from;
         make_history(argc, argv, history, sizeof history);

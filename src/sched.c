@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lyapdiag/error.h"
 #include "lyapdiag/grid.h"
@@ -119,6 +120,34 @@ int lyap_sched_check_ranks(const lyap_deck *deck)
         return lyap_fail(LYAP_EMPI, "%s: %d MPI ranks for %ld tasks (family x width x slope): ranks beyond "
                          "%ld would idle; run with -np %ld or fewer, or add widths or slopes to the deck",
                          deck->name, size, ntasks, ntasks, ntasks);
+    return LYAP_OK;
+}
+
+/* Bytes one rank needs for a task of width D: the weight matrix, the
+ * activations and pre-activations (d x batch), the QR workspace. */
+static double worker_bytes(const lyap_deck *deck, int d)
+{
+    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch) + (1 << 20);
+}
+
+int lyap_sched_check_memory(const lyap_deck *deck)
+{
+    MPI_Comm node;
+    int local_ranks = 1;
+    LYAP_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    MPI_Comm_size(node, &local_ranks);
+    MPI_Comm_free(&node);
+    int widest = deck->widths[deck->nwidths - 1];
+    /* The master holds the whole diagram twice while it writes a snapshot. */
+    double master = 2.0 * 8.0 * (double)lyap_deck_task_count(deck) *
+                    (double)lyap_task_result_length(deck->nvariances, deck->ndepths);
+    double need = local_ranks * worker_bytes(deck, widest) + master;
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > have)
+        return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d ranks x %.2f GB for width %d, "
+                         "plus %.2f GB of results on rank 0) but it has %.1f GB; reduce [grid] widths or "
+                         "the grid, or use fewer ranks per node", deck->name, need / 1e9, local_ranks,
+                         worker_bytes(deck, widest) / 1e9, widest, master / 1e9, have / 1e9);
     return LYAP_OK;
 }
 

@@ -28,6 +28,10 @@ expect_error "unwritable output" 1 "error: /nonexistent/dir/x.nc: cannot write o
   "$L" run good.ini --output /nonexistent/dir/x.nc
 expect_error "too many ranks" 1 "3 MPI ranks for 2 tasks.*-np 2 or fewer" mpi 3 "$L" run good.ini --quiet
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a rank error" || fail "output left after a rank error"
+sed 's/widths = 2/widths = 2, 65536/' good.ini >huge.ini
+expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+ GB on this node .* width 65536.*reduce" \
+  "$L" run huge.ini
+[ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after the memory refusal" || fail "output left after memory refusal"
 expect_error "no command" 2 "missing command" "$L"
 expect_error "unknown command" 2 "unknown command 'frobnicate'" "$L" frobnicate
 expect_error "run without deck" 2 "missing DECK" "$L" run

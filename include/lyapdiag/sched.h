@@ -39,6 +39,11 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck);
  * extra ranks would hold cores and idle. */
 int lyap_sched_check_ranks(const lyap_deck *deck);
 
+/* Collective: LYAP_EDECK, with the estimate, if the deck needs more memory
+ * than this node has (ranks on the node x the widest task's working set,
+ * plus the results rank 0 keeps): refused before any large allocation. */
+int lyap_sched_check_memory(const lyap_deck *deck);
+
 /* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank: for
  * a failure one rank cannot share (LAMMPS's Error::one). Does not return. */
 void lyap_sched_abort(int status) __attribute__((noreturn));
