@@ -509,6 +509,9 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    if (st.status == LYAP_OK && (double)deck->nvariances * deck->ndepths > 1e8)
+        st.status = lyap_fail(LYAP_EDECK, "%s: [grid] variances x depths = %d x %d values per task, more than "
+                              "1e8; use fewer variances or recorded depths", name, deck->nvariances, deck->ndepths);
     if (st.status == LYAP_OK && lyap_deck_task_count(deck) > MAX_TASKS)
         st.status = lyap_fail(LYAP_EDECK, "%s: [grid] has %ld (family, width, slope) tasks, more than %ld; "
                               "split the deck", name, lyap_deck_task_count(deck), MAX_TASKS);

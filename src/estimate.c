@@ -105,7 +105,7 @@ typedef struct {
     const lyap_task_spec *spec;
     lyap_poll_fn poll;
     void *poll_ctx;
-    int done_replicas, total_replicas;
+    long done_replicas, total_replicas;
 } progress;
 
 /* Runs every replica at scale S2 with stream key KEY. Columns that a ReLU
@@ -135,7 +135,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             for (int j = 0; j < batch; j++) {
                 col->cum[j] += col->increments[j];
                 col->batch_sum[j] += col->increments[j];
-                if (layer % b == 0 && layer / b <= nbatches) {
+                if (layer % b == 0) { /* L < (nbatches + 1) b: at most nbatches close */
                     stats_push(&col->batches[j], col->batch_sum[j]);
                     col->batch_sum[j] = 0;
                 }
@@ -203,9 +203,14 @@ static void column_state_free(column_state *col)
     free(col->increments);
 }
 
+/* -1, 0 or +1 (DESIGN.md); 1e-12 is the rounding floor of lambda, so a
+ * zero-variance case exactly at lambda = 0 (orthogonal, a = 1, eta = 1)
+ * reads critical. NaN stays NaN (written as the fill value). */
 static double phase_of(double lambda, double stderr_)
 {
-    if (fabs(lambda) < 3 * stderr_)
+    if (isnan(lambda))
+        return NAN;
+    if (fabs(lambda) < 3 * stderr_ + LYAP_LAMBDA_ROUNDING)
         return 0;
     return lambda < 0 ? -1 : 1;
 }
@@ -282,7 +287,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     column_state col;
     simulation sim = {0};
     double *moments = NULL;
-    progress prog = {spec, poll, poll_ctx, 0, spec->replicas * nsim};
+    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * nsim};
 
     int status = column_state_init(&col, spec->batch);
     if (status == LYAP_OK)
@@ -298,8 +303,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         /* Shift mode simulates unit scale once; verify mode each variance
          * with its own independent streams. */
         double s2_sim = spec->verify_homogeneity ? spec->variances[s] : 1.0;
-        uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope,
-                                         spec->verify_homogeneity ? s : -1);
+        uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope, spec->verify_homogeneity ? s2_sim : 0);
         status = simulate(plan, key, s2_sim, &col, &prog, &sim);
         for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++)
             if (!spec->verify_homogeneity || i == s)

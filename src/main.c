@@ -247,8 +247,8 @@ static int cmd_run(int argc, char **argv)
     if (opt.output) {
         free(deck.output);
         deck.output = strdup(opt.output);
-        if (!deck.output)
-            return stop_all(lyap_fail(LYAP_ENOMEM, "out of memory"));
+        if (!deck.output) /* this rank alone: the others would wait for it */
+            lyap_sched_abort(lyap_fail(LYAP_ENOMEM, "out of memory"));
     }
     status = lyap_sched_check_ranks(&deck);
     if (status == LYAP_OK)

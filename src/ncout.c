@@ -39,7 +39,7 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
     {"clt_variance_theory", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance_theory), "1",
      "exact CLT variance per layer", "NaN where no closed form exists or at slope 0"},
     {"phase", LYAP_SHAPE_VARIANCE, 1, FIELD(phase), "1",
-     "phase: -1 vanishing, 0 critical (|lambda| < 3 lambda_stderr), +1 exploding", NULL},
+     "phase: -1 vanishing, 0 critical (|lambda| < 3 lambda_stderr + 1e-12), +1 exploding", NULL},
     {"variance_crit", LYAP_SHAPE_TASK, 0, FIELD(variance_crit), "1",
      "critical variance s2_crit where lambda = 0 (Lyapunov initialization), Monte Carlo",
      "+inf at slope 0 (no finite variance reaches the boundary)"},
@@ -244,7 +244,10 @@ static int put_variable(lyap_ncout *nc, int v)
     LYAP_CALL(lyap_alloc(&flags, total, 1, var->name));
     for (long t = 0; t < nc->ntasks; t++)
         for (size_t i = 0; i < per; i++)
-            flags[per * (size_t)t + i] = nc->done[t] ? (signed char)task_values(nc, var, t)[i] : NC_FILL_BYTE;
+        {
+            double x = task_values(nc, var, t)[i];
+            flags[per * (size_t)t + i] = nc->done[t] && !isnan(x) ? (signed char)x : NC_FILL_BYTE;
+        }
     int status = nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], flags), nc, var->name);
     free(flags);
     return status;

@@ -15,14 +15,19 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, int variance_index)
+static uint64_t bits_of(double x)
 {
-    uint64_t slope_bits;
-    memcpy(&slope_bits, &slope, sizeof slope_bits);
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+
+uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double variance)
+{
     uint64_t h = mix64(0x6c7961706469616eULL ^ (uint64_t)f);
     h = mix64(h ^ (uint64_t)(uint32_t)width);
-    h = mix64(h ^ slope_bits);
-    return mix64(h ^ (uint64_t)(int64_t)variance_index);
+    h = mix64(h ^ bits_of(slope));
+    return mix64(h ^ bits_of(variance));
 }
 
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,

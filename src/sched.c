@@ -103,8 +103,8 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
     LYAP_MPI(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
     if (length < 0) /* rank 0 holds the message */
         return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
-    if (lyap_sched_rank() != 0)
-        LYAP_CALL(lyap_alloc(&text, (size_t)length + 1, 1, "deck text"));
+    if (lyap_sched_rank() != 0 && lyap_alloc(&text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
+        lyap_sched_abort(LYAP_ENOMEM); /* rank 0 would wait in the broadcast */
     status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
     if (status == LYAP_OK)
         status = lyap_deck_parse(text, path, deck);
@@ -159,7 +159,8 @@ typedef struct {
     lyap_result_sink sink;
     void *sink_ctx;
     long *order;            /* tasks to compute, most expensive first */
-    long ntodo, next;       /* next unassigned position in order */
+    long ntodo, next;       /* order[next..ntodo) are unassigned: workers take
+                               from the front, rank 0 from the back */
     long ntasks, done;      /* all tasks of the deck; finished ones */
     int stopping;           /* a signal arrived: assign nothing more */
     double total_cost, done_cost;
@@ -168,6 +169,7 @@ typedef struct {
     double *message;        /* [1 + result length]: task, result */
     lyap_task_result inbox; /* a received result */
     double start, last_report;
+    long reported_done;     /* done at the last progress line */
 } master_state;
 
 static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
@@ -187,7 +189,10 @@ static void report_progress(master_state *m, int force)
     double now = MPI_Wtime();
     if (m->quiet || (!force && now - m->last_report < PROGRESS_INTERVAL))
         return;
+    if (force && m->reported_done == m->done)
+        return; /* the last line already says it */
     m->last_report = now;
+    m->reported_done = m->done;
     double elapsed = now - m->start;
     double fraction = m->total_cost > 0 ? (m->done_cost + m->own_cost * m->own_fraction) / m->total_cost : 1;
     fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
@@ -261,8 +266,16 @@ static int compute(const lyap_deck *deck, long task, lyap_task_result *result, l
 static int run_master(master_state *m, lyap_task_result *own)
 {
     int status = LYAP_OK;
+    /* Every worker gets its first task before rank 0 starts one. */
+    for (int w = 0; w < m->active_workers && m->next < m->ntodo; w++) {
+        MPI_Status probed;
+        LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
+        LYAP_CALL(serve_one(m, &probed));
+    }
+    /* Rank 0 works from the cheap end of the schedule: its replicas are
+     * short, so it answers workers promptly between them. */
     while (status == LYAP_OK && m->next < m->ntodo) {
-        long task = m->order[m->next++];
+        long task = m->order[--m->ntodo];
         m->own_cost = lyap_grid_task_cost(m->deck, task);
         m->own_fraction = 0;
         status = compute(m->deck, task, own, serve_waiting, m);

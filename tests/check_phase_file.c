@@ -4,7 +4,8 @@
  *   - every schema variable exists with units and long_name; every task done;
  *   - lambda_theory, clt_variance_theory, variance_crit_theory equal the
  *     theory module; Monte Carlo within 4 stderr of them (gaussian,
- *     orthogonal, slope > 0);
+ *     orthogonal, slope > 0, and replicas >= 16: with fewer, the stderr
+ *     estimate itself is too rough for a 4-stderr rule);
  *   - the variance axis is the exact shift lambda(s2) = lambda(1) + 0.5 log s2;
  *     variance_crit = exp(-2 lambda(1)) with stderr 2 s2_crit se(lambda);
  *   - phase agrees with lambda and its stderr; logn_mean(L_max) = L_max lambda;
@@ -56,7 +57,9 @@ int main(int argc, char **argv)
     char *text = calloc(len + 1, 1);
     nc_or_die(nc_get_att_text(ncid, NC_GLOBAL, "deck", text), "deck attribute");
     lyap_deck deck;
-    if (lyap_deck_parse(text, "stored deck", &deck) != LYAP_OK) {
+    int parsed = lyap_deck_parse(text, "stored deck", &deck);
+    free(text);
+    if (parsed != LYAP_OK) {
         fprintf(stderr, "ERROR: stored deck does not parse: %s\n", lyap_error_message());
         return 99;
     }
@@ -78,7 +81,10 @@ int main(int argc, char **argv)
         int d = deck.widths[wi];
         double a = deck.slopes[si], th_crit;
         undone += done[t] != 1;
-        lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &th_crit);
+        if (lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &th_crit) != LYAP_OK) {
+            fprintf(stderr, "ERROR: theory: %s\n", lyap_error_message());
+            return 99;
+        }
         bad_theory += memcmp(&th_crit, &crit_th[t], sizeof th_crit) != 0;
         bad_survival += a > 0 && (survival[t * nd + nd - 1] != 1 || death[t] != 0);
         if (a == 0) {
@@ -94,15 +100,22 @@ int main(int argc, char **argv)
         for (int i = 0; i < nv; i++) {
             long k = t * nv + i;
             double th_lambda, th_v, s2 = deck.variances[i];
-            lyap_theory_exact(f, d, a, s2, &th_lambda, &th_v, NULL);
+            if (lyap_theory_exact(f, d, a, s2, &th_lambda, &th_v, NULL) != LYAP_OK) {
+                fprintf(stderr, "ERROR: theory: %s\n", lyap_error_message());
+                return 99;
+            }
             bad_theory += memcmp(&th_lambda, &lambda_th[k], sizeof th_lambda) != 0 ||
                           memcmp(&th_v, &v_th[k], sizeof th_v) != 0;
             if (!deck.verify_homogeneity)
                 bad_shift += fabs(lambda[k] - 0.5 * log(s2) - lambda1) > 1e-12 || se[k] != se[t * nv];
-            double expect_phase = fabs(lambda[k]) < 3 * se[k] ? 0 : (lambda[k] < 0 ? -1 : 1);
+            double expect_phase = fabs(lambda[k]) < 3 * se[k] + LYAP_LAMBDA_ROUNDING ? 0 : (lambda[k] < 0 ? -1 : 1);
             bad_phase += phase[k] != expect_phase;
+            /* Zero CLT variance (orthogonal, a = 1): lambda is exact, so the
+             * phase must be the sign of the theory, 0 exactly at s2 = 1. */
+            if (th_v == 0)
+                bad_phase += phase[k] != (fabs(th_lambda) < LYAP_LAMBDA_ROUNDING ? 0 : (th_lambda < 0 ? -1 : 1));
             bad_logn += fabs(logn_mean[k * nd + nd - 1] / lmax - lambda[k]) > 1e-9;
-            if (lyap_family_is_rotation_invariant(f) && i == 0) { /* shifts repeat one estimate */
+            if (lyap_family_is_rotation_invariant(f) && i == 0 && deck.replicas >= 16) { /* shifts repeat one estimate */
                 char what[128];
                 snprintf(what, sizeof what, "%s d=%d a=%g: lambda mc vs theory (4 stderr)", lyap_family_name(f), d, a);
                 check_near(what, lambda[k], th_lambda, 4 * se[k]);

@@ -23,7 +23,7 @@ static void sample(lyap_family f, int d, double s2, double *mean, double *second
         check(0, "create sampler: %s", lyap_error_message());
         return;
     }
-    lyap_rng_init(&rng, 7, lyap_rng_task_key(f, d, 0.5, -1), 0, 1, LYAP_RNG_WEIGHTS);
+    lyap_rng_init(&rng, 7, lyap_rng_task_key(f, d, 0.5, 0), 0, 1, LYAP_RNG_WEIGHTS);
     for (int k = 0; k < DRAWS; k++) {
         if (lyap_weights_draw(w, &rng, s2, W) != LYAP_OK) {
             check(0, "draw: %s", lyap_error_message());

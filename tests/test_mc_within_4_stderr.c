@@ -12,12 +12,13 @@
 static void check_task(lyap_family f, int d, double a)
 {
     double s2 = lyap_theory_standard_variance(f, a);
-    int depths[] = {20, 400};
+    enum { R = 64, ND = 4 };
+    int depths[ND] = {1, 7, 20, 400};
     lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
-                           .ndepths = 2, .depths = depths, .seed = 2024, .replicas = 64, .batch = 4};
+                           .ndepths = ND, .depths = depths, .seed = 2024, .replicas = R, .batch = 4};
     lyap_task_result r;
     char what[128];
-    if (lyap_task_result_init(&r, 1, 2) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(&r, 1, ND) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "%s d=%d a=%g: %s", lyap_family_name(f), d, a, lyap_error_message());
         return;
     }
@@ -29,13 +30,22 @@ static void check_task(lyap_family f, int d, double a)
     snprintf(what, sizeof what, "%s d=%d a=%g: clt variance (4 stderr)", name, d, a);
     check_near(what, r.clt_variance[0], r.clt_variance_theory[0], 4 * r.clt_variance_stderr[0] + 1e-12);
     snprintf(what, sizeof what, "%s d=%d a=%g: logn_mean(L)/L = lambda", name, d, a);
-    check_near(what, r.logn_mean[1] / depths[1], r.lambda[0], 1e-12);
-    /* Var S_L = L v exactly for i.i.d. increments; the estimate rests on R
-     * nearly independent replica means: relative sd <= sqrt(2/(R-1)). */
+    check_near(what, r.logn_mean[ND - 1] / depths[ND - 1], r.lambda[0], 1e-12);
+    /* Every recorded depth: S_L is a sum of L i.i.d. increments, so E S_L =
+     * L lambda (stderr <= sqrt(Var S_L / R): replica means are independent
+     * and each is at most as variable as one sample) and Var S_L = L v
+     * (normal theory, relative sd sqrt(2/(R-1)), once S_L is near normal). */
     double v = r.clt_variance_theory[0];
-    snprintf(what, sizeof what, "%s d=%d a=%g: logn_var(L) = L v", name, d, a);
-    check_near(what, r.logn_var[1], depths[1] * v, 4 * depths[1] * v * sqrt(2.0 / 63) + 1e-9);
-    check(r.survival[1] == 1 && *r.death_probability == 0, "%s d=%d a=%g: no deaths at slope > 0", name, d, a);
+    for (int k = 0; k < ND; k++) {
+        double L = depths[k];
+        snprintf(what, sizeof what, "%s d=%d a=%g: logn_mean(%d) = L lambda", name, d, a, depths[k]);
+        check_near(what, r.logn_mean[k], L * r.lambda_theory[0], 4 * sqrt(r.logn_var[k] / R) + 1e-12);
+        if (depths[k] < 20)
+            continue;
+        snprintf(what, sizeof what, "%s d=%d a=%g: logn_var(%d) = L v", name, d, a, depths[k]);
+        check_near(what, r.logn_var[k], L * v, 4 * L * v * sqrt(2.0 / (R - 1)) + 1e-9);
+    }
+    check(r.survival[ND - 1] == 1 && *r.death_probability == 0, "%s d=%d a=%g: no deaths at slope > 0", name, d, a);
     lyap_task_result_free(&r);
 }
 

@@ -10,4 +10,8 @@ if "$top_builddir/tests/nc_compare" "$WORK/np1.nc" "$WORK/np3.nc"; then
 else
   fail "np 1 and np 3 differ"
 fi
+# small.ini has slope 0, the uniform family and orthogonal a = 1 (v = 0):
+# check those conventions in the file too.
+"$top_builddir/tests/check_phase_file" "$WORK/np3.nc" >"$WORK/check.txt" && pass "np3.nc passes check_phase_file" ||
+  { fail "np3.nc checks"; grep FAIL "$WORK/check.txt"; }
 finish

@@ -14,7 +14,7 @@ int main(void)
 {
     double *z = malloc(sizeof *z * N), *again = malloc(sizeof *again * N);
     lyap_rng rng;
-    uint64_t key = lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1, -1);
+    uint64_t key = lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1, 0);
     lyap_rng_init(&rng, 42, key, 3, 7, LYAP_RNG_WEIGHTS);
     lyap_rng_normal(&rng, z, N);
     double m1 = 0, m2 = 0, m4 = 0;
@@ -37,11 +37,11 @@ int main(void)
     lyap_rng_init(&rng, 42, key, 3, 7, LYAP_RNG_INPUTS);
     lyap_rng_normal(&rng, again, 8);
     check(memcmp(z, again, sizeof *z * 8) != 0, "another purpose, another stream");
-    check(key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1, 0) &&
-              key != lyap_rng_task_key(LYAP_FAMILY_ORTHOGONAL, 16, 0.1, -1) &&
-              key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 17, 0.1, -1) &&
-              key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1000001, -1),
-          "task keys differ by variance index, family, width and slope");
+    check(key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1, 2.0) &&
+              key != lyap_rng_task_key(LYAP_FAMILY_ORTHOGONAL, 16, 0.1, 0) &&
+              key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 17, 0.1, 0) &&
+              key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1000001, 0),
+          "task keys differ by simulated variance, family, width and slope");
 
     lyap_rng_init(&rng, 1, key, 0, 0, LYAP_RNG_WEIGHTS);
     lyap_rng_uniform(&rng, z, N);

@@ -18,6 +18,10 @@
 extern "C" {
 #endif
 
+/* Rounding floor of a Monte Carlo lambda (renormalized double sums): the
+ * phase is critical when |lambda| < 3 stderr + this. */
+#define LYAP_LAMBDA_ROUNDING 1e-12
+
 /* What one task computes. */
 typedef struct {
     lyap_family family;
@@ -43,7 +47,7 @@ typedef struct {
     /* [nvariances] */
     double *lambda, *lambda_stderr, *lambda_theory;
     double *clt_variance, *clt_variance_stderr, *clt_variance_theory;
-    double *phase;              /* -1 vanishing, 0 critical (|lambda| < 3 stderr), +1 exploding */
+    double *phase;              /* -1 vanishing, 0 critical (|lambda| < 3 stderr + 1e-12), +1 exploding */
     /* [nvariances * ndepths], variance-major */
     double *logn_mean, *logn_var;
     /* [ndepths] */

@@ -24,11 +24,11 @@ typedef struct {
     uint64_t counter[4]; /* block, layer, replica, purpose */
 } lyap_rng;
 
-/* 64-bit key of a task: mixes family, width, the slope's bits and the
- * variance index (-1 when the variance axis comes from the homogeneity
- * shift). Depends on values, not grid positions, so a task draws the same
- * numbers in any deck that contains it. */
-uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, int variance_index);
+/* 64-bit key of a task: mixes family, width and the bits of the slope and
+ * of the simulated variance (0 when the variance axis comes from the
+ * homogeneity shift). Depends on values, not grid positions, so a task
+ * draws the same numbers in any deck that contains it. */
+uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double variance);
 
 /* Positions RNG at the start of stream (seed, task_key, replica, layer, purpose). */
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
