@@ -21,55 +21,43 @@
 #include "lyapdiag/error.h"
 #include "lyapdiag/theory.h"
 
+#include "check.h"
+
 static const double LN2 = 0.69314718055994530942;
-static int failures;
-
-static void report(const char *name, double value, double ref, double tol, int ok)
-{
-    printf("%-52s value % .16e  ref % .16e  tol %.1e  %s\n", name, value, ref, tol,
-           ok ? "PASS" : "FAIL");
-    failures += !ok;
-}
-
-static void check(const char *name, double value, double ref, double tol)
-{
-    report(name, value, ref, tol, fabs(value - ref) <= tol);
-}
 
 /* THEORY.md accuracy contract: 1e-9 relative, 1e-12 absolute near 0. */
 static void check_spec(const char *name, double value, double ref)
 {
-    check(name, value, ref, fmax(1e-9 * fabs(ref), 1e-12));
+    check_near(name, value, ref, fmax(1e-9 * fabs(ref), 1e-12));
 }
 
 /* value == ref bit for bit in meaning: both NaN, or equal (infinities too). */
 static void check_same(const char *name, double value, double ref)
 {
-    report(name, value, ref, 0.0, (isnan(value) && isnan(ref)) || value == ref);
+    check((isnan(value) && isnan(ref)) || value == ref, "%s: value %.17g, reference %.17g (same)",
+          name, value, ref);
 }
 
 static void check_at_most(const char *name, double value, double bound)
 {
-    report(name, value, bound, 0.0, value <= bound);
+    check(value <= bound, "%s: value %.17g <= bound %.17g", name, value, bound);
 }
 
-static void check_status(const char *name, int status, int ref, const char *needle)
+/* STATUS == REF, and the error message contains NEEDLE (unless NULL). */
+static void check_error(const char *name, int status, int ref, const char *needle)
 {
     int ok = status == ref && (!needle || strstr(lyap_error_message(), needle));
-    printf("%-52s status %d  ref %d  message \"%s\"  %s\n", name, status, ref,
-           status == LYAP_OK ? "" : lyap_error_message(), ok ? "PASS" : "FAIL");
-    failures += !ok;
+    check(ok, "%s: status %d, reference %d, message \"%s\"", name, status, ref,
+          status == LYAP_OK ? "" : lyap_error_message());
 }
 
 static double lambda_of(lyap_family f, int d, double a, double s2, double *v, double *s2_crit)
 {
     double lambda = NAN;
     int status = lyap_theory_exact(f, d, a, s2, &lambda, v, s2_crit);
-    if (status != LYAP_OK) {
-        printf("lyap_theory_exact(%s, %d, %g, %g): %s  FAIL\n", lyap_family_name(f), d, a, s2,
-               lyap_error_message());
-        failures++;
-    }
+    if (status != LYAP_OK)
+        check(0, "lyap_theory_exact(%s, %d, %g, %g): %s", lyap_family_name(f), d, a, s2,
+              lyap_error_message());
     return lambda;
 }
 
@@ -119,12 +107,12 @@ static void reference_points(void)
 {
     double s2_crit = NAN;
     double he = lyap_theory_standard_variance(LYAP_FAMILY_GAUSSIAN, 0.1);
-    check("THEORY.md d=4 a=0.1 lambda_He",
-          lambda_of(LYAP_FAMILY_GAUSSIAN, 4, 0.1, he, NULL, &s2_crit), -0.41519, 0.5e-5);
-    check("THEORY.md d=4 a=0.1 s2_crit", s2_crit, 4.5430, 0.5e-4);
-    check("THEORY.md d=16 a=0.1 lambda_He",
-          lambda_of(LYAP_FAMILY_GAUSSIAN, 16, 0.1, he, NULL, &s2_crit), -0.08467, 0.5e-5);
-    check("THEORY.md d=16 a=0.1 s2_crit", s2_crit, 2.3456, 0.5e-4);
+    check_near("THEORY.md d=4 a=0.1 lambda_He",
+               lambda_of(LYAP_FAMILY_GAUSSIAN, 4, 0.1, he, NULL, &s2_crit), -0.41519, 0.5e-5);
+    check_near("THEORY.md d=4 a=0.1 s2_crit", s2_crit, 4.5430, 0.5e-4);
+    check_near("THEORY.md d=16 a=0.1 lambda_He",
+               lambda_of(LYAP_FAMILY_GAUSSIAN, 16, 0.1, he, NULL, &s2_crit), -0.08467, 0.5e-5);
+    check_near("THEORY.md d=16 a=0.1 s2_crit", s2_crit, 2.3456, 0.5e-4);
 }
 
 static void homogeneity_and_criticality(void)
@@ -152,7 +140,7 @@ static void homogeneity_and_criticality(void)
             }
             snprintf(name, sizeof name, "%s lambda(s2_crit) = 0, d=%d a=%g", lyap_family_name(f),
                      d, a);
-            check(name, lambda_of(f, d, a, s2_crit, NULL, NULL), 0.0, 1e-12);
+            check_near(name, lambda_of(f, d, a, s2_crit, NULL, NULL), 0.0, 1e-12);
         }
 }
 
@@ -194,27 +182,27 @@ static void bad_inputs(void)
 {
     double x;
     lyap_family g = LYAP_FAMILY_GAUSSIAN;
-    check_status("d = 0 is a deck error", lyap_theory_exact(g, 0, 0.1, 1.0, &x, &x, &x), LYAP_EDECK,
-                 "d = 0");
-    check_status("a = -0.1 is a deck error", lyap_theory_exact(g, 4, -0.1, 1.0, &x, &x, &x),
-                 LYAP_EDECK, "a = -0.1");
-    check_status("a = 1.5 is a deck error", lyap_theory_exact(g, 4, 1.5, 1.0, &x, &x, &x),
-                 LYAP_EDECK, "a = 1.5");
-    check_status("a = NaN is a deck error", lyap_theory_exact(g, 4, NAN, 1.0, &x, &x, &x),
-                 LYAP_EDECK, "a = ");
-    check_status("s2 = 0 is a deck error", lyap_theory_exact(g, 4, 0.1, 0.0, &x, &x, &x),
-                 LYAP_EDECK, "s2 = 0");
-    check_status("s2 = -1 is a deck error", lyap_theory_exact(g, 4, 0.1, -1.0, &x, &x, &x),
-                 LYAP_EDECK, "s2 = -1");
-    check_status("s2 = inf is a deck error", lyap_theory_exact(g, 4, 0.1, INFINITY, &x, &x, &x),
-                 LYAP_EDECK, "s2 = ");
-    check_status("uniform d = 0 is still a deck error",
-                 lyap_theory_exact(LYAP_FAMILY_UNIFORM, 0, 0.1, 1.0, &x, &x, &x), LYAP_EDECK,
-                 "d = 0");
-    check_status("h_moments d = 0 is a deck error", lyap_theory_h_moments(0, 0.5, &x, &x),
-                 LYAP_EDECK, "d = 0");
-    check_status("NULL outputs are allowed", lyap_theory_exact(g, 4, 0.1, 1.0, NULL, NULL, NULL),
-                 LYAP_OK, NULL);
+    check_error("d = 0 is a deck error", lyap_theory_exact(g, 0, 0.1, 1.0, &x, &x, &x), LYAP_EDECK,
+                "d = 0");
+    check_error("a = -0.1 is a deck error", lyap_theory_exact(g, 4, -0.1, 1.0, &x, &x, &x),
+                LYAP_EDECK, "a = -0.1");
+    check_error("a = 1.5 is a deck error", lyap_theory_exact(g, 4, 1.5, 1.0, &x, &x, &x),
+                LYAP_EDECK, "a = 1.5");
+    check_error("a = NaN is a deck error", lyap_theory_exact(g, 4, NAN, 1.0, &x, &x, &x),
+                LYAP_EDECK, "a = ");
+    check_error("s2 = 0 is a deck error", lyap_theory_exact(g, 4, 0.1, 0.0, &x, &x, &x),
+                LYAP_EDECK, "s2 = 0");
+    check_error("s2 = -1 is a deck error", lyap_theory_exact(g, 4, 0.1, -1.0, &x, &x, &x),
+                LYAP_EDECK, "s2 = -1");
+    check_error("s2 = inf is a deck error", lyap_theory_exact(g, 4, 0.1, INFINITY, &x, &x, &x),
+                LYAP_EDECK, "s2 = ");
+    check_error("uniform d = 0 is still a deck error",
+                lyap_theory_exact(LYAP_FAMILY_UNIFORM, 0, 0.1, 1.0, &x, &x, &x), LYAP_EDECK,
+                "d = 0");
+    check_error("h_moments d = 0 is a deck error", lyap_theory_h_moments(0, 0.5, &x, &x),
+                LYAP_EDECK, "d = 0");
+    check_error("NULL outputs are allowed", lyap_theory_exact(g, 4, 0.1, 1.0, NULL, NULL, NULL),
+                LYAP_OK, NULL);
 }
 
 static void signs(void)
@@ -286,7 +274,7 @@ static void large_width_series(void)
         series_bounds b = moment_series(d, a);
         double lo = 0.5 * (psi_gap - b.mean_hi), hi = 0.5 * (psi_gap - b.mean_lo);
         snprintf(name, sizeof name, "He lambda vs moment series, d=%d a=0.1", d);
-        check(name, lambda, 0.5 * (lo + hi), 0.5 * (hi - lo) + 1e-12);
+        check_near(name, lambda, 0.5 * (lo + hi), 0.5 * (hi - lo) + 1e-12);
         snprintf(name, sizeof name, "He lambda < 0, d=%d a=0.1", d);
         check_at_most(name, lambda, -DBL_MIN);
         if (i > 0) {
@@ -300,7 +288,8 @@ static void large_width_series(void)
         double v_h = NAN;
         lyap_theory_h_moments(d, a, NULL, &v_h);
         snprintf(name, sizeof name, "v_h vs moment series, d=%d a=0.5", d);
-        check(name, v_h, 0.5 * (b.var_lo + b.var_hi), 0.5 * (b.var_hi - b.var_lo) + 1e-9 * v_h);
+        check_near(name, v_h, 0.5 * (b.var_lo + b.var_hi),
+                   0.5 * (b.var_hi - b.var_lo) + 1e-9 * v_h);
     }
     check_at_most("He lambda small at d=4096: |lambda| < 1e-3", fabs(previous), 1e-3);
 }
@@ -315,6 +304,5 @@ int main(void)
     bad_inputs();
     signs();
     large_width_series();
-    printf("test_theory_closed_forms: %s (%d failed)\n", failures ? "FAIL" : "PASS", failures);
-    return failures ? 1 : 0;
+    return check_status();
 }
