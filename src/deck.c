@@ -319,6 +319,28 @@ static int parse_verify(lyap_deck *deck, const char *value, const char *where)
     return LYAP_OK;
 }
 
+static int parse_method(lyap_deck *deck, const char *value, const char *where)
+{
+    for (lyap_method m = LYAP_METHOD_AUTO; m <= LYAP_METHOD_MATRIX; m++)
+        if (strcmp(value, lyap_method_name(m)) == 0) {
+            deck->method = m;
+            return LYAP_OK;
+        }
+    return lyap_fail(LYAP_EDECK, "%s: '%s' must be auto, exact or matrix", where, value);
+}
+
+lyap_method lyap_method_resolve(lyap_method method, lyap_family f)
+{
+    if (method == LYAP_METHOD_AUTO)
+        return lyap_family_is_rotation_invariant(f) ? LYAP_METHOD_EXACT : LYAP_METHOD_MATRIX;
+    return method;
+}
+
+const char *lyap_method_name(lyap_method method)
+{
+    return method == LYAP_METHOD_EXACT ? "exact" : method == LYAP_METHOD_MATRIX ? "matrix" : "auto";
+}
+
 static int parse_output_file(lyap_deck *deck, const char *value, const char *where)
 {
     if (*value == '\0')
@@ -358,6 +380,10 @@ static const struct key_spec deck_keys[] = {
      "0 = fixed replicas (adaptive precision is planned)"},
     {"sampling", "verify_homogeneity", parse_verify, "no",
      "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)"},
+    {"sampling", "method", parse_method, "auto",
+     "auto, exact or matrix: exact samples each layer's log-norm increment from its exact law (THEORY.md; "
+     "gaussian and orthogonal only, O(1) per step); matrix draws weight matrices (GEMM; every family); "
+     "auto = exact where it exists"},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)"},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
      "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)"},
@@ -509,6 +535,11 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    for (int i = 0; st.status == LYAP_OK && deck->method == LYAP_METHOD_EXACT && i < deck->nfamilies; i++)
+        if (!lyap_family_is_rotation_invariant(deck->families[i]))
+            st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] method = exact: family %s has no exact law; "
+                                  "use method = auto (exact where possible) or matrix", name,
+                                  lyap_family_name(deck->families[i]));
     if (st.status == LYAP_OK && (double)deck->nvariances * deck->ndepths > 1e8)
         st.status = lyap_fail(LYAP_EDECK, "%s: [grid] variances x depths = %d x %d values per task, more than "
                               "1e8; use fewer variances or recorded depths", name, deck->nvariances, deck->ndepths);
@@ -606,6 +637,8 @@ const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b)
         return "[sampling] target_stderr";
     if (a->verify_homogeneity != b->verify_homogeneity)
         return "[sampling] verify_homogeneity";
+    if (a->method != b->method)
+        return "[sampling] method";
     return NULL;
 }
 

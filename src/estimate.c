@@ -293,7 +293,8 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     if (status == LYAP_OK)
         status = lyap_alloc(&moments, 3 * (size_t)nd, sizeof *moments, "depth moments");
     if (status == LYAP_OK)
-        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch, &plan);
+        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch,
+                                            lyap_method_resolve(spec->method, spec->family), &plan);
     if (status == LYAP_OK) {
         sim.logn_mean = moments;
         sim.logn_var = moments + nd;

@@ -177,10 +177,17 @@ static int put_global_attributes(lyap_ncout *nc)
     LYAP_CALL(nc_check(nc_put_att_double(nc->ncid, g, "target_stderr", NC_DOUBLE, 1, &deck->target_stderr),
                        nc, "target_stderr"));
     LYAP_CALL(put_text_attr(nc, g, "verify_homogeneity", deck->verify_homogeneity ? "yes" : "no"));
-    LYAP_CALL(put_text_attr(nc, g, "method",
-                            "GEMM path: fresh weights every layer (OpenBLAS), activations renormalized "
-                            "every layer, log-norms accumulated in double; random streams Philox4x64-10 "
-                            "keyed by (seed, family, width, slope, replica, layer)"));
+    char methods[256] = "";
+    for (int i = 0; i < deck->nfamilies; i++)
+        snprintf(methods + strlen(methods), sizeof methods - strlen(methods), "%s%s: %s", i ? ", " : "",
+                 lyap_family_name(deck->families[i]),
+                 lyap_method_name(lyap_method_resolve(deck->method, deck->families[i])));
+    LYAP_CALL(put_text_attr(nc, g, "method", methods));
+    LYAP_CALL(put_text_attr(nc, g, "method_note",
+                            "exact: each layer's log-norm increment drawn from its exact law (THEORY.md), "
+                            "columns independent; matrix: fresh weights every layer (OpenBLAS GEMM), "
+                            "activations renormalized every layer; both accumulate log-norms in double; "
+                            "random streams Philox4x64-10 keyed by (seed, family, width, slope, replica, layer)"));
     LYAP_CALL(put_text_attr(nc, g, "variance_axis",
                             deck->verify_homogeneity
                                 ? "every variance simulated with independent streams"

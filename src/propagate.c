@@ -16,6 +16,12 @@
 struct lyap_propagate_plan_s {
     int d, batch;
     double a;
+    lyap_family family;
+    lyap_method method;
+    /* exact path */
+    lyap_rng exact_rng;  /* the replica's stream of increments */
+    int *dead;           /* [batch] column mapped to 0 (slope 0) */
+    /* matrix path */
     lyap_weights *sampler;
     double *W;     /* [d*d] this layer's weights, column-major */
     double *x;     /* [d*batch] unit activations, one column per input */
@@ -27,14 +33,26 @@ struct lyap_propagate_plan_s {
     double s2;
 };
 
-int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_propagate_plan *out)
+int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_method method,
+                               lyap_propagate_plan *out)
 {
     struct lyap_propagate_plan_s *p;
     *out = NULL;
+    if (method == LYAP_METHOD_EXACT && !lyap_family_is_rotation_invariant(f))
+        return lyap_fail(LYAP_EINTERNAL, "propagate: no exact law for family %s", lyap_family_name(f));
     LYAP_CALL(lyap_alloc(&p, 1, sizeof *p, "propagate plan"));
     p->d = d;
     p->a = a;
     p->batch = batch;
+    p->family = f;
+    p->method = method;
+    if (method == LYAP_METHOD_EXACT) {
+        int status = lyap_alloc(&p->dead, (size_t)batch, sizeof *p->dead, "column flags");
+        if (status != LYAP_OK)
+            lyap_propagate_plan_destroy(&p);
+        *out = p;
+        return status;
+    }
     size_t cells = (size_t)d * batch;
     int status = lyap_weights_create(f, d, &p->sampler);
     if (status == LYAP_OK)
@@ -73,15 +91,46 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     p->replica = replica;
     p->layer = 0;
     p->s2 = s2;
+    if (p->method == LYAP_METHOD_EXACT) {
+        lyap_rng_init(&p->exact_rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_EXACT);
+        memset(p->dead, 0, sizeof *p->dead * (size_t)p->batch);
+        return;
+    }
     /* A normalized Gaussian vector is uniform on the sphere. */
     lyap_rng_init(&rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_INPUTS);
     lyap_rng_normal(&rng, p->x, (size_t)p->d * p->batch);
     normalize_columns(p->d, p->batch, p->x, unused_lognorm);
 }
 
+/* One increment from its exact law (THEORY.md, "Exact values"). With g
+ * standard normal in R^d and K of its entries positive, sum phi(g_i)^2 =
+ * 2 (P + a^2 N) where P ~ Gamma(K/2) and N ~ Gamma((d-K)/2) are the halved
+ * chi-square sums of the positive and negative entries (independent given
+ * K ~ Binomial(d, 1/2)), and |g|^2 = 2 (P + N). Then
+ *   gaussian:   log r = 0.5 log(s2/d) + 0.5 log(2 (P + a^2 N))
+ *   orthogonal: log r = 0.5 log(s2)   + 0.5 log((P + a^2 N) / (P + N)).
+ * At slope 0, K = 0 gives log 0 = -inf: the ReLU death of THEORY.md. */
+static double exact_increment(lyap_propagate_plan p)
+{
+    int d = p->d, k = lyap_rng_binomial_half(&p->exact_rng, d);
+    double pos = k > 0 ? lyap_rng_gamma(&p->exact_rng, 0.5 * k) : 0;
+    double neg = k < d ? lyap_rng_gamma(&p->exact_rng, 0.5 * (d - k)) : 0;
+    double kept = pos + p->a * p->a * neg;
+    if (p->family == LYAP_FAMILY_GAUSSIAN)
+        return 0.5 * log(p->s2 / d) + 0.5 * log(2 * kept);
+    return 0.5 * log(p->s2) + 0.5 * log(kept / (pos + neg));
+}
+
 int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
 {
     lyap_rng rng;
+    if (p->method == LYAP_METHOD_EXACT) {
+        for (int j = 0; j < p->batch; j++) {
+            increments[j] = p->dead[j] ? -INFINITY : exact_increment(p);
+            p->dead[j] = increments[j] == -INFINITY;
+        }
+        return LYAP_OK;
+    }
     int d = p->d, batch = p->batch;
     size_t cells = (size_t)d * batch;
     p->layer++;
@@ -102,6 +151,7 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     if (!p || !*p)
         return;
     lyap_weights_destroy(&(*p)->sampler);
+    free((*p)->dead);
     free((*p)->W);
     free((*p)->x);
     free((*p)->y);

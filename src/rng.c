@@ -39,6 +39,7 @@ void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t rep
     rng->counter[1] = layer;
     rng->counter[2] = replica;
     rng->counter[3] = (uint64_t)purpose;
+    rng->available = 0;
 }
 
 /* The next block of four 64-bit words. */
@@ -58,6 +59,7 @@ static double open_unit(uint64_t bits)
 
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 {
+    rng->available = 0;
     for (size_t i = 0; i < n; i += 4) {
         philox4x64_ctr_t r = next_block(rng);
         for (size_t j = 0; j < 4 && i + j < n; j++)
@@ -67,6 +69,7 @@ void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
 {
+    rng->available = 0;
     const double two_pi = 6.283185307179586476925286766559;
     for (size_t i = 0; i < n; i += 4) {
         philox4x64_ctr_t r = next_block(rng);
@@ -79,5 +82,49 @@ void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
         }
         for (size_t j = 0; j < 4 && i + j < n; j++)
             out[i + j] = z[j];
+    }
+}
+
+static uint64_t next_word(lyap_rng *rng)
+{
+    if (rng->available == 0) {
+        philox4x64_ctr_t r = next_block(rng);
+        memcpy(rng->word, r.v, sizeof rng->word);
+        rng->available = 4;
+    }
+    return rng->word[4 - rng->available--];
+}
+
+int lyap_rng_binomial_half(lyap_rng *rng, int n)
+{
+    int ones = 0;
+    for (; n >= 64; n -= 64)
+        ones += __builtin_popcountll(next_word(rng));
+    if (n > 0)
+        ones += __builtin_popcountll(next_word(rng) >> (64 - n));
+    return ones;
+}
+
+/* One standard normal (Box-Muller, cosine half). */
+static double normal1(lyap_rng *rng)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    double radius = sqrt(-2.0 * log(open_unit(next_word(rng))));
+    return radius * cos(two_pi * open_unit(next_word(rng)));
+}
+
+double lyap_rng_gamma(lyap_rng *rng, double shape)
+{
+    if (shape < 1) /* Gamma(s) = Gamma(s + 1) U^(1/s) */
+        return lyap_rng_gamma(rng, shape + 1) * pow(open_unit(next_word(rng)), 1 / shape);
+    double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
+    for (;;) {
+        double x = normal1(rng), v = 1 + c * x;
+        if (v <= 0)
+            continue;
+        v = v * v * v;
+        double u = open_unit(next_word(rng)), x2 = x * x;
+        if (u < 1 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + d * (1 - v + log(v)))
+            return d * v;
     }
 }

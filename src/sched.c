@@ -181,7 +181,8 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .nvariances = deck->nvariances, .variances = deck->variances,
         .ndepths = deck->ndepths, .depths = deck->depths,
         .seed = deck->seed, .replicas = deck->replicas, .batch = deck->batch,
-        .verify_homogeneity = deck->verify_homogeneity};
+        .verify_homogeneity = deck->verify_homogeneity,
+        .method = deck->method};
 }
 
 static void report_progress(master_state *m, int force)

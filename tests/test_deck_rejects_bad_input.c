@@ -36,6 +36,10 @@ static const struct {
     {GRID_OK "[sampling]\nseed = -3\n", "[sampling] seed: '-3' must be a whole number"},
     {GRID_OK "[sampling]\ntarget_stderr = 0.01\n", "set target_stderr = 0"},
     {GRID_OK "[sampling]\nverify_homogeneity = maybe\n", "must be yes or no"},
+    {GRID_OK "[sampling]\nmethod = fast\n", "[sampling] method: 'fast' must be auto, exact or matrix"},
+    {"[grid]\nfamilies = gaussian, uniform\n" "widths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n"
+     "[sampling]\nmethod = exact\n", "family uniform has no exact law; use method = auto"},
+    {GRID_OK "[output]\ncheckpoint_seconds = -1\n", "[output] checkpoint_seconds: '-1' must be a number of seconds"},
     {GRID_OK "[output]\nfile =\n", "[output] file: empty file name"},
     {"widths = 2\n" GRID_OK, "deck.ini:1: widths: key outside any section"},
     {GRID_OK "this line has no equals sign\n", "deck.ini:6: syntax error"},

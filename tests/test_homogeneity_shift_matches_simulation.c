@@ -3,7 +3,9 @@
  * not depend on s2, for EVERY family. Simulating each variance with its
  * own streams (verify_homogeneity) must agree with the shifted unit-scale
  * run within sqrt(se1^2 + se2^2) x 4; the uniform family, which has no
- * closed form, is checked here too. Also the ReLU convention at slope 0. */
+ * closed form, is checked here too (gaussian and orthogonal run the exact
+ * path, uniform the matrix path). Also the ReLU convention at slope 0 and
+ * the death rate of both paths. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -50,13 +52,13 @@ static void check_family(lyap_family f, int d, double a)
 /* Slope 0: lambda = -inf, phase vanishing, no finite boundary; survival of
  * one input after L layers is (1 - 2^-d)^L (binomial stderr, batch 1 so
  * samples are independent). */
-static void check_relu(int d)
+static void check_relu(int d, lyap_method method)
 {
     double s2 = 2.0;
     int depths[] = {12};
     lyap_task_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .width = d, .slope = 0, .nvariances = 1,
                            .variances = &s2, .ndepths = 1, .depths = depths, .seed = 5, .replicas = 2000,
-                           .batch = 1};
+                           .batch = 1, .method = method};
     lyap_task_result r;
     if (lyap_task_result_init(&r, 1, 1) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "relu d=%d: %s", d, lyap_error_message());
@@ -70,7 +72,7 @@ static void check_relu(int d)
           "relu d=%d: variance_crit %g, theory %g, death probability %g", d, *r.variance_crit,
           *r.variance_crit_theory, *r.death_probability);
     char what[64];
-    snprintf(what, sizeof what, "relu d=%d: survival after %d layers", d, depths[0]);
+    snprintf(what, sizeof what, "relu d=%d %s: survival after %d layers", d, lyap_method_name(method), depths[0]);
     check_near(what, r.survival[0], p, 4 * sqrt(p * (1 - p) / spec.replicas));
     lyap_task_result_free(&r);
 }
@@ -81,7 +83,9 @@ int main(void)
     check_family(LYAP_FAMILY_ORTHOGONAL, 8, 0.5);
     check_family(LYAP_FAMILY_UNIFORM, 3, 0.1);
     check_family(LYAP_FAMILY_UNIFORM, 16, 0.7);
-    check_relu(2);
-    check_relu(4);
+    check_relu(2, LYAP_METHOD_EXACT);
+    check_relu(2, LYAP_METHOD_MATRIX);
+    check_relu(4, LYAP_METHOD_EXACT);
+    check_relu(4, LYAP_METHOD_MATRIX);
     return check_status();
 }

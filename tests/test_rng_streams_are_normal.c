@@ -1,7 +1,9 @@
 /* Philox streams: normal variates have mean 0, variance 1 and kurtosis 3
- * within 4 standard errors; uniforms lie in (0, 1) with mean 1/2; a stream
- * is a pure function of its key (reproducible), and distinct replicas,
- * layers and purposes give distinct numbers. */
+ * within 4 standard errors; uniforms lie in (0, 1) with mean 1/2; Gamma(s)
+ * variates have mean s and variance s, Binomial(n, 1/2) mean n/2 and
+ * variance n/4 (the exact path's samplers); a stream is a pure function of
+ * its key (reproducible), and distinct replicas, layers and purposes give
+ * distinct numbers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,44 @@ int main(void)
     }
     check(lo > 0 && hi < 1, "uniforms in the open interval (0, 1): min %g, max %.17g", lo, hi);
     check_near("uniform mean", mean, 0.5, 4 * sqrt(1.0 / 12 / N));
+    /* Gamma(s): mean s, variance s; sd of the sample variance from the
+     * fourth central moment 3 s^2 + 6 s. */
+    const double shapes[] = {0.5, 1.0, 3.5, 40.0};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        double s = shapes[i], sum = 0, sum2 = 0;
+        int n = 400000;
+        lyap_rng_init(&rng, 3, key, i, 0, LYAP_RNG_EXACT);
+        for (int k = 0; k < n; k++) {
+            double g = lyap_rng_gamma(&rng, s);
+            sum += g;
+            sum2 += (g - s) * (g - s);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "gamma(%g) mean", s);
+        check_near(what, sum / n, s, 4 * sqrt(s / n));
+        snprintf(what, sizeof what, "gamma(%g) variance", s);
+        check_near(what, sum2 / n, s, 4 * sqrt((3 * s * s + 6 * s - s * s) / n));
+    }
+    const int trials[] = {1, 5, 64, 100, 1000};
+    for (size_t i = 0; i < sizeof trials / sizeof *trials; i++) {
+        int t = trials[i], n = 200000, lo = t, hi = 0;
+        double sum = 0, sum2 = 0;
+        lyap_rng_init(&rng, 4, key, i, 0, LYAP_RNG_EXACT);
+        for (int k = 0; k < n; k++) {
+            int b = lyap_rng_binomial_half(&rng, t);
+            lo = b < lo ? b : lo;
+            hi = b > hi ? b : hi;
+            sum += b;
+            sum2 += (b - t / 2.0) * (b - t / 2.0);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "binomial(%d, 1/2) mean", t);
+        check_near(what, sum / n, t / 2.0, 4 * sqrt(t / 4.0 / n));
+        snprintf(what, sizeof what, "binomial(%d, 1/2) variance", t);
+        /* fourth central moment of Bin(t, 1/2): t/16 (3t - 2) */
+        check_near(what, sum2 / n, t / 4.0, 4 * sqrt((t / 16.0 * (3.0 * t - 2) - t * t / 16.0) / n));
+        check(lo >= 0 && hi <= t, "binomial(%d, 1/2) within [0, %d]: min %d max %d", t, t, lo, hi);
+    }
     free(z);
     free(again);
     return check_status();

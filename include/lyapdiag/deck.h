@@ -21,6 +21,20 @@ extern "C" {
 #define LYAP_DECK_MAX_DEPTH 1000000000
 #define LYAP_DECK_MIN_MAX_DEPTH 10 /* the CLT variance needs a series */
 
+/* How the Monte Carlo draws a layer ([sampling] method). */
+typedef enum {
+    LYAP_METHOD_AUTO = 0, /* exact where THEORY.md gives the law, else matrix */
+    LYAP_METHOD_EXACT,    /* i.i.d. increments from their exact law (gaussian, orthogonal) */
+    LYAP_METHOD_MATRIX    /* weight matrices and GEMM (every family) */
+} lyap_method;
+
+/* The method a task of family F runs under the deck's METHOD: auto
+ * resolves to exact for rotation-invariant families, else matrix. */
+lyap_method lyap_method_resolve(lyap_method method, lyap_family f);
+
+/* "exact" or "matrix" (or "auto"). */
+const char *lyap_method_name(lyap_method method);
+
 typedef struct {
     int nfamilies;
     lyap_family families[LYAP_FAMILY_COUNT]; /* [grid] families, in deck order */
@@ -37,6 +51,7 @@ typedef struct {
     int batch;                /* [sampling] inputs per network */
     double target_stderr;     /* [sampling] 0 = fixed replicas */
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
+    lyap_method method;       /* [sampling] method */
     char *output;             /* [output] file: NetCDF path */
     double checkpoint_seconds; /* [output] seconds between checkpoints */
     char *name;               /* deck file name, for messages */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lyapdiag/deck.h"
 #include "lyapdiag/family.h"
 
 #ifdef __cplusplus
@@ -35,6 +36,7 @@ typedef struct {
     int replicas;
     int batch;
     int verify_homogeneity;  /* 1: simulate every variance; 0: exact shift */
+    lyap_method method;      /* auto, exact or matrix (deck's [sampling] method) */
 } lyap_task_spec;
 
 /* A task's results, all in one contiguous buffer of doubles (so MPI can

@@ -1,16 +1,24 @@
-/* propagate.h: the Monte Carlo kernel. Pushes a batch of unit inputs
- * through one random network, layer by layer (GEMM path, OpenBLAS).
+/* propagate.h: the Monte Carlo kernels. Push a batch of unit inputs
+ * through one random network, layer by layer, and return the per-column
+ * log-norm increments log(|x_l| / |x_{l-1}|).
  *
- * A plan (FFTW-style) is made once per (family, width, slope, batch) and
- * reused for every replica of a task: start() draws the inputs of one
- * replica, each layer() draws fresh weights, applies them, the Leaky ReLU,
- * and renormalizes, returning the per-column log-norm increments.
+ * Two paths (DESIGN.md): the matrix path draws fresh weights every layer,
+ * applies them (OpenBLAS GEMM) and the Leaky ReLU, and renormalizes; it
+ * serves every family. The exact path, for the rotation-invariant families,
+ * draws each increment directly from its exact law (THEORY.md, "Exact
+ * values"): the increments are i.i.d. and independent of the input, so no
+ * matrix is needed and a step costs O(1) variates whatever the width. Its
+ * columns are independent networks.
+ *
+ * A plan (FFTW-style) is made once per (family, width, slope, batch,
+ * method) and reused for every replica of a task.
  */
 #ifndef LYAPDIAG_PROPAGATE_H
 #define LYAPDIAG_PROPAGATE_H
 
 #include <stdint.h>
 
+#include "lyapdiag/deck.h"
 #include "lyapdiag/family.h"
 
 #ifdef __cplusplus
@@ -19,13 +27,17 @@ extern "C" {
 
 typedef struct lyap_propagate_plan_s *lyap_propagate_plan;
 
-/* New plan for width D, slope A (0 <= a <= 1) and BATCH inputs.
- * LYAP_ENOMEM or LYAP_ELAPACK on failure (*PLAN left NULL). */
-int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_propagate_plan *plan);
+/* New plan for width D, slope A (0 <= a <= 1), BATCH inputs and METHOD
+ * (exact or matrix, as resolved by lyap_method_resolve; exact needs a
+ * rotation-invariant family). LYAP_ENOMEM, LYAP_ELAPACK, or LYAP_EINTERNAL
+ * for exact with another family (*PLAN left NULL). */
+int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_method method,
+                               lyap_propagate_plan *plan);
 
 /* Begins replica REPLICA of the task with key TASK_KEY: draws BATCH
- * independent uniformly random unit inputs; weights will have grid variance
- * S2. Random numbers depend only on (seed, task_key, replica, layer). */
+ * independent uniformly random unit inputs (matrix path); weights will have
+ * grid variance S2. Random numbers depend only on (seed, task_key, replica,
+ * layer) and the method. */
 void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task_key, int replica,
                           double s2);
 

@@ -17,11 +17,13 @@ extern "C" {
 #endif
 
 /* What a stream is used for: distinct purposes never share variates. */
-typedef enum { LYAP_RNG_WEIGHTS = 1, LYAP_RNG_INPUTS = 2 } lyap_rng_purpose;
+typedef enum { LYAP_RNG_WEIGHTS = 1, LYAP_RNG_INPUTS = 2, LYAP_RNG_EXACT = 3 } lyap_rng_purpose;
 
 typedef struct {
     uint64_t key[2];     /* seed, task key */
     uint64_t counter[4]; /* block, layer, replica, purpose */
+    uint64_t word[4];    /* the current block, for one-at-a-time draws */
+    int available;       /* unused words left in it */
 } lyap_rng;
 
 /* 64-bit key of a task: mixes family, width and the bits of the slope and
@@ -38,8 +40,20 @@ void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t rep
  * uniforms) and advances the stream. */
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n);
 
-/* Fills OUT[0..n) with uniform variates on the open interval (0, 1). */
+/* Fills OUT[0..n) with uniform variates on the open interval (0, 1).
+ * The array draws start at a fresh block (words left by the one-at-a-time
+ * draws below are skipped). */
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n);
+
+/* One-at-a-time draws, for the exact sampler of THEORY.md's increments. */
+
+/* Binomial(n, 1/2): the number of ones among n random bits (exact). */
+int lyap_rng_binomial_half(lyap_rng *rng, int n);
+
+/* Gamma(shape, 1) for shape > 0: Marsaglia and Tsang's exact rejection
+ * method (ACM TOMS 26, 2000), with Gamma(s) = Gamma(s + 1) U^(1/s) for
+ * s < 1. */
+double lyap_rng_gamma(lyap_rng *rng, double shape);
 
 #ifdef __cplusplus
 }
