@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lyapdiag/rng.h"
+#include "variates.h"
 
 /* splitmix64 finalizer (Steele et al. 2014): a bijective 64-bit mixer. */
 static uint64_t mix64(uint64_t x)
@@ -69,20 +70,16 @@ void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
 {
+    /* The vectorized Philox4x32 kernel (src/variates.c): its 64-bit key
+     * mixes the stream's seed and task key; the counter keeps block, layer,
+     * replica and purpose (each below 2^32: the deck's limits see to it). */
+    uint64_t mixed = mix64(rng->key[0] ^ mix64(rng->key[1] + 0x9e3779b97f4a7c15ULL));
+    uint32_t key[2] = {(uint32_t)mixed, (uint32_t)(mixed >> 32)};
+    uint32_t ctr[4] = {(uint32_t)rng->counter[0], (uint32_t)rng->counter[1], (uint32_t)rng->counter[2],
+                       (uint32_t)rng->counter[3]};
+    lyap_variates_normal(key, ctr, out, n);
+    rng->counter[0] += 128 * ((n + 255) / 256); /* whole chunks of 128 blocks */
     rng->available = 0;
-    const double two_pi = 6.283185307179586476925286766559;
-    for (size_t i = 0; i < n; i += 4) {
-        philox4x64_ctr_t r = next_block(rng);
-        double z[4];
-        for (int p = 0; p < 2; p++) {
-            double radius = sqrt(-2.0 * log(open_unit(r.v[2 * p])));
-            double angle = two_pi * open_unit(r.v[2 * p + 1]);
-            z[2 * p] = radius * cos(angle);
-            z[2 * p + 1] = radius * sin(angle);
-        }
-        for (size_t j = 0; j < 4 && i + j < n; j++)
-            out[i + j] = z[j];
-    }
 }
 
 static uint64_t next_word(lyap_rng *rng)

@@ -55,17 +55,17 @@ int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
     return LYAP_OK;
 }
 
-/* eta times a Haar orthogonal matrix (Mezzadri 2007): Q of a Gaussian
- * matrix's QR with column j times sign(R_jj), which makes the law exactly
- * Haar (LAPACK's Q alone is not). */
-static int draw_haar(lyap_weights *w, lyap_rng *rng, double eta, double *W)
+/* A Haar orthogonal matrix (Mezzadri 2007): Q of a Gaussian matrix's QR
+ * with column j times sign(R_jj), which makes the law exactly Haar
+ * (LAPACK's Q alone is not). */
+static int draw_haar(lyap_weights *w, lyap_rng *rng, double *W)
 {
     int d = w->d;
     lyap_rng_normal(rng, W, (size_t)d * d);
     LYAP_CALL(lapack_check(LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, d, d, W, d, w->tau, w->work,
                                                w->lwork), "dgeqrf", d));
     for (int j = 0; j < d; j++)
-        w->sign[j] = W[(size_t)j * d + j] < 0 ? -eta : eta;
+        w->sign[j] = W[(size_t)j * d + j] < 0 ? -1.0 : 1.0;
     LYAP_CALL(lapack_check(LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, d, d, d, W, d, w->tau, w->work,
                                                w->lwork), "dorgqr", d));
     for (int j = 0; j < d; j++)
@@ -74,26 +74,23 @@ static int draw_haar(lyap_weights *w, lyap_rng *rng, double eta, double *W)
     return LYAP_OK;
 }
 
-int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W)
+int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale)
 {
     size_t n = (size_t)w->d * w->d;
     switch (w->family) {
-    case LYAP_FAMILY_GAUSSIAN: {
-        double sd = sqrt(s2 / w->d);
+    case LYAP_FAMILY_GAUSSIAN:
+        *scale = sqrt(s2 / w->d);
         lyap_rng_normal(rng, W, n);
-        for (size_t i = 0; i < n; i++)
-            W[i] *= sd;
         return LYAP_OK;
-    }
     case LYAP_FAMILY_ORTHOGONAL:
-        return draw_haar(w, rng, sqrt(s2), W);
-    case LYAP_FAMILY_UNIFORM: {
-        double c = sqrt(3.0 * s2 / w->d);
+        *scale = sqrt(s2);
+        return draw_haar(w, rng, W);
+    case LYAP_FAMILY_UNIFORM:
+        *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform(rng, W, n);
         for (size_t i = 0; i < n; i++)
-            W[i] = c * (2.0 * W[i] - 1.0);
+            W[i] = 2.0 * W[i] - 1.0;
         return LYAP_OK;
-    }
     default:
         return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for family %d", (int)w->family);
     }

@@ -25,10 +25,13 @@ static void sample(lyap_family f, int d, double s2, double *mean, double *second
     }
     lyap_rng_init(&rng, 7, lyap_rng_task_key(f, d, 0.5, 0), 0, 1, LYAP_RNG_WEIGHTS);
     for (int k = 0; k < DRAWS; k++) {
-        if (lyap_weights_draw(w, &rng, s2, W) != LYAP_OK) {
+        double scale;
+        if (lyap_weights_draw(w, &rng, s2, W, &scale) != LYAP_OK) {
             check(0, "draw: %s", lyap_error_message());
             break;
         }
+        for (int i = 0; i < d * d; i++)
+            W[i] *= scale;
         *mean += W[0] / DRAWS;
         *second += W[0] * W[0] / DRAWS;
         for (int i = 0; i < d * d; i++)

@@ -36,8 +36,9 @@ uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double varian
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
                    uint64_t layer, lyap_rng_purpose purpose);
 
-/* Fills OUT[0..n) with standard normal variates (Box-Muller on 53-bit
- * uniforms) and advances the stream. */
+/* Fills OUT[0..n) with standard normal variates and advances the stream:
+ * Philox4x32-10 and Box-Muller in vectorized loops (AVX-512, AVX2 or SSE2,
+ * chosen at run time; the same values on each). */
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n);
 
 /* Fills OUT[0..n) with uniform variates on the open interval (0, 1).

@@ -19,11 +19,13 @@ typedef struct lyap_weights_s lyap_weights;
  * LYAP_ELAPACK if the QR workspace query fails. */
 int lyap_weights_create(lyap_family f, int d, lyap_weights **out);
 
-/* Draws one matrix at grid variance S2 into W (d x d, column-major), using
- * RNG (advanced). gaussian: N(0, s2/d); orthogonal: sqrt(s2) times Haar
- * (QR of a Gaussian matrix, column j times sign(R_jj)); uniform: U(-c, c),
- * c = sqrt(3 s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
-int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W);
+/* Draws one matrix at grid variance S2 as SCALE x W (W: d x d,
+ * column-major), using RNG (advanced); the caller applies *SCALE (e.g. as
+ * GEMM's alpha), which saves a pass over W. gaussian: N(0, 1) entries,
+ * scale sqrt(s2/d); orthogonal: Haar (QR of a Gaussian matrix, column j
+ * times sign(R_jj)), scale sqrt(s2); uniform: U(-1, 1) entries, scale
+ * sqrt(3 s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
+int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale);
 
 /* Frees *W and sets it to NULL; safe on NULL. */
 void lyap_weights_destroy(lyap_weights **w);

@@ -1,0 +1,133 @@
+/* bench_kernels: throughput of lyapdiag's kernels on this machine, each
+ * measured side by side in one run (one thread). Prints one grep-able
+ * BENCH line per figure:
+ *   - normal variates per second (the matrix path's floor);
+ *   - exact path: layer-steps per second by width (no matrix);
+ *   - matrix path: time per layer against the time of its d*d variates
+ *     and of its GEMM alone, by width, gaussian weights;
+ *   - a whole task (estimators included) per path: steps per second and
+ *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2).
+ * Usage: bench/bench_kernels [seconds per figure, default 0.5]. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
+#include "lyapdiag/propagate.h"
+#include "lyapdiag/rng.h"
+#include "lyapdiag/theory.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double budget = 0.5; /* seconds per figure */
+
+static void bench_normals(void)
+{
+    enum { N = 1 << 16 };
+    static double z[N];
+    lyap_rng rng;
+    lyap_rng_init(&rng, 1, 2, 3, 4, LYAP_RNG_WEIGHTS);
+    double t0 = now(), n = 0;
+    while (now() - t0 < budget) {
+        lyap_rng_normal(&rng, z, N);
+        n += N;
+    }
+    printf("BENCH normals_per_s=%.3g\n", n / (now() - t0));
+}
+
+/* Layer-steps per second of one plan (one column = one step per layer). */
+static double steps_per_second(lyap_family f, int d, int batch, lyap_method method, double *per_layer_s)
+{
+    lyap_propagate_plan plan;
+    double *inc = malloc(sizeof *inc * batch);
+    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, &plan) != LYAP_OK) {
+        fprintf(stderr, "bench: %s\n", lyap_error_message());
+        exit(1);
+    }
+    lyap_propagate_start(plan, 1, 2, 0, 2.0);
+    double t0 = now(), layers = 0;
+    while (now() - t0 < budget)
+        for (int i = 0; i < 64; i++, layers++)
+            lyap_propagate_layer(plan, inc);
+    double elapsed = now() - t0;
+    lyap_propagate_plan_destroy(&plan);
+    free(inc);
+    *per_layer_s = elapsed / layers;
+    return layers * batch / elapsed;
+}
+
+static void bench_matrix_layer(int d)
+{
+    int batch = 8;
+    double per_layer, *W = malloc(sizeof *W * d * d), *x = calloc((size_t)d * batch, sizeof *x),
+                      *y = malloc(sizeof *y * d * batch);
+    steps_per_second(LYAP_FAMILY_GAUSSIAN, d, batch, LYAP_METHOD_MATRIX, &per_layer);
+    lyap_rng rng;
+    lyap_rng_init(&rng, 1, 2, 3, 4, LYAP_RNG_WEIGHTS);
+    double t0 = now(), reps = 0;
+    while (now() - t0 < budget)
+        for (int i = 0; i < 16; i++, reps++)
+            lyap_rng_normal(&rng, W, (size_t)d * d);
+    double variates = (now() - t0) / reps;
+    t0 = now(), reps = 0;
+    while (now() - t0 < budget)
+        for (int i = 0; i < 16; i++, reps++)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, 1.0, W, d, x, d, 0.0, y, d);
+    double gemm = (now() - t0) / reps;
+    printf("BENCH matrix d=%d batch=%d layer_us=%.3f variates_us=%.3f gemm_us=%.3f gemm_gflops=%.2f "
+           "layer_over_floor=%.2f\n", d, batch, 1e6 * per_layer, 1e6 * variates, 1e6 * gemm,
+           2.0 * d * d * batch / gemm / 1e9, per_layer / fmax(variates, gemm));
+    free(W);
+    free(x);
+    free(y);
+}
+
+/* A whole task at He scale: wall time, stderr, cost to stderr 1e-3. */
+static void bench_task(lyap_family f, int d, lyap_method method, int replicas, int batch, int depth)
+{
+    double s2 = lyap_theory_standard_variance(f, 0.1);
+    int depths[] = {depth};
+    lyap_task_spec spec = {.family = f, .width = d, .slope = 0.1, .nvariances = 1, .variances = &s2, .ndepths = 1,
+                           .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method};
+    lyap_task_result r;
+    lyap_task_result_init(&r, 1, 1);
+    double t0 = now();
+    if (lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+        fprintf(stderr, "bench: %s\n", lyap_error_message());
+        exit(1);
+    }
+    double wall = now() - t0, se = r.lambda_stderr[0];
+    printf("BENCH task family=%s d=%d method=%s replicas=%d batch=%d depth=%d wall_s=%.3f steps_per_s=%.3g "
+           "stderr=%.2e cost_to_1e-3_s=%.3g\n", lyap_family_name(f), d, lyap_method_name(method), replicas,
+           batch, depth, wall, (double)replicas * batch * depth / wall, se, wall * (se / 1e-3) * (se / 1e-3));
+    lyap_task_result_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        budget = atof(argv[1]);
+    lyap_propagate_set_blas_threads(1);
+    bench_normals();
+    const int widths[] = {2, 4, 16, 64, 256, 1024};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+        double per_layer;
+        double exact = steps_per_second(LYAP_FAMILY_GAUSSIAN, widths[i], 1, LYAP_METHOD_EXACT, &per_layer);
+        printf("BENCH exact d=%d steps_per_s=%.3g\n", widths[i], exact);
+    }
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+        if (widths[i] >= 16)
+            bench_matrix_layer(widths[i]);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 256, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 8, 1000);
+    return 0;
+}
