@@ -1,4 +1,5 @@
-/* propagate.c: GEMM path of the Monte Carlo (DESIGN.md, "propagate").
+/* propagate.c: the Monte Carlo kernels (DESIGN.md, "propagate"): the
+ * matrix path here, the exact path in src/exact.c.
  *
  * Activations are renormalized to unit length every layer, so any depth is
  * safe and log-norms accumulate in double (DESIGN.md, Principles).
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
@@ -18,9 +20,7 @@ struct lyap_propagate_plan_s {
     double a;
     lyap_family family;
     lyap_method method;
-    /* exact path */
-    lyap_rng exact_rng;  /* the replica's stream of increments */
-    int *dead;           /* [batch] column mapped to 0 (slope 0) */
+    exact_sampler *exact; /* exact path */
     /* matrix path */
     lyap_weights *sampler;
     double *W;     /* [d*d] this layer's weights, column-major */
@@ -47,7 +47,7 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_m
     p->family = f;
     p->method = method;
     if (method == LYAP_METHOD_EXACT) {
-        int status = lyap_alloc(&p->dead, (size_t)batch, sizeof *p->dead, "column flags");
+        int status = exact_create(f, d, a, batch, &p->exact);
         if (status != LYAP_OK)
             lyap_propagate_plan_destroy(&p);
         *out = p;
@@ -118,8 +118,7 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     p->layer = 0;
     p->s2 = s2;
     if (p->method == LYAP_METHOD_EXACT) {
-        lyap_rng_init(&p->exact_rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_EXACT);
-        memset(p->dead, 0, sizeof *p->dead * (size_t)p->batch);
+        exact_start(p->exact, seed, task_key, replica, s2);
         return;
     }
     /* A normalized Gaussian vector is uniform on the sphere. */
@@ -128,33 +127,11 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     normalize_columns(p->d, p->batch, p->x, unused_lognorm);
 }
 
-/* One increment from its exact law (THEORY.md, "Exact values"). With g
- * standard normal in R^d and K of its entries positive, sum phi(g_i)^2 =
- * 2 (P + a^2 N) where P ~ Gamma(K/2) and N ~ Gamma((d-K)/2) are the halved
- * chi-square sums of the positive and negative entries (independent given
- * K ~ Binomial(d, 1/2)), and |g|^2 = 2 (P + N). Then
- *   gaussian:   log r = 0.5 log(s2/d) + 0.5 log(2 (P + a^2 N))
- *   orthogonal: log r = 0.5 log(s2)   + 0.5 log((P + a^2 N) / (P + N)).
- * At slope 0, K = 0 gives log 0 = -inf: the ReLU death of THEORY.md. */
-static double exact_increment(lyap_propagate_plan p)
-{
-    int d = p->d, k = lyap_rng_binomial_half(&p->exact_rng, d);
-    double pos = k > 0 ? lyap_rng_gamma(&p->exact_rng, 0.5 * k) : 0;
-    double neg = k < d ? lyap_rng_gamma(&p->exact_rng, 0.5 * (d - k)) : 0;
-    double kept = pos + p->a * p->a * neg;
-    if (p->family == LYAP_FAMILY_GAUSSIAN)
-        return 0.5 * log(p->s2 / d) + 0.5 * log(2 * kept);
-    return 0.5 * log(p->s2) + 0.5 * log(kept / (pos + neg));
-}
-
 int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
 {
     lyap_rng rng;
     if (p->method == LYAP_METHOD_EXACT) {
-        for (int j = 0; j < p->batch; j++) {
-            increments[j] = p->dead[j] ? -INFINITY : exact_increment(p);
-            p->dead[j] = increments[j] == -INFINITY;
-        }
+        exact_layer(p->exact, increments);
         return LYAP_OK;
     }
     int d = p->d, batch = p->batch;
@@ -175,7 +152,7 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     if (!p || !*p)
         return;
     lyap_weights_destroy(&(*p)->sampler);
-    free((*p)->dead);
+    exact_destroy(&(*p)->exact);
     free((*p)->W);
     free((*p)->x);
     free((*p)->y);

@@ -58,28 +58,53 @@ static double open_unit(uint64_t bits)
     return ((double)(bits >> 11) + 0.5) * 0x1.0p-53;
 }
 
-void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
+
+/* The vectorized Philox4x32 kernels (src/variates.c) for this stream: the
+ * 64-bit key mixes seed and task key; the counter keeps block, layer,
+ * replica and purpose (each below 2^32: the deck's limits see to it). */
+static void philox32_stream(const lyap_rng *rng, uint32_t key[2], uint32_t ctr[4])
 {
+    uint64_t mixed = mix64(rng->key[0] ^ mix64(rng->key[1] + 0x9e3779b97f4a7c15ULL));
+    key[0] = (uint32_t)mixed;
+    key[1] = (uint32_t)(mixed >> 32);
+    for (int i = 0; i < 4; i++)
+        ctr[i] = (uint32_t)rng->counter[i];
+}
+
+/* Advances past the chunks of 128 blocks that N values took (PER_CHUNK a chunk). */
+static void skip_chunks(lyap_rng *rng, size_t n, size_t per_chunk)
+{
+    rng->counter[0] += 128 * ((n + per_chunk - 1) / per_chunk);
     rng->available = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        philox4x64_ctr_t r = next_block(rng);
-        for (size_t j = 0; j < 4 && i + j < n; j++)
-            out[i + j] = open_unit(r.v[j]);
-    }
 }
 
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
 {
-    /* The vectorized Philox4x32 kernel (src/variates.c): its 64-bit key
-     * mixes the stream's seed and task key; the counter keeps block, layer,
-     * replica and purpose (each below 2^32: the deck's limits see to it). */
-    uint64_t mixed = mix64(rng->key[0] ^ mix64(rng->key[1] + 0x9e3779b97f4a7c15ULL));
-    uint32_t key[2] = {(uint32_t)mixed, (uint32_t)(mixed >> 32)};
-    uint32_t ctr[4] = {(uint32_t)rng->counter[0], (uint32_t)rng->counter[1], (uint32_t)rng->counter[2],
-                       (uint32_t)rng->counter[3]};
+    uint32_t key[2], ctr[4];
+    philox32_stream(rng, key, ctr);
     lyap_variates_normal(key, ctr, out, n);
-    rng->counter[0] += 128 * ((n + 255) / 256); /* whole chunks of 128 blocks */
-    rng->available = 0;
+    skip_chunks(rng, n, 256);
+}
+
+void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
+{
+    uint32_t key[2], ctr[4];
+    philox32_stream(rng, key, ctr);
+    lyap_variates_uniform(key, ctr, out, n);
+    skip_chunks(rng, n, 256);
+}
+
+void lyap_rng_bits(lyap_rng *rng, uint32_t *out, size_t n)
+{
+    uint32_t key[2], ctr[4];
+    philox32_stream(rng, key, ctr);
+    lyap_variates_bits(key, ctr, out, n);
+    skip_chunks(rng, n, 512);
+}
+
+void lyap_rng_select_column(lyap_rng *rng, int column)
+{
+    rng->counter[3] = (rng->counter[3] & 0xf) | ((uint64_t)column << 4);
 }
 
 static uint64_t next_word(lyap_rng *rng)
@@ -92,15 +117,6 @@ static uint64_t next_word(lyap_rng *rng)
     return rng->word[4 - rng->available--];
 }
 
-int lyap_rng_binomial_half(lyap_rng *rng, int n)
-{
-    int ones = 0;
-    for (; n >= 64; n -= 64)
-        ones += __builtin_popcountll(next_word(rng));
-    if (n > 0)
-        ones += __builtin_popcountll(next_word(rng) >> (64 - n));
-    return ones;
-}
 
 /* One standard normal (Box-Muller, cosine half). */
 static double normal1(lyap_rng *rng)

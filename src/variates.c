@@ -105,11 +105,17 @@ static inline __attribute__((always_inline)) void sincos_turns(double t, double 
     *s = flip_s * (odd * cs + (1 - odd) * sn);
 }
 
-/* CHUNK Box-Muller pairs from Philox blocks FIRST.. of stream (key, ctr):
- * out[i] = r_i cos(2 pi u2_i), out[CHUNK + i] = r_i sin(2 pi u2_i). */
-static inline __attribute__((always_inline)) void normal_chunk_body(const uint32_t key[2], const uint32_t ctr[4],
-                                                                    uint32_t first, double *out)
+enum variate_kind { KIND_BITS, KIND_UNIFORM, KIND_NORMAL };
+
+/* One chunk (CHUNK Philox blocks FIRST.. of stream (key, ctr)) of KIND:
+ *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
+ *   uniform: 2 CHUNK values on (0, 1), from words (0, 1) then (2, 3);
+ *   normal:  2 CHUNK values, out[i] = r_i cos(2 pi u2_i) and
+ *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller). */
+static inline __attribute__((always_inline)) void chunk_body(enum variate_kind kind, const uint32_t key[2],
+                                                             const uint32_t ctr[4], uint32_t first, void *out)
 {
+    uint32_t w[4][CHUNK];
     double u1[CHUNK], u2[CHUNK];
     philox4x32_key_t k = {{key[0], key[1]}};
     for (int i = 0; i < CHUNK; i++) {
@@ -123,45 +129,95 @@ static inline __attribute__((always_inline)) void normal_chunk_body(const uint32
             rk = _philox4x32bumpkey(rk);
             r = _philox4x32round(r, rk);
         }
-        u1[i] = open_unit(r.v[0], r.v[1]);
-        u2[i] = open_unit(r.v[2], r.v[3]);
+        for (int j = 0; j < 4; j++)
+            w[j][i] = r.v[j];
+    }
+    if (kind == KIND_BITS) {
+        memcpy(out, w, sizeof w);
+        return;
+    }
+    double *o = out;
+    for (int i = 0; i < CHUNK; i++) {
+        u1[i] = open_unit(w[0][i], w[1][i]);
+        u2[i] = open_unit(w[2][i], w[3][i]);
+    }
+    if (kind == KIND_UNIFORM) {
+        memcpy(o, u1, sizeof u1);
+        memcpy(o + CHUNK, u2, sizeof u2);
+        return;
     }
     for (int i = 0; i < CHUNK; i++) {
         double radius = __builtin_sqrt(-2 * log_poly(u1[i])), c, s;
         sincos_turns(u2[i], &c, &s);
-        out[i] = radius * c;
-        out[CHUNK + i] = radius * s;
+        o[i] = radius * c;
+        o[CHUNK + i] = radius * s;
     }
 }
 
-__attribute__((target("avx512f,avx512dq,avx512vl"))) static void normal_chunk_avx512(const uint32_t key[2],
-                                                                                  const uint32_t ctr[4],
-                                                                                  uint32_t first, double *out)
+static inline __attribute__((always_inline)) void log_body(const double *x, double *out, size_t n)
 {
-    normal_chunk_body(key, ctr, first, out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = log_poly(x[i]);
 }
 
-__attribute__((target("avx2"))) static void normal_chunk_avx2(const uint32_t key[2], const uint32_t ctr[4],
-                                                             uint32_t first, double *out)
+/* Ones among the first D bits of each step's NW words (SWAR popcount:
+ * vectorizes where a popcnt call would not). */
+static inline __attribute__((always_inline)) void count_body(const uint32_t *words, int nw, int d, double *counts,
+                                                             size_t n)
 {
-    normal_chunk_body(key, ctr, first, out);
-}
-
-static void normal_chunk_sse2(const uint32_t key[2], const uint32_t ctr[4], uint32_t first, double *out)
-{
-    normal_chunk_body(key, ctr, first, out);
-}
-
-typedef void (*chunk_fn)(const uint32_t[2], const uint32_t[4], uint32_t, double *);
-
-static chunk_fn chunk_kernel(lyap_variates_isa isa)
-{
-    switch (isa) {
-    case LYAP_ISA_AVX512: return normal_chunk_avx512;
-    case LYAP_ISA_AVX2: return normal_chunk_avx2;
-    default: return normal_chunk_sse2;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t total = 0;
+        for (int w = 0; w < nw; w++) {
+            int bits = d - 32 * w < 32 ? d - 32 * w : 32;
+            uint32_t x = words[i * (size_t)nw + (size_t)w] & (bits == 32 ? 0xffffffffu : (1u << bits) - 1);
+            x = x - ((x >> 1) & 0x55555555u);
+            x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+            x = (x + (x >> 4)) & 0x0f0f0f0fu;
+            total += (x * 0x01010101u) >> 24;
+        }
+        counts[i] = (double)total;
     }
 }
+
+/* One Marsaglia-Tsang attempt per value (ACM TOMS 26, 2000) for shape
+ * a >= 1 from normal x and uniform u: the squeeze u < 1 - 0.0331 x^4
+ * accepts most; REJECTED[i] = 1 marks the rest for the caller to finish.
+ * The shapes here are k/2: a = 0 gives 0, and a = 1/2 is exactly x^2/2
+ * (Gamma(1/2) is half a chi-square with one degree of freedom). */
+static inline __attribute__((always_inline)) void gamma_body(const double *shape, const double *x, const double *u,
+                                                             double *out, unsigned char *rejected, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double a = shape[i], dd = a - 1.0 / 3, c = 1 / __builtin_sqrt(9 * (a >= 1 ? dd : 1.0));
+        double v = 1 + c * x[i], v3 = v * v * v, x2 = x[i] * x[i];
+        int ok = (a >= 1) & (v > 0) & (u[i] < 1 - 0.0331 * x2 * x2);
+        out[i] = a >= 1 ? dd * v3 : 0.5 * x2 * (double)(a == 0.5);
+        rejected[i] = (unsigned char)((a >= 1) & !ok);
+    }
+}
+
+/* Each kernel in three builds, picked at run time: the same source, so the
+ * same arithmetic and bits, in vectors of 8, 4 or 2 doubles. */
+#define ISA_VARIANTS(name, params, call)                                                     \
+    __attribute__((target("avx512f,avx512dq,avx512vl"))) static void name##_avx512 params { \
+        call;                                                                                \
+    }                                                                                        \
+    __attribute__((target("avx2"))) static void name##_avx2 params { call; }                \
+    static void name##_sse2 params { call; }
+
+ISA_VARIANTS(chunk, (enum variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], uint32_t first, void *out),
+             chunk_body(kind, key, ctr, first, out))
+ISA_VARIANTS(logs, (const double *x, double *out, size_t n), log_body(x, out, n))
+ISA_VARIANTS(counts, (const uint32_t *words, int nw, int d, double *counts, size_t n),
+             count_body(words, nw, d, counts, n))
+ISA_VARIANTS(gammas, (const double *shape, const double *x, const double *u, double *out, unsigned char *rejected,
+                      size_t n),
+             gamma_body(shape, x, u, out, rejected, n))
+
+typedef void (*chunk_fn)(enum variate_kind, const uint32_t[2], const uint32_t[4], uint32_t, void *);
+typedef void (*log_fn)(const double *, double *, size_t);
+typedef void (*count_fn)(const uint32_t *, int, int, double *, size_t);
+typedef void (*gamma_fn)(const double *, const double *, const double *, double *, unsigned char *, size_t);
 
 lyap_variates_isa lyap_variates_best_isa(void)
 {
@@ -179,25 +235,71 @@ const char *lyap_variates_isa_name(lyap_variates_isa isa)
     return isa == LYAP_ISA_AVX512 ? "avx512" : isa == LYAP_ISA_AVX2 ? "avx2" : "sse2";
 }
 
-void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
-                              size_t n)
-{
-    chunk_fn kernel = chunk_kernel(isa);
-    uint32_t block = ctr[0];
-    double spare[2 * CHUNK];
-    size_t i = 0;
-    for (; i + 2 * CHUNK <= n; i += 2 * CHUNK, block += CHUNK)
-        kernel(key, ctr, block, out + i);
-    if (i < n) { /* the tail: a whole chunk, of which we keep the front */
-        kernel(key, ctr, block, spare);
-        memcpy(out + i, spare, (n - i) * sizeof *out);
-    }
-}
-
-void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
+static lyap_variates_isa best_isa(void)
 {
     static lyap_variates_isa isa = LYAP_ISA_UNKNOWN;
     if (isa == LYAP_ISA_UNKNOWN)
         isa = lyap_variates_best_isa();
-    lyap_variates_normal_isa(isa, key, ctr, out, n);
+    return isa;
+}
+
+/* N values of KIND (SIZE bytes each), whole chunks into OUT, the tail cut
+ * from one more chunk. */
+static void draw(lyap_variates_isa isa, enum variate_kind kind, const uint32_t key[2], const uint32_t ctr[4],
+                 void *out, size_t n, size_t size)
+{
+    chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
+    size_t per_chunk = kind == KIND_BITS ? 4 * CHUNK : 2 * CHUNK, i = 0;
+    uint32_t block = ctr[0];
+    unsigned char *bytes = out;
+    double spare[4 * CHUNK]; /* room for the largest chunk (bits: 4 CHUNK words) */
+    for (; i + per_chunk <= n; i += per_chunk, block += CHUNK)
+        kernel(kind, key, ctr, block, bytes + i * size);
+    if (i < n) {
+        kernel(kind, key, ctr, block, spare);
+        memcpy(bytes + i * size, spare, (n - i) * size);
+    }
+}
+
+void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
+                              size_t n)
+{
+    draw(isa, KIND_NORMAL, key, ctr, out, n, sizeof *out);
+}
+
+void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
+{
+    draw(best_isa(), KIND_NORMAL, key, ctr, out, n, sizeof *out);
+}
+
+void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
+{
+    draw(best_isa(), KIND_UNIFORM, key, ctr, out, n, sizeof *out);
+}
+
+void lyap_variates_bits(const uint32_t key[2], const uint32_t ctr[4], uint32_t *out, size_t n)
+{
+    draw(best_isa(), KIND_BITS, key, ctr, out, n, sizeof *out);
+}
+
+void lyap_variates_log(const double *x, double *out, size_t n)
+{
+    lyap_variates_isa isa = best_isa();
+    log_fn kernel = isa == LYAP_ISA_AVX512 ? logs_avx512 : isa == LYAP_ISA_AVX2 ? logs_avx2 : logs_sse2;
+    kernel(x, out, n);
+}
+
+void lyap_variates_count_bits(const uint32_t *words, int nw, int d, double *counts, size_t n)
+{
+    lyap_variates_isa isa = best_isa();
+    count_fn kernel = isa == LYAP_ISA_AVX512 ? counts_avx512 : isa == LYAP_ISA_AVX2 ? counts_avx2 : counts_sse2;
+    kernel(words, nw, d, counts, n);
+}
+
+void lyap_variates_gamma_attempt(const double *shape, const double *x, const double *u, double *out,
+                                 unsigned char *rejected, size_t n)
+{
+    lyap_variates_isa isa = best_isa();
+    gamma_fn kernel = isa == LYAP_ISA_AVX512 ? gammas_avx512 : isa == LYAP_ISA_AVX2 ? gammas_avx2 : gammas_sse2;
+    kernel(shape, x, u, out, rejected, n);
 }

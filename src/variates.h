@@ -17,7 +17,28 @@ const char *lyap_variates_isa_name(lyap_variates_isa isa);
  * chunk at the end is cut from a whole one. The same bits on every ISA. */
 void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);
 
-/* The same with the kernel for ISA (which the CPU must support): tests. */
+/* N uniforms on (0, 1) (52 random bits each), or N raw 32-bit words, of
+ * the stream; 128 blocks make 256 uniforms or 512 words. */
+void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);
+void lyap_variates_bits(const uint32_t key[2], const uint32_t ctr[4], uint32_t *out, size_t n);
+
+/* OUT[i] = log(X[i]) for normal positive X[i] (not 0, subnormal, inf or
+ * NaN: the caller handles those), to a few ulp; OUT may be X. */
+void lyap_variates_log(const double *x, double *out, size_t n);
+
+/* COUNTS[i] = the number of ones among the first D bits of
+ * WORDS[i NW .. i NW + NW) (Binomial(d, 1/2) from random words). */
+void lyap_variates_count_bits(const uint32_t *words, int nw, int d, double *counts, size_t n);
+
+/* One Marsaglia-Tsang attempt per value for Gamma(SHAPE[i]), SHAPE in
+ * {0, 1/2, 1, 3/2, ...}, from normal X and uniform U. Accepted by the
+ * squeeze: OUT[i], REJECTED[i] = 0; shape 0 gives 0 and shape 1/2 gives
+ * X^2/2 exactly; else REJECTED[i] = 1 and the caller finishes
+ * (see src/exact.c). */
+void lyap_variates_gamma_attempt(const double *shape, const double *x, const double *u, double *out,
+                                 unsigned char *rejected, size_t n);
+
+/* Normals with the kernel for ISA (which the CPU must support): tests. */
 void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
                               size_t n);
 

@@ -1,13 +1,14 @@
 /* Philox streams: normal variates have mean 0, variance 1 and kurtosis 3
  * within 4 standard errors; uniforms lie in (0, 1) with mean 1/2; Gamma(s)
- * variates have mean s and variance s, Binomial(n, 1/2) mean n/2 and
- * variance n/4 (the exact path's samplers); a stream is a pure function of
+ * variates have mean s and variance s, and popcounts of n random bits
+ * (Binomial(n, 1/2)) mean n/2 and variance n/4 (the exact path's samplers); a stream is a pure function of
  * its key (reproducible), and distinct replicas, layers and purposes give
  * distinct numbers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "../src/variates.h"
 #include "lyapdiag/rng.h"
 
 #define N 1000000
@@ -61,7 +62,7 @@ int main(void)
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         double s = shapes[i], sum = 0, sum2 = 0;
         int n = 400000;
-        lyap_rng_init(&rng, 3, key, i, 0, LYAP_RNG_EXACT);
+        lyap_rng_init(&rng, 3, key, i, 0, LYAP_RNG_EXACT_POS);
         for (int k = 0; k < n; k++) {
             double g = lyap_rng_gamma(&rng, s);
             sum += g;
@@ -75,11 +76,14 @@ int main(void)
     }
     const int trials[] = {1, 5, 64, 100, 1000};
     for (size_t i = 0; i < sizeof trials / sizeof *trials; i++) {
-        int t = trials[i], n = 200000, lo = t, hi = 0;
-        double sum = 0, sum2 = 0;
-        lyap_rng_init(&rng, 4, key, i, 0, LYAP_RNG_EXACT);
+        int t = trials[i], n = 200000, lo = t, hi = 0, nw = (t + 31) / 32;
+        double sum = 0, sum2 = 0, *counts = malloc(sizeof *counts * n);
+        uint32_t *words = malloc(sizeof *words * (size_t)n * nw);
+        lyap_rng_init(&rng, 4, key, i, 0, LYAP_RNG_EXACT_BITS);
+        lyap_rng_bits(&rng, words, (size_t)n * nw);
+        lyap_variates_count_bits(words, nw, t, counts, n);
         for (int k = 0; k < n; k++) {
-            int b = lyap_rng_binomial_half(&rng, t);
+            int b = (int)counts[k];
             lo = b < lo ? b : lo;
             hi = b > hi ? b : hi;
             sum += b;
@@ -92,6 +96,8 @@ int main(void)
         /* fourth central moment of Bin(t, 1/2): t/16 (3t - 2) */
         check_near(what, sum2 / n, t / 4.0, 4 * sqrt((t / 16.0 * (3.0 * t - 2) - t * t / 16.0) / n));
         check(lo >= 0 && hi <= t, "binomial(%d, 1/2) within [0, %d]: min %d max %d", t, t, lo, hi);
+        free(counts);
+        free(words);
     }
     free(z);
     free(again);

@@ -17,7 +17,15 @@ extern "C" {
 #endif
 
 /* What a stream is used for: distinct purposes never share variates. */
-typedef enum { LYAP_RNG_WEIGHTS = 1, LYAP_RNG_INPUTS = 2, LYAP_RNG_EXACT = 3 } lyap_rng_purpose;
+typedef enum {
+    LYAP_RNG_WEIGHTS = 1,  /* matrix path: weight matrices */
+    LYAP_RNG_INPUTS,       /* matrix path: the inputs */
+    LYAP_RNG_EXACT_BITS,   /* exact path: bits for K ~ Binomial(d, 1/2) */
+    LYAP_RNG_EXACT_POS,    /* exact path: Gamma(K/2) attempts */
+    LYAP_RNG_EXACT_NEG,    /* exact path: Gamma((d-K)/2) attempts */
+    LYAP_RNG_EXACT_RETRY_POS, /* exact path: gammas whose attempt was rejected */
+    LYAP_RNG_EXACT_RETRY_NEG
+} lyap_rng_purpose;
 
 typedef struct {
     uint64_t key[2];     /* seed, task key */
@@ -36,20 +44,24 @@ uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double varian
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
                    uint64_t layer, lyap_rng_purpose purpose);
 
+/* Makes RNG the stream of column COLUMN (0..65535) of its purpose, for
+ * paths whose columns draw independently. */
+void lyap_rng_select_column(lyap_rng *rng, int column);
+
+/* Fills OUT[0..n) with random 32-bit words (vectorized, as the normals). */
+void lyap_rng_bits(lyap_rng *rng, uint32_t *out, size_t n);
+
 /* Fills OUT[0..n) with standard normal variates and advances the stream:
  * Philox4x32-10 and Box-Muller in vectorized loops (AVX-512, AVX2 or SSE2,
  * chosen at run time; the same values on each). */
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n);
 
-/* Fills OUT[0..n) with uniform variates on the open interval (0, 1).
- * The array draws start at a fresh block (words left by the one-at-a-time
- * draws below are skipped). */
+/* Fills OUT[0..n) with uniform variates on the open interval (0, 1), 52
+ * random bits each (vectorized, as the normals). The array draws start at
+ * a fresh block (words left by the one-at-a-time draws below are skipped). */
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n);
 
-/* One-at-a-time draws, for the exact sampler of THEORY.md's increments. */
-
-/* Binomial(n, 1/2): the number of ones among n random bits (exact). */
-int lyap_rng_binomial_half(lyap_rng *rng, int n);
+/* One-at-a-time draws: the exact path's rare gamma retries. */
 
 /* Gamma(shape, 1) for shape > 0: Marsaglia and Tsang's exact rejection
  * method (ACM TOMS 26, 2000), with Gamma(s) = Gamma(s + 1) U^(1/s) for

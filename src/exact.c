@@ -1,0 +1,190 @@
+/* exact.c: the exact path. For gaussian and orthogonal weights the per-layer
+ * log-norm increments are i.i.d. with a law THEORY.md gives in closed form
+ * ("Exact values"), so they are drawn directly, O(1) work per step at any
+ * width. With g standard normal in R^d and K of its entries positive,
+ * sum phi(g_i)^2 = 2 (P + a^2 N), |g|^2 = 2 (P + N), where given K ~
+ * Binomial(d, 1/2) the halved chi-square sums P ~ Gamma(K/2) and
+ * N ~ Gamma((d-K)/2) are independent. Hence
+ *   gaussian:   log r = 0.5 log(s2/d) + 0.5 log(2 (P + a^2 N))
+ *   orthogonal: log r = 0.5 log(s2)   + 0.5 log((P + a^2 N) / (P + N));
+ * at slope 0, K = 0 gives log 0 = -inf, the ReLU death of THEORY.md.
+ *
+ * Each column draws BLOCK steps at a time with the vectorized kernels of
+ * src/variates.c: K as a popcount of d random bits, each gamma by one
+ * Marsaglia-Tsang attempt whose rare rejections finish one by one
+ * (Gamma(1/2), common at small d, is exactly Z^2/2 for a normal Z). Every
+ * column and block has its own streams, so values depend only on (seed,
+ * task, replica, column, step).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exact.h"
+#include "lyapdiag/error.h"
+#include "lyapdiag/rng.h"
+#include "variates.h"
+
+enum { BLOCK = 256 }; /* steps drawn at a time per column */
+
+struct exact_sampler {
+    lyap_family family;
+    int d, batch, words_per_step;
+    double a;
+    /* current replica */
+    uint64_t seed, task_key;
+    int replica;
+    long block;          /* blocks drawn so far */
+    int next;            /* next unread step of the block */
+    double log_scale;    /* 0.5 log(s2/d) (gaussian) or 0.5 log(s2) */
+    double *ready;       /* [batch * BLOCK] increments drawn */
+    int *dead;           /* [batch] */
+    /* scratch for one column's block */
+    uint32_t *words;     /* [BLOCK * words_per_step] */
+    double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [BLOCK] or [2 BLOCK] */
+    unsigned char *rejected;
+};
+
+int exact_create(lyap_family f, int d, double a, int batch, exact_sampler **out)
+{
+    exact_sampler *e;
+    *out = NULL;
+    LYAP_CALL(lyap_alloc(&e, 1, sizeof *e, "exact sampler"));
+    e->family = f;
+    e->d = d;
+    e->a = a;
+    e->batch = batch;
+    e->words_per_step = (d + 31) / 32;
+    int status = lyap_alloc(&e->ready, (size_t)batch * BLOCK, sizeof *e->ready, "exact increments");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->words, (size_t)BLOCK * e->words_per_step, sizeof *e->words, "random bits");
+    double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch};
+    for (size_t i = 0; status == LYAP_OK && i < sizeof arrays / sizeof *arrays; i++)
+        status = lyap_alloc(arrays[i], BLOCK, sizeof **arrays[i], "exact scratch");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->u, BLOCK, sizeof *e->u, "exact uniforms");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->rejected, BLOCK, 1, "exact flags");
+    if (status != LYAP_OK) {
+        exact_destroy(&e);
+        return status;
+    }
+    *out = e;
+    return LYAP_OK;
+}
+
+void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica, double s2)
+{
+    e->seed = seed;
+    e->task_key = task_key;
+    e->replica = replica;
+    e->block = 0;
+    e->next = BLOCK; /* draw on the first layer */
+    e->log_scale = 0.5 * log(e->family == LYAP_FAMILY_GAUSSIAN ? s2 / e->d : s2);
+    memset(e->dead, 0, sizeof *e->dead * (size_t)e->batch);
+}
+
+static void open_stream(const exact_sampler *e, lyap_rng *rng, lyap_rng_purpose purpose, int column)
+{
+    lyap_rng_init(rng, e->seed, e->task_key, (uint64_t)e->replica, (uint64_t)e->block, purpose);
+    lyap_rng_select_column(rng, column);
+}
+
+/* OUT[i] ~ Gamma(e->shape[i]) for the block, from PURPOSE's streams. */
+static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, double *out)
+{
+    lyap_rng rng, retry;
+    open_stream(e, &rng, purpose, column);
+    lyap_rng_normal(&rng, e->x, BLOCK);
+    lyap_rng_uniform(&rng, e->u, BLOCK);
+    lyap_variates_gamma_attempt(e->shape, e->x, e->u, out, e->rejected, BLOCK);
+    open_stream(e, &retry, purpose == LYAP_RNG_EXACT_POS ? LYAP_RNG_EXACT_RETRY_POS : LYAP_RNG_EXACT_RETRY_NEG,
+                column);
+    for (int i = 0; i < BLOCK; i++) {
+        if (!e->rejected[i])
+            continue;
+        /* The squeeze failed: Marsaglia-Tsang's exact test, then, if that
+         * fails too, a fresh draw (the algorithm's next attempt). */
+        double a = e->shape[i], dd = a - 1.0 / 3, c = 1 / sqrt(9 * dd);
+        double v = 1 + c * e->x[i], v3 = v * v * v;
+        if (v > 0 && log(e->u[i]) < 0.5 * e->x[i] * e->x[i] + dd * (1 - v3 + log(v3)))
+            out[i] = dd * v3;
+        else
+            out[i] = lyap_rng_gamma(&retry, a);
+    }
+}
+
+/* log(P + a^2 N) for the block into e->logs, exact also where the sum is 0
+ * (ReLU death: -inf) or too small for the fast log (tiny slopes). */
+static void log_kept(exact_sampler *e)
+{
+    double a2 = e->a * e->a;
+    for (int i = 0; i < BLOCK; i++)
+        e->scratch[i] = e->pos[i] + a2 * e->neg[i];
+    lyap_variates_log(e->scratch, e->logs, BLOCK);
+    for (int i = 0; i < BLOCK; i++)
+        if (!(e->scratch[i] >= 0x1p-1000)) /* 0 or near underflow */
+            e->logs[i] = e->pos[i] > 0 ? log(e->scratch[i]) : 2 * log(e->a) + log(e->neg[i]);
+}
+
+static void draw_block(exact_sampler *e, int column, double *increments)
+{
+    lyap_rng rng;
+    int d = e->d;
+    open_stream(e, &rng, LYAP_RNG_EXACT_BITS, column);
+    lyap_rng_bits(&rng, e->words, (size_t)BLOCK * e->words_per_step);
+    lyap_variates_count_bits(e->words, e->words_per_step, d, e->k, BLOCK);
+    for (int i = 0; i < BLOCK; i++)
+        e->shape[i] = 0.5 * e->k[i];
+    draw_gammas(e, LYAP_RNG_EXACT_POS, column, e->pos);
+    for (int i = 0; i < BLOCK; i++)
+        e->shape[i] = 0.5 * (d - e->k[i]);
+    draw_gammas(e, LYAP_RNG_EXACT_NEG, column, e->neg);
+    log_kept(e);
+    if (e->family == LYAP_FAMILY_GAUSSIAN) {
+        double offset = e->log_scale + 0.5 * log(2.0);
+        for (int i = 0; i < BLOCK; i++)
+            increments[i] = offset + 0.5 * e->logs[i];
+        return;
+    }
+    for (int i = 0; i < BLOCK; i++) /* P + N > 0 always (d >= 1) */
+        e->scratch[i] = e->pos[i] + e->neg[i];
+    lyap_variates_log(e->scratch, e->scratch, BLOCK);
+    for (int i = 0; i < BLOCK; i++)
+        increments[i] = e->log_scale + 0.5 * (e->logs[i] - e->scratch[i]);
+}
+
+void exact_layer(exact_sampler *e, double *increments)
+{
+    if (e->next == BLOCK) {
+        for (int j = 0; j < e->batch; j++)
+            draw_block(e, j, e->ready + (size_t)j * BLOCK);
+        e->block++;
+        e->next = 0;
+    }
+    for (int j = 0; j < e->batch; j++)
+        increments[j] = e->ready[(size_t)j * BLOCK + e->next];
+    if (e->a == 0) /* only ReLU columns die, and stay dead */
+        for (int j = 0; j < e->batch; j++) {
+            increments[j] = e->dead[j] ? -INFINITY : increments[j];
+            e->dead[j] = increments[j] == -INFINITY;
+        }
+    e->next++;
+}
+
+void exact_destroy(exact_sampler **e)
+{
+    if (!e || !*e)
+        return;
+    free((*e)->ready);
+    free((*e)->dead);
+    free((*e)->words);
+    double *arrays[] = {(*e)->k, (*e)->shape, (*e)->pos, (*e)->neg, (*e)->x, (*e)->u, (*e)->logs, (*e)->scratch};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        free(arrays[i]);
+    free((*e)->rejected);
+    free(*e);
+    *e = NULL;
+}
