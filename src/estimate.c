@@ -41,7 +41,7 @@ static double stats_stderr(const running_stats *s)
 
 size_t lyap_task_result_length(int nvariances, int ndepths)
 {
-    return 7 * (size_t)nvariances + 2 * (size_t)nvariances * ndepths + (size_t)ndepths + 4;
+    return 7 * (size_t)nvariances + 2 * (size_t)nvariances * ndepths + (size_t)ndepths + 5;
 }
 
 int lyap_task_result_init(lyap_task_result *r, int nv, int nd)
@@ -65,6 +65,7 @@ int lyap_task_result_init(lyap_task_result *r, int nv, int nd)
     r->variance_crit_stderr = p++;
     r->variance_crit_theory = p++;
     r->death_probability = p++;
+    r->replicas_used = p++;
     return LYAP_OK;
 }
 
@@ -82,6 +83,7 @@ int lyap_estimate_clt_batch_length(int depth)
 
 /* What one simulation (one weight scale) yields. */
 typedef struct {
+    int replicas; /* run */
     double lambda, lambda_stderr, v, v_stderr;
     double *logn_mean, *logn_var, *survival; /* [ndepths] */
 } simulation;
@@ -108,7 +110,19 @@ typedef struct {
     long done_replicas, total_replicas;
 } progress;
 
-/* Runs every replica at scale S2 with stream key KEY. Columns that a ReLU
+/* The adaptive stopping rule, checked before replica R: with a target,
+ * stop at the end of a round once lambda's stderr is at most the target.
+ * At slope 0 lambda = -inf needs no estimate: one round suffices for the
+ * survival statistics. Depends only on the task's own numbers, so it is
+ * as reproducible as they are. */
+static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
+{
+    if (spec->target_stderr <= 0 || r == 0 || r % LYAP_ADAPTIVE_ROUND != 0)
+        return 0;
+    return spec->slope == 0 || stats_stderr(lambda) <= spec->target_stderr;
+}
+
+/* Runs the replicas at scale S2 with stream key KEY. Columns that a ReLU
  * layer maps to 0 drop out of the finite-depth moments (which are then
  * conditional on survival, with SIMULATION->survival saying how many). */
 static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_state *col,
@@ -122,7 +136,8 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     LYAP_CALL(lyap_alloc(&at, (size_t)nd, sizeof *at, "depth statistics"));
     int status = LYAP_OK;
 
-    for (int r = 0; status == LYAP_OK && r < spec->replicas; r++) {
+    int r = 0;
+    for (; status == LYAP_OK && r < spec->replicas && !target_reached(spec, &lambda, r); r++) {
         lyap_propagate_start(plan, spec->seed, key, r, s2);
         for (int j = 0; j < batch; j++) {
             col->cum[j] = col->batch_sum[j] = 0;
@@ -169,6 +184,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         if (status == LYAP_OK && prog->poll)
             status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
     }
+    out->replicas = r;
     out->lambda = lambda.n ? lambda.mean : NAN;
     out->lambda_stderr = stats_stderr(&lambda);
     out->v = v.n ? v.mean : NAN;
@@ -180,7 +196,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         const running_stats *means = &at[k].replica_mean;
         out->logn_mean[k] = means->n ? means->mean : NAN;
         out->logn_var[k] = at[k].within / means->n + stats_variance(means);
-        out->survival[k] = (double)at[k].alive / ((double)spec->replicas * batch);
+        out->survival[k] = (double)at[k].alive / ((double)r * batch);
     }
     free(at);
     return status;
@@ -287,7 +303,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     column_state col;
     simulation sim = {0};
     double *moments = NULL;
-    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * nsim};
+    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * nsim}; /* the cap, if adaptive */
 
     int status = column_state_init(&col, spec->batch);
     if (status == LYAP_OK)
@@ -309,8 +325,10 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++)
             if (!spec->verify_homogeneity || i == s)
                 store_variance(spec, &sim, s2_sim, i, res);
-        if (status == LYAP_OK && s == 0) /* survival does not depend on scale */
+        if (status == LYAP_OK && s == 0) { /* survival does not depend on scale */
             memcpy(res->survival, sim.survival, sizeof *res->survival * (size_t)nd);
+            *res->replicas_used = sim.replicas;
+        }
     }
     if (status == LYAP_OK)
         status = fill_theory_and_phase(spec, res);

@@ -1,4 +1,5 @@
 /* grid.c: tasks of the deck's grid and their cost model (DESIGN.md, MPI). */
+#include <math.h>
 #include <stdlib.h>
 
 #include "lyapdiag/error.h"
@@ -28,8 +29,17 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     /* exact path: a binomial (d/64 words) and two gamma variates a column */
     if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT)
         layer = deck->batch * (60.0 + d / 64.0);
-    double sims = deck->verify_homogeneity ? deck->nvariances : 1;
-    return layer * deck->depths[deck->ndepths - 1] * (double)deck->replicas * sims;
+    double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
+    double replicas = deck->replicas;
+    if (deck->target_stderr > 0) {
+        /* Replicas to reach the target: stderr^2 = v / (depth x inputs
+         * per replica), with v ~ 1.5/d near He scale (THEORY.md's exact v
+         * is ~1/(2d) + O(1/d)); matrix columns are correlated, count one. */
+        double inputs = lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT ? deck->batch : 1;
+        double needed = 1.5 / d / (depth * inputs * deck->target_stderr * deck->target_stderr);
+        replicas = fmin(replicas, fmax(LYAP_ADAPTIVE_ROUND, needed));
+    }
+    return layer * depth * replicas * sims;
 }
 
 static const lyap_deck *sort_deck; /* qsort has no context argument */

@@ -21,12 +21,13 @@ enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
 
 static const char usage_text[] =
     "Usage:\n"
-    "  lyapdiag run DECK [--output FILE] [--resume] [--quiet]\n"
+    "  lyapdiag run DECK [--output FILE] [--resume] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
     "      write the NetCDF phase diagram ([output] file, or FILE). Finished\n"
     "      tasks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
     "      stop the run with exit status 3, and --resume computes only the\n"
-    "      tasks still missing (the deck must match).\n"
+    "      tasks still missing (the deck must match). --threads: BLAS threads\n"
+    "      per rank for hybrid MPI x threads runs (default 1).\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (gaussian, orthogonal, uniform; default:\n"
@@ -130,17 +131,24 @@ static int cmd_theory(int argc, char **argv)
 
 typedef struct {
     const char *deck_path, *output;
-    int quiet, resume;
+    int quiet, resume, threads;
 } run_options;
 
 static int parse_run_options(int argc, char **argv, run_options *opt)
 {
-    *opt = (run_options){0};
+    *opt = (run_options){.threads = 1};
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--quiet") == 0) {
             opt->quiet = 1;
         } else if (strcmp(argv[i], "--resume") == 0) {
             opt->resume = 1;
+        } else if (strcmp(argv[i], "--threads") == 0) {
+            char *end = NULL;
+            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (!end || *end != '\0' || n < 1 || n > 256)
+                return usage_error("run: --threads needs a whole number from 1 to 256%s", "");
+            opt->threads = (int)n;
+            i++;
         } else if (strcmp(argv[i], "--output") == 0) {
             if (i + 1 >= argc)
                 return usage_error("run: %s needs a file name", argv[i]);
@@ -240,7 +248,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
     }
-    lyap_propagate_set_blas_threads(1);
+    lyap_propagate_set_blas_threads(opt.threads); /* one per rank unless asked: ranks fill the cores */
     int status = lyap_sched_load_deck(opt.deck_path, &deck);
     if (status != LYAP_OK)
         return stop_all(status);

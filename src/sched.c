@@ -180,7 +180,7 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .family = deck->families[f], .width = deck->widths[w], .slope = deck->slopes[s],
         .nvariances = deck->nvariances, .variances = deck->variances,
         .ndepths = deck->ndepths, .depths = deck->depths,
-        .seed = deck->seed, .replicas = deck->replicas, .batch = deck->batch,
+        .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
         .verify_homogeneity = deck->verify_homogeneity,
         .method = deck->method};
 }

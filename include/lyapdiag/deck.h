@@ -20,6 +20,9 @@ extern "C" {
 #define LYAP_DECK_MAX_WIDTH 65536
 #define LYAP_DECK_MAX_DEPTH 1000000000
 #define LYAP_DECK_MIN_MAX_DEPTH 10 /* the CLT variance needs a series */
+/* Replicas per round of the adaptive stopping rule (target_stderr > 0),
+ * and its minimum, so that the stderr it tests is itself reliable. */
+#define LYAP_ADAPTIVE_ROUND 16
 
 /* How the Monte Carlo draws a layer ([sampling] method). */
 typedef enum {
@@ -49,7 +52,7 @@ typedef struct {
     uint64_t seed;            /* [sampling] seed of all random streams */
     int replicas;             /* [sampling] independent networks per task */
     int batch;                /* [sampling] inputs per network */
-    double target_stderr;     /* [sampling] 0 = fixed replicas */
+    double target_stderr;     /* [sampling] 0 = fixed replicas, else stop at this lambda stderr */
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
     lyap_method method;       /* [sampling] method */
     char *output;             /* [output] file: NetCDF path */

@@ -33,7 +33,8 @@ typedef struct {
     int ndepths;
     const int *depths;       /* recorded depths, increasing; the last is simulated */
     uint64_t seed;
-    int replicas;
+    int replicas;            /* all of them, or the cap when target_stderr > 0 */
+    double target_stderr;    /* > 0: stop once lambda's stderr is at most this */
     int batch;
     int verify_homogeneity;  /* 1: simulate every variance; 0: exact shift */
     lyap_method method;      /* auto, exact or matrix (deck's [sampling] method) */
@@ -57,6 +58,7 @@ typedef struct {
     /* scalars */
     double *variance_crit, *variance_crit_stderr, *variance_crit_theory;
     double *death_probability;  /* per layer: 2^-d at slope 0, else 0 */
+    double *replicas_used;      /* replicas run (per simulation; fewer than the cap when adaptive) */
 } lyap_task_result;
 
 /* Number of doubles in a result buffer for the given sizes. */
