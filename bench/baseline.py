@@ -7,7 +7,10 @@ each pushing B unit inputs through fresh N(0, s2/d) weights every layer,
 Leaky ReLU, renormalization and log-norm accumulation, exactly the matrix
 path of lyapdiag. Prints one BENCH line per implementation with wall time,
 lambda, its stderr (from replica means, as lyapdiag) and the cost to reach a
-stderr of 1e-3: wall x (stderr / 1e-3)^2.
+stderr of 1e-3: wall x (stderr / 1e-3)^2. With one input per network all
+implementations sample the same law, so at equal replicas and depth their
+costs compare as their layer-steps per second (steps_per_s), which is not
+subject to the noise of an estimated stderr.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/baseline.py [d] [replicas] [depth] [batch]
 """
@@ -22,7 +25,8 @@ def report(name, wall, lambdas, d, replicas, depth, batch):
     lam = float(np.mean(lambdas))
     se = float(np.std(lambdas, ddof=1) / math.sqrt(len(lambdas)))
     print(f"BENCH baseline={name} d={d} replicas={replicas} depth={depth} batch={batch} wall_s={wall:.3f} "
-          f"lambda={lam:.5f} stderr={se:.2e} cost_to_1e-3_s={wall * (se / 1e-3) ** 2:.4g}")
+          f"steps_per_s={replicas * depth * batch / wall:.3g} lambda={lam:.5f} stderr={se:.2e} "
+          f"cost_to_1e-3_s={wall * (se / 1e-3) ** 2:.4g}")
 
 
 def numpy_run(d, replicas, depth, batch, a, s2, seed=1):

@@ -126,7 +126,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
         if (widths[i] >= 16)
             bench_matrix_layer(widths[i]);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 256, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 4096, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 256, 16, 1000);
     bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 1, 1000);
     bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 8, 1000);
     return 0;

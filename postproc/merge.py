@@ -14,7 +14,11 @@ import argparse
 import re
 import sys
 
-import xarray as xr
+try:
+    import xarray as xr
+except ImportError as err:  # the python3 first on PATH is often not Debian's
+    sys.exit(f"merge.py: {err.name} missing: run with Debian's /usr/bin/python3 "
+             "(apt-get install python3-xarray python3-netcdf4)")
 
 FAMILIES_LINE = re.compile(r"^(\s*families\s*=)[^\n;#]*", re.MULTILINE)
 

@@ -210,7 +210,8 @@ static int parse_count(const char *where, const char *value, long lo, long hi, i
     errno = 0;
     long x = strtol(value, &end, 10);
     if (end == value || *end != '\0' || errno == ERANGE || x < lo || x > hi)
-        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from %ld to %ld", where, value, lo, hi);
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from %ld to %ld%s", where, value, lo, hi,
+                         strchr(value, '#') ? "; inline comments start with ';'" : "");
     *out = (int)x;
     return LYAP_OK;
 }
@@ -312,7 +313,7 @@ static int parse_verify(lyap_deck *deck, const char *value, const char *where)
     else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
         deck->verify_homogeneity = 0;
     else
-        return lyap_fail(LYAP_EDECK, "%s: '%s' must be yes or no", where, value);
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be yes or no (true/false and 1/0 work too)", where, value);
     return LYAP_OK;
 }
 

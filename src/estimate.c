@@ -145,12 +145,15 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         }
         long final_alive = 0;
         double final_mean = 0;
-        for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
+        for (int layer = 1, k = 0, to_batch_end = b; status == LYAP_OK && layer <= depth; layer++) {
             status = lyap_propagate_layer(plan, col->increments);
             for (int j = 0; j < batch; j++) {
                 col->cum[j] += col->increments[j];
                 col->batch_sum[j] += col->increments[j];
-                if (layer % b == 0) { /* L < (nbatches + 1) b: at most nbatches close */
+            }
+            if (--to_batch_end == 0) { /* a batch of b layers closes (at most nbatches: L < (nbatches + 1) b) */
+                to_batch_end = b;
+                for (int j = 0; j < batch; j++) {
                     stats_push(&col->batches[j], col->batch_sum[j]);
                     col->batch_sum[j] = 0;
                 }

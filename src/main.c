@@ -34,7 +34,8 @@ static const char usage_text[] =
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
     "  lyapdiag --help | --help-deck | --version\n"
     "\n"
-    "Example: mpirun -np 2 lyapdiag run inputs/quick.ini\n";
+    "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
+    "(as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -228,8 +229,8 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks on %d ranks in %.2f s\n", deck->output, lyap_deck_task_count(deck),
-               lyap_sched_size(), elapsed);
+        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s\n", deck->output, lyap_deck_task_count(deck),
+               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", elapsed);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -399,6 +400,32 @@ static int load_checkpoint(lyap_ncout *nc, const char **found)
     return LYAP_OK;
 }
 
+/* PATH must name a file in an existing directory: checked before any
+ * work, with the real cause (NetCDF reports a missing directory as
+ * "Permission denied"). */
+static int check_output_path(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return lyap_fail(LYAP_EIO, "%s: is a directory; give a file name with [output] file or --output "
+                         "(e.g. %s/phase.nc)", path, path);
+    char *dir = strdup(path);
+    if (!dir)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
+    char *slash = strrchr(dir, '/');
+    int status = LYAP_OK;
+    if (slash) {
+        *slash = slash == dir ? '/' : '\0';
+        if (slash == dir)
+            slash[1] = '\0';
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            status = lyap_fail(LYAP_EIO, "%s: directory %s does not exist; create it or choose another path "
+                               "with [output] file or --output", path, dir);
+    }
+    free(dir);
+    return status;
+}
+
 /* ---- public ------------------------------------------------------------------ */
 
 int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int resume,
@@ -416,6 +443,8 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     nc->history = join(history, "");
     int status = (nc->path && nc->partial && nc->tmp && nc->history)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
+    if (status == LYAP_OK)
+        status = check_output_path(path);
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->results, (size_t)nc->ntasks, sizeof *nc->results, "task results");
     if (status == LYAP_OK)

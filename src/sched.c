@@ -117,9 +117,10 @@ int lyap_sched_check_ranks(const lyap_deck *deck)
     int size = lyap_sched_size();
     long ntasks = lyap_deck_task_count(deck);
     if (size > ntasks)
-        return lyap_fail(LYAP_EMPI, "%s: %d MPI ranks for %ld tasks (family x width x slope): ranks beyond "
-                         "%ld would idle; run with -np %ld or fewer, or add widths or slopes to the deck",
-                         deck->name, size, ntasks, ntasks, ntasks);
+        return lyap_fail(LYAP_EMPI, "%s: %d MPI ranks for %ld task%s (family x width x slope): ranks beyond "
+                         "%ld would idle; run with -np %ld%s, or add widths or slopes to the deck",
+                         deck->name, size, ntasks, ntasks == 1 ? "" : "s", ntasks, ntasks,
+                         ntasks == 1 ? "" : " or fewer");
     return LYAP_OK;
 }
 

@@ -24,8 +24,12 @@ sed 's/slopes = 0.5, 1.0/slopes = 0.5, 2.0/' good.ini >badslope.ini
 expect_error "missing deck" 1 "error: nosuch.ini: cannot open deck: No such file" "$L" run nosuch.ini
 expect_error "slope out of range" 1 "error: badslope.ini:4: \[grid\] slopes: 2 is out of range" "$L" run badslope.ini
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a deck error" || fail "output left after a deck error"
-expect_error "unwritable output" 1 "error: /nonexistent/dir/x.nc: cannot write output .*--output" \
+expect_error "output in a missing directory" 1 "error: /nonexistent/dir/x.nc: directory /nonexistent/dir does not exist.*--output" \
   "$L" run good.ini --output /nonexistent/dir/x.nc
+mkdir -p outdir
+expect_error "output is a directory" 1 "error: outdir: is a directory; give a file name.*--output" \
+  "$L" run good.ini --output outdir
+[ -z "$(ls outdir)" ] && [ ! -e outdir.partial ] && pass "nothing written for a directory output" || fail "files left for a directory output"
 expect_error "too many ranks" 1 "3 MPI ranks for 2 tasks.*-np 2 or fewer" mpi 3 "$L" run good.ini --quiet
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a rank error" || fail "output left after a rank error"
 sed 's/widths = 2/widths = 2, 65536/' good.ini >huge.ini

@@ -36,6 +36,7 @@ static const struct {
     {GRID_OK "[sampling]\nseed = -3\n", "[sampling] seed: '-3' must be a whole number"},
     {GRID_OK "[sampling]\ntarget_stderr = -0.01\n", "[sampling] target_stderr: '-0.01' must be a number >= 0"},
     {GRID_OK "[sampling]\nverify_homogeneity = maybe\n", "must be yes or no"},
+    {GRID_OK "[sampling]\nreplicas = 32 # comment\n", "inline comments start with ';'"},
     {GRID_OK "[sampling]\nmethod = fast\n", "[sampling] method: 'fast' must be auto, exact or matrix"},
     {"[grid]\nfamilies = gaussian, uniform\n" "widths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n"
      "[sampling]\nmethod = exact\n", "family uniform has no exact law; use method = auto"},

@@ -14,7 +14,8 @@ done
 cd "$WORK" || exit 99
 export LYAP_SLURM_DIR=$WORK/slurm
 trap '"$top_srcdir/tests/slurm/down.sh"' EXIT
-eval "$("$top_srcdir/tests/slurm/up.sh")" || { fail "SLURM did not start"; finish; }
+slurm_env=$("$top_srcdir/tests/slurm/up.sh") || { fail "SLURM did not start"; finish; }
+eval "$slurm_env"
 pass "single-node SLURM up ($(sinfo -h -o '%P %D nodes %c CPUs %t'))"
 export PATH=$top_builddir:$PATH   # the job finds lyapdiag on PATH
 
