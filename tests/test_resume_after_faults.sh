@@ -37,7 +37,7 @@ kept=$(done_tasks usr1.nc.partial)
   pass "SIGUSR1: exit 3, $kept tasks kept in usr1.nc.partial" || { fail "SIGUSR1: exit $status, kept $kept"; cat usr1.err; }
 
 cp usr1.nc.partial mismatch.nc.partial
-sed 's/replicas  = 24/replicas  = 25/' "$deck" >mismatch.ini
+sed 's/replicas  = 120/replicas  = 121/' "$deck" >mismatch.ini
 expect_error "resume with another deck" 1 "mismatch.nc.partial: \[sampling\] replicas differs from the deck that started" \
   "$LYAPDIAG" run mismatch.ini --output mismatch.nc --resume
 
