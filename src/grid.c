@@ -18,17 +18,16 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     int f, w, s;
     lyap_grid_task_position(deck, task, &f, &w, &s);
     double d = deck->widths[w];
-    /* Nanoseconds per layer, measured on the 2-core Zen 4 machines we
-     * develop on: d^2 normal variates at ~28 ns, the GEMM at ~0.1 ns per
-     * flop, and for orthogonal weights the QR (dgeqrf + dorgqr) at
-     * ~0.34 ns x d^3; 200 ns of fixed overhead. The exact path costs
- * ~60 ns a column whatever the width. */
-    double layer = 200 + d * d * (28.0 + 0.2 * deck->batch);
+    /* Nanoseconds per layer, measured by bench/ on the 2-core Zen 4
+     * machines we develop on: d^2 variates at ~3.5 ns, the GEMM at ~0.02
+     * ns per flop, for orthogonal weights the QR (dgeqrf + dorgqr) at
+     * ~0.34 ns x d^3, and 200 ns of fixed overhead. The exact path draws
+     * a binomial (d/32 words) and two gammas, ~30 ns a column. */
+    double layer = 200 + d * d * (3.5 + 0.04 * deck->batch);
     if (deck->families[f] == LYAP_FAMILY_ORTHOGONAL)
         layer += 0.34 * d * d * d;
-    /* exact path: a binomial (d/64 words) and two gamma variates a column */
     if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT)
-        layer = deck->batch * (60.0 + d / 64.0);
+        layer = deck->batch * (30.0 + d / 32.0);
     double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
     double replicas = deck->replicas;
     if (deck->target_stderr > 0) {
