@@ -48,7 +48,7 @@ static double steps_per_second(lyap_family f, int d, int batch, lyap_method meth
 {
     lyap_propagate_plan plan;
     double *inc = malloc(sizeof *inc * batch);
-    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, &plan) != LYAP_OK) {
+    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, LYAP_PRECISION_DOUBLE, &plan) != LYAP_OK) {
         fprintf(stderr, "bench: %s\n", lyap_error_message());
         exit(1);
     }
@@ -91,12 +91,14 @@ static void bench_matrix_layer(int d)
 }
 
 /* A whole task at He scale: wall time, stderr, cost to stderr 1e-3. */
-static void bench_task(lyap_family f, int d, lyap_method method, int replicas, int batch, int depth)
+static void bench_task(lyap_family f, int d, lyap_method method, lyap_precision precision, int replicas, int batch,
+                       int depth)
 {
     double s2 = lyap_theory_standard_variance(f, 0.1);
     int depths[] = {depth};
     lyap_task_spec spec = {.family = f, .width = d, .slope = 0.1, .nvariances = 1, .variances = &s2, .ndepths = 1,
-                           .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method};
+                           .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method,
+                           .precision = precision};
     lyap_task_result r;
     lyap_task_result_init(&r, 1, 1);
     double t0 = now();
@@ -105,9 +107,9 @@ static void bench_task(lyap_family f, int d, lyap_method method, int replicas, i
         exit(1);
     }
     double wall = now() - t0, se = r.lambda_stderr[0];
-    printf("BENCH task family=%s d=%d method=%s replicas=%d batch=%d depth=%d wall_s=%.3f steps_per_s=%.3g "
-           "stderr=%.2e cost_to_1e-3_s=%.3g\n", lyap_family_name(f), d, lyap_method_name(method), replicas,
-           batch, depth, wall, (double)replicas * batch * depth / wall, se, wall * (se / 1e-3) * (se / 1e-3));
+    printf("BENCH task family=%s d=%d method=%s precision=%s replicas=%d batch=%d depth=%d wall_s=%.3f "
+           "steps_per_s=%.3g stderr=%.2e cost_to_1e-3_s=%.3g\n", lyap_family_name(f), d, lyap_method_name(method),
+           precision == LYAP_PRECISION_SINGLE ? "single" : "double", replicas, batch, depth, wall, (double)replicas * batch * depth / wall, se, wall * (se / 1e-3) * (se / 1e-3));
     lyap_task_result_free(&r);
 }
 
@@ -126,9 +128,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
         if (widths[i] >= 16)
             bench_matrix_layer(widths[i]);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 4096, 1, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, 256, 16, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 1, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, 64, 8, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 4096, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 256, 16, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 1, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 8, 1000);
+    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, 64, 1, 1000);
     return 0;
 }

@@ -313,7 +313,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         status = lyap_alloc(&moments, 3 * (size_t)nd, sizeof *moments, "depth moments");
     if (status == LYAP_OK)
         status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch,
-                                            lyap_method_resolve(spec->method, spec->family), &plan);
+                                            lyap_method_resolve(spec->method, spec->family), spec->precision, &plan);
     if (status == LYAP_OK) {
         sim.logn_mean = moments;
         sim.logn_var = moments + nd;

@@ -187,6 +187,9 @@ static int put_global_attributes(lyap_ncout *nc)
                  lyap_family_name(deck->families[i]),
                  lyap_method_name(lyap_method_resolve(deck->method, deck->families[i])));
     LYAP_CALL(put_text_attr(nc, g, "method", methods));
+    LYAP_CALL(put_text_attr(nc, g, "precision", deck->precision == LYAP_PRECISION_SINGLE
+                                                    ? "single (matrix path in float, log-norms in double)"
+                                                    : "double"));
     LYAP_CALL(put_text_attr(nc, g, "method_note",
                             "exact: each layer's log-norm increment drawn from its exact law (THEORY.md), "
                             "columns independent; matrix: fresh weights every layer (OpenBLAS GEMM), "

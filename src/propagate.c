@@ -26,6 +26,9 @@ struct lyap_propagate_plan_s {
     double *W;     /* [d*d] this layer's weights, column-major */
     double *x;     /* [d*batch] unit activations, one column per input */
     double *y;     /* [d*batch] pre-activations */
+    /* matrix path in single precision (gaussian weights) */
+    int single;
+    float *Wf, *xf, *yf; /* as W, x, y */
     /* current replica */
     uint64_t seed, task_key;
     int replica;
@@ -34,12 +37,15 @@ struct lyap_propagate_plan_s {
 };
 
 int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_method method,
-                               lyap_propagate_plan *out)
+                               lyap_precision precision, lyap_propagate_plan *out)
 {
     struct lyap_propagate_plan_s *p;
     *out = NULL;
     if (method == LYAP_METHOD_EXACT && !lyap_family_is_rotation_invariant(f))
         return lyap_fail(LYAP_EINTERNAL, "propagate: no exact law for family %s", lyap_family_name(f));
+    int single = method == LYAP_METHOD_MATRIX && precision == LYAP_PRECISION_SINGLE;
+    if (single && f != LYAP_FAMILY_GAUSSIAN)
+        return lyap_fail(LYAP_EINTERNAL, "propagate: no single-precision path for family %s", lyap_family_name(f));
     LYAP_CALL(lyap_alloc(&p, 1, sizeof *p, "propagate plan"));
     p->d = d;
     p->a = a;
@@ -54,9 +60,20 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_m
         return status;
     }
     size_t cells = (size_t)d * batch;
-    int status = lyap_weights_create(f, d, &p->sampler);
-    if (status == LYAP_OK)
-        status = lyap_alloc(&p->W, (size_t)d * d, sizeof *p->W, "weight matrix");
+    p->single = single;
+    int status = LYAP_OK;
+    if (single) {
+        status = lyap_alloc(&p->Wf, (size_t)d * d, sizeof *p->Wf, "weight matrix");
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->xf, cells, sizeof *p->xf, "activations");
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->yf, cells, sizeof *p->yf, "pre-activations");
+    } else {
+        status = lyap_weights_create(f, d, &p->sampler);
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->W, (size_t)d * d, sizeof *p->W, "weight matrix");
+    }
+    /* the inputs are drawn in double in both precisions (y: scratch) */
     if (status == LYAP_OK)
         status = lyap_alloc(&p->x, cells, sizeof *p->x, "activations");
     if (status == LYAP_OK)
@@ -82,6 +99,26 @@ static void normalize_columns(int d, int batch, double *x, double *lognorm)
         lognorm[j] = 0.5 * log(sum); /* -inf for a dead column */
         if (sum > 0) {
             double inverse = 1 / sqrt(sum);
+            for (int i = 0; i < d; i++)
+                col[i] *= inverse;
+        }
+    }
+}
+
+/* The same in single precision, the sums of squares in double. */
+static void activate_and_normalize_float(int d, int batch, float a, float *y, double *lognorm)
+{
+    for (int j = 0; j < batch; j++) {
+        float *col = y + (size_t)j * d;
+        double sum = 0;
+        for (int i = 0; i < d; i++) {
+            float z = col[i] > 0 ? col[i] : a * col[i];
+            col[i] = z;
+            sum += (double)z * z;
+        }
+        lognorm[j] = 0.5 * log(sum);
+        if (sum > 0) {
+            float inverse = (float)(1 / sqrt(sum));
             for (int i = 0; i < d; i++)
                 col[i] *= inverse;
         }
@@ -125,6 +162,8 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     lyap_rng_init(&rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_INPUTS);
     lyap_rng_normal(&rng, p->x, (size_t)p->d * p->batch);
     normalize_columns(p->d, p->batch, p->x, unused_lognorm);
+    for (size_t i = 0; p->single && i < (size_t)p->d * p->batch; i++)
+        p->xf[i] = (float)p->x[i];
 }
 
 int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
@@ -138,6 +177,16 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
     p->layer++;
     double scale;
     lyap_rng_init(&rng, p->seed, p->task_key, (uint64_t)p->replica, (uint64_t)p->layer, LYAP_RNG_WEIGHTS);
+    if (p->single) {
+        lyap_rng_normal_float(&rng, p->Wf, (size_t)d * d);
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, (float)sqrt(p->s2 / d), p->Wf, d, p->xf,
+                    d, 0.0f, p->yf, d);
+        activate_and_normalize_float(d, batch, (float)p->a, p->yf, increments);
+        float *swap = p->xf;
+        p->xf = p->yf;
+        p->yf = swap;
+        return LYAP_OK;
+    }
     LYAP_CALL(lyap_weights_draw(p->sampler, &rng, p->s2, p->W, &scale));
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, scale, p->W, d, p->x, d, 0.0, p->y, d);
     activate_and_normalize(d, batch, p->a, p->y, increments);
@@ -156,6 +205,9 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     free((*p)->W);
     free((*p)->x);
     free((*p)->y);
+    free((*p)->Wf);
+    free((*p)->xf);
+    free((*p)->yf);
     free(*p);
     *p = NULL;
 }

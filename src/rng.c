@@ -86,6 +86,14 @@ void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
     skip_chunks(rng, n, 256);
 }
 
+void lyap_rng_normal_float(lyap_rng *rng, float *out, size_t n)
+{
+    uint32_t key[2], ctr[4];
+    philox32_stream(rng, key, ctr);
+    lyap_variates_normal_float(key, ctr, out, n);
+    skip_chunks(rng, n, 512);
+}
+
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 {
     uint32_t key[2], ctr[4];

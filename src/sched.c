@@ -183,7 +183,7 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .ndepths = deck->ndepths, .depths = deck->depths,
         .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
         .verify_homogeneity = deck->verify_homogeneity,
-        .method = deck->method};
+        .method = deck->method, .precision = deck->precision};
 }
 
 static void report_progress(master_state *m, int force)

@@ -105,13 +105,65 @@ static inline __attribute__((always_inline)) void sincos_turns(double t, double 
     *s = flip_s * (odd * cs + (1 - odd) * sn);
 }
 
-enum variate_kind { KIND_BITS, KIND_UNIFORM, KIND_NORMAL };
+/* The single-precision twins of log_poly and sincos_turns, for the
+ * precision = single matrix path: 24-bit uniforms and shorter series
+ * (their truncation, < 3e-10, is far below float's 6e-8 rounding). */
+static inline __attribute__((always_inline)) float log_polyf(float u)
+{
+    uint32_t b;
+    memcpy(&b, &u, sizeof b);
+    float e = (float)(int32_t)(b >> 23) - 127, m;
+    uint32_t mb = (b & 0x007fffffu) | 0x3f800000u;
+    memcpy(&m, &mb, sizeof m);
+    float big = (float)(m > 1.41421356f);
+    m = m - 0.5f * big * m;
+    e = e + big;
+    float s = (m - 1) / (m + 1), s2 = s * s;
+    float p = 1.0f / 9;
+    p = p * s2 + 1.0f / 7;
+    p = p * s2 + 1.0f / 5;
+    p = p * s2 + 1.0f / 3;
+    p = p * s2 + 1.0f;
+    return e * 0.693147181f + 2 * s * p;
+}
+
+static inline __attribute__((always_inline)) void sincos_turnsf(float t, float *c, float *s)
+{
+    int qi = (int)(4 * t + 0.5f);
+    float x = (t - 0.25f * (float)qi) * 6.28318531f, x2 = x * x;
+    float sp = 1.0f / 362880;
+    sp = sp * x2 - 1.0f / 5040;
+    sp = sp * x2 + 1.0f / 120;
+    sp = sp * x2 - 1.0f / 6;
+    sp = sp * x2 + 1.0f;
+    float sn = x * sp;
+    float cs = -1.0f / 3628800;
+    cs = cs * x2 + 1.0f / 40320;
+    cs = cs * x2 - 1.0f / 720;
+    cs = cs * x2 + 1.0f / 24;
+    cs = cs * x2 - 0.5f;
+    cs = cs * x2 + 1.0f;
+    float odd = (float)(qi & 1), flip_c = (float)(1 - 2 * (((qi + 1) >> 1) & 1)),
+          flip_s = (float)(1 - 2 * ((qi >> 1) & 1));
+    *c = flip_c * (odd * sn + (1 - odd) * cs);
+    *s = flip_s * (odd * cs + (1 - odd) * sn);
+}
+
+/* 24 random bits on the open interval (0, 1). */
+static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
+{
+    return (float)(w >> 8) * 0x1.0p-24f + 0x1.0p-25f;
+}
+
+enum variate_kind { KIND_BITS, KIND_UNIFORM, KIND_NORMAL, KIND_NORMAL_FLOAT };
 
 /* One chunk (CHUNK Philox blocks FIRST.. of stream (key, ctr)) of KIND:
  *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
  *   uniform: 2 CHUNK values on (0, 1), from words (0, 1) then (2, 3);
  *   normal:  2 CHUNK values, out[i] = r_i cos(2 pi u2_i) and
- *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller). */
+ *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller);
+ *   normal float: 4 CHUNK floats, Box-Muller on 24-bit uniforms from
+ *            words (0, 1) and (2, 3), cosines then sines of each pair. */
 static inline __attribute__((always_inline)) void chunk_body(enum variate_kind kind, const uint32_t key[2],
                                                              const uint32_t ctr[4], uint32_t first, void *out)
 {
@@ -134,6 +186,17 @@ static inline __attribute__((always_inline)) void chunk_body(enum variate_kind k
     }
     if (kind == KIND_BITS) {
         memcpy(out, w, sizeof w);
+        return;
+    }
+    if (kind == KIND_NORMAL_FLOAT) {
+        float *of = out;
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < CHUNK; i++) {
+                float radius = __builtin_sqrtf(-2 * log_polyf(open_unitf(w[2 * h][i]))), c, s;
+                sincos_turnsf(open_unitf(w[2 * h + 1][i]), &c, &s);
+                of[2 * h * CHUNK + i] = radius * c;
+                of[(2 * h + 1) * CHUNK + i] = radius * s;
+            }
         return;
     }
     double *o = out;
@@ -249,7 +312,7 @@ static void draw(lyap_variates_isa isa, enum variate_kind kind, const uint32_t k
                  void *out, size_t n, size_t size)
 {
     chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
-    size_t per_chunk = kind == KIND_BITS ? 4 * CHUNK : 2 * CHUNK, i = 0;
+    size_t per_chunk = kind == KIND_BITS || kind == KIND_NORMAL_FLOAT ? 4 * CHUNK : 2 * CHUNK, i = 0;
     uint32_t block = ctr[0];
     unsigned char *bytes = out;
     double spare[4 * CHUNK]; /* room for the largest chunk (bits: 4 CHUNK words) */
@@ -270,6 +333,11 @@ void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], cons
 void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
 {
     draw(best_isa(), KIND_NORMAL, key, ctr, out, n, sizeof *out);
+}
+
+void lyap_variates_normal_float(const uint32_t key[2], const uint32_t ctr[4], float *out, size_t n)
+{
+    draw(best_isa(), KIND_NORMAL_FLOAT, key, ctr, out, n, sizeof *out);
 }
 
 void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)

@@ -17,6 +17,10 @@ const char *lyap_variates_isa_name(lyap_variates_isa isa);
  * chunk at the end is cut from a whole one. The same bits on every ISA. */
 void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);
 
+/* N single-precision standard normals (24-bit Box-Muller); 128 blocks
+ * give 512 of them. For the precision = single matrix path. */
+void lyap_variates_normal_float(const uint32_t key[2], const uint32_t ctr[4], float *out, size_t n);
+
 /* N uniforms on (0, 1) (52 random bits each), or N raw 32-bit words, of
  * the stream; 128 blocks make 256 uniforms or 512 words. */
 void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);

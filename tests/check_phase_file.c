@@ -38,7 +38,7 @@ static void check_schema(void)
                  nc_inq_attlen(ncid, varid, "long_name", &len) == NC_NOERR;
         check(ok, "variable %s present with units and long_name", name);
     }
-    const char *globals[] = {"title", "Conventions", "source", "history", "deck", "seed"};
+    const char *globals[] = {"title", "Conventions", "source", "history", "deck", "seed", "method", "precision"};
     for (size_t i = 0; i < sizeof globals / sizeof *globals; i++) {
         size_t len;
         check(nc_inq_attlen(ncid, NC_GLOBAL, globals[i], &len) == NC_NOERR && len > 0, "global attribute %s", globals[i]);

@@ -31,6 +31,10 @@ typedef enum {
     LYAP_METHOD_MATRIX    /* weight matrices and GEMM (every family) */
 } lyap_method;
 
+/* Floating point of the matrix path ([sampling] precision); log-norms are
+ * always accumulated in double. */
+typedef enum { LYAP_PRECISION_DOUBLE = 0, LYAP_PRECISION_SINGLE } lyap_precision;
+
 /* The method a task of family F runs under the deck's METHOD: auto
  * resolves to exact for rotation-invariant families, else matrix. */
 lyap_method lyap_method_resolve(lyap_method method, lyap_family f);
@@ -55,6 +59,7 @@ typedef struct {
     double target_stderr;     /* [sampling] 0 = fixed replicas, else stop at this lambda stderr */
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
     lyap_method method;       /* [sampling] method */
+    lyap_precision precision; /* [sampling] precision of the matrix path */
     char *output;             /* [output] file: NetCDF path */
     double checkpoint_seconds; /* [output] seconds between checkpoints */
     char *name;               /* deck file name, for messages */

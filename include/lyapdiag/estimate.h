@@ -38,6 +38,7 @@ typedef struct {
     int batch;
     int verify_homogeneity;  /* 1: simulate every variance; 0: exact shift */
     lyap_method method;      /* auto, exact or matrix (deck's [sampling] method) */
+    lyap_precision precision; /* of the matrix path */
 } lyap_task_spec;
 
 /* A task's results, all in one contiguous buffer of doubles (so MPI can

@@ -56,6 +56,10 @@ void lyap_rng_bits(lyap_rng *rng, uint32_t *out, size_t n);
  * chosen at run time; the same values on each). */
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n);
 
+/* Fills OUT[0..n) with single-precision standard normals (24-bit
+ * Box-Muller, vectorized as the doubles), for precision = single. */
+void lyap_rng_normal_float(lyap_rng *rng, float *out, size_t n);
+
 /* Fills OUT[0..n) with uniform variates on the open interval (0, 1), 52
  * random bits each (vectorized, as the normals). The array draws start at
  * a fresh block (words left by the one-at-a-time draws below are skipped). */
