@@ -6,7 +6,11 @@
  *   - matrix path: time per layer against the time of its d*d variates
  *     and of its GEMM alone, by width, gaussian weights;
  *   - a whole task (estimators included) per path: steps per second and
- *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2).
+ *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2);
+ *   - the time one task needs for a lambda stderr of 1e-3, by width and
+ *     path: with one input per network stderr^2 = v / (replicas x depth),
+ *     so it takes v / 1e-6 layer-steps, at the measured steps per second
+ *     (v: THEORY.md's exact CLT variance at He scale, a = 0.1).
  * Usage: bench/bench_kernels [seconds per figure, default 0.5]. */
 #include <cblas.h>
 #include <math.h>
@@ -44,11 +48,12 @@ static void bench_normals(void)
 }
 
 /* Layer-steps per second of one plan (one column = one step per layer). */
-static double steps_per_second(lyap_family f, int d, int batch, lyap_method method, double *per_layer_s)
+static double steps_per_second(lyap_family f, int d, int batch, lyap_method method, lyap_precision precision,
+                               double *per_layer_s)
 {
     lyap_propagate_plan plan;
     double *inc = malloc(sizeof *inc * batch);
-    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, LYAP_PRECISION_DOUBLE, &plan) != LYAP_OK) {
+    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, precision, &plan) != LYAP_OK) {
         fprintf(stderr, "bench: %s\n", lyap_error_message());
         exit(1);
     }
@@ -64,12 +69,21 @@ static double steps_per_second(lyap_family f, int d, int batch, lyap_method meth
     return layers * batch / elapsed;
 }
 
+/* Seconds to reach a lambda stderr of 1e-3 at width D, STEPS_PER_S. */
+static double time_to_stderr(int d, double steps_per_s)
+{
+    double v;
+    lyap_theory_exact(LYAP_FAMILY_GAUSSIAN, d, 0.1, lyap_theory_standard_variance(LYAP_FAMILY_GAUSSIAN, 0.1), NULL, &v,
+                      NULL);
+    return v / 1e-6 / steps_per_s;
+}
+
 static void bench_matrix_layer(int d)
 {
     int batch = 8;
     double per_layer, *W = malloc(sizeof *W * d * d), *x = calloc((size_t)d * batch, sizeof *x),
                       *y = malloc(sizeof *y * d * batch);
-    steps_per_second(LYAP_FAMILY_GAUSSIAN, d, batch, LYAP_METHOD_MATRIX, &per_layer);
+    steps_per_second(LYAP_FAMILY_GAUSSIAN, d, batch, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, &per_layer);
     lyap_rng rng;
     lyap_rng_init(&rng, 1, 2, 3, 4, LYAP_RNG_WEIGHTS);
     double t0 = now(), reps = 0;
@@ -121,9 +135,16 @@ int main(int argc, char **argv)
     bench_normals();
     const int widths[] = {2, 4, 16, 64, 256, 1024};
     for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
-        double per_layer;
-        double exact = steps_per_second(LYAP_FAMILY_GAUSSIAN, widths[i], 1, LYAP_METHOD_EXACT, &per_layer);
+        double per_layer, d = widths[i];
+        double exact = steps_per_second(LYAP_FAMILY_GAUSSIAN, widths[i], 1, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE,
+                                        &per_layer);
+        double matrix = steps_per_second(LYAP_FAMILY_GAUSSIAN, widths[i], 1, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE,
+                                         &per_layer);
+        double single = steps_per_second(LYAP_FAMILY_GAUSSIAN, widths[i], 1, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE,
+                                         &per_layer);
         printf("BENCH exact d=%d steps_per_s=%.3g\n", widths[i], exact);
+        printf("BENCH time_to_stderr_1e-3 d=%d exact_s=%.3g matrix_s=%.3g matrix_single_s=%.3g\n", widths[i],
+               time_to_stderr((int)d, exact), time_to_stderr((int)d, matrix), time_to_stderr((int)d, single));
     }
     for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
         if (widths[i] >= 16)
