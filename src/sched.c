@@ -32,6 +32,7 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
 }
 #define PROGRESS_INTERVAL 2.0 /* seconds between progress lines */
+#define MAX_MASTER_REPLICA_NS 5e7 /* rank 0 keeps workers waiting at most ~50 ms */
 
 static int mpi_check(int rc, const char *call)
 {
@@ -161,7 +162,8 @@ typedef struct {
     void *sink_ctx;
     long *order;            /* tasks to compute, most expensive first */
     long ntodo, next;       /* order[next..ntodo) are unassigned: workers take
-                               from the front, rank 0 from the back */
+                               from the front, rank 0 too unless its replicas
+                               would be long, then from the back */
     long ntasks, done;      /* all tasks of the deck; finished ones */
     int stopping;           /* a signal arrived: assign nothing more */
     double total_cost, done_cost;
@@ -274,10 +276,12 @@ static int run_master(master_state *m, lyap_task_result *own)
         LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
         LYAP_CALL(serve_one(m, &probed));
     }
-    /* Rank 0 works from the cheap end of the schedule: its replicas are
-     * short, so it answers workers promptly between them. */
+    /* Rank 0 answers workers between its own replicas, so it takes the
+     * most expensive task left (longest first balances best) as long as
+     * a replica of it is short; otherwise it works from the cheap end. */
     while (status == LYAP_OK && m->next < m->ntodo) {
-        long task = m->order[--m->ntodo];
+        double replica_ns = lyap_grid_task_cost(m->deck, m->order[m->next]) / m->deck->replicas;
+        long task = replica_ns < MAX_MASTER_REPLICA_NS ? m->order[m->next++] : m->order[--m->ntodo];
         m->own_cost = lyap_grid_task_cost(m->deck, task);
         m->own_fraction = 0;
         status = compute(m->deck, task, own, serve_waiting, m);
