@@ -71,43 +71,35 @@ static void philox32_stream(const lyap_rng *rng, uint32_t key[2], uint32_t ctr[4
         ctr[i] = (uint32_t)rng->counter[i];
 }
 
-/* Advances past the chunks of 128 blocks that N values took (PER_CHUNK a chunk). */
-static void skip_chunks(lyap_rng *rng, size_t n, size_t per_chunk)
+/* N values of KIND into OUT, then past the chunks of 128 blocks they took. */
+static void fill(lyap_rng *rng, lyap_variate_kind kind, void *out, size_t n)
 {
+    uint32_t key[2], ctr[4];
+    size_t per_chunk = lyap_variates_per_chunk(kind);
+    philox32_stream(rng, key, ctr);
+    lyap_variates_draw(kind, key, ctr, out, n);
     rng->counter[0] += 128 * ((n + per_chunk - 1) / per_chunk);
     rng->available = 0;
 }
 
 void lyap_rng_normal(lyap_rng *rng, double *out, size_t n)
 {
-    uint32_t key[2], ctr[4];
-    philox32_stream(rng, key, ctr);
-    lyap_variates_normal(key, ctr, out, n);
-    skip_chunks(rng, n, 256);
+    fill(rng, LYAP_VARIATE_NORMAL, out, n);
 }
 
 void lyap_rng_normal_float(lyap_rng *rng, float *out, size_t n)
 {
-    uint32_t key[2], ctr[4];
-    philox32_stream(rng, key, ctr);
-    lyap_variates_normal_float(key, ctr, out, n);
-    skip_chunks(rng, n, 512);
+    fill(rng, LYAP_VARIATE_NORMAL_FLOAT, out, n);
 }
 
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 {
-    uint32_t key[2], ctr[4];
-    philox32_stream(rng, key, ctr);
-    lyap_variates_uniform(key, ctr, out, n);
-    skip_chunks(rng, n, 256);
+    fill(rng, LYAP_VARIATE_UNIFORM, out, n);
 }
 
 void lyap_rng_bits(lyap_rng *rng, uint32_t *out, size_t n)
 {
-    uint32_t key[2], ctr[4];
-    philox32_stream(rng, key, ctr);
-    lyap_variates_bits(key, ctr, out, n);
-    skip_chunks(rng, n, 512);
+    fill(rng, LYAP_VARIATE_BITS, out, n);
 }
 
 void lyap_rng_select_column(lyap_rng *rng, int column)

@@ -155,7 +155,6 @@ static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
     return (float)(w >> 8) * 0x1.0p-24f + 0x1.0p-25f;
 }
 
-enum variate_kind { KIND_BITS, KIND_UNIFORM, KIND_NORMAL, KIND_NORMAL_FLOAT };
 
 /* One chunk (CHUNK Philox blocks FIRST.. of stream (key, ctr)) of KIND:
  *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
@@ -164,7 +163,7 @@ enum variate_kind { KIND_BITS, KIND_UNIFORM, KIND_NORMAL, KIND_NORMAL_FLOAT };
  *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller);
  *   normal float: 4 CHUNK floats, Box-Muller on 24-bit uniforms from
  *            words (0, 1) and (2, 3), cosines then sines of each pair. */
-static inline __attribute__((always_inline)) void chunk_body(enum variate_kind kind, const uint32_t key[2],
+static inline __attribute__((always_inline)) void chunk_body(lyap_variate_kind kind, const uint32_t key[2],
                                                              const uint32_t ctr[4], uint32_t first, void *out)
 {
     uint32_t w[4][CHUNK];
@@ -184,11 +183,11 @@ static inline __attribute__((always_inline)) void chunk_body(enum variate_kind k
         for (int j = 0; j < 4; j++)
             w[j][i] = r.v[j];
     }
-    if (kind == KIND_BITS) {
+    if (kind == LYAP_VARIATE_BITS) {
         memcpy(out, w, sizeof w);
         return;
     }
-    if (kind == KIND_NORMAL_FLOAT) {
+    if (kind == LYAP_VARIATE_NORMAL_FLOAT) {
         float *of = out;
         for (int h = 0; h < 2; h++)
             for (int i = 0; i < CHUNK; i++) {
@@ -204,7 +203,7 @@ static inline __attribute__((always_inline)) void chunk_body(enum variate_kind k
         u1[i] = open_unit(w[0][i], w[1][i]);
         u2[i] = open_unit(w[2][i], w[3][i]);
     }
-    if (kind == KIND_UNIFORM) {
+    if (kind == LYAP_VARIATE_UNIFORM) {
         memcpy(o, u1, sizeof u1);
         memcpy(o + CHUNK, u2, sizeof u2);
         return;
@@ -268,7 +267,7 @@ static inline __attribute__((always_inline)) void gamma_body(const double *shape
     __attribute__((target("avx2"))) static void name##_avx2 params { call; }                \
     static void name##_sse2 params { call; }
 
-ISA_VARIANTS(chunk, (enum variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], uint32_t first, void *out),
+ISA_VARIANTS(chunk, (lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], uint32_t first, void *out),
              chunk_body(kind, key, ctr, first, out))
 ISA_VARIANTS(logs, (const double *x, double *out, size_t n), log_body(x, out, n))
 ISA_VARIANTS(counts, (const uint32_t *words, int nw, int d, double *counts, size_t n),
@@ -277,7 +276,7 @@ ISA_VARIANTS(gammas, (const double *shape, const double *x, const double *u, dou
                       size_t n),
              gamma_body(shape, x, u, out, rejected, n))
 
-typedef void (*chunk_fn)(enum variate_kind, const uint32_t[2], const uint32_t[4], uint32_t, void *);
+typedef void (*chunk_fn)(lyap_variate_kind, const uint32_t[2], const uint32_t[4], uint32_t, void *);
 typedef void (*log_fn)(const double *, double *, size_t);
 typedef void (*count_fn)(const uint32_t *, int, int, double *, size_t);
 typedef void (*gamma_fn)(const double *, const double *, const double *, double *, unsigned char *, size_t);
@@ -306,16 +305,21 @@ static lyap_variates_isa best_isa(void)
     return isa;
 }
 
-/* N values of KIND (SIZE bytes each), whole chunks into OUT, the tail cut
- * from one more chunk. */
-static void draw(lyap_variates_isa isa, enum variate_kind kind, const uint32_t key[2], const uint32_t ctr[4],
-                 void *out, size_t n, size_t size)
+size_t lyap_variates_per_chunk(lyap_variate_kind kind)
+{
+    return kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT ? 4 * CHUNK : 2 * CHUNK;
+}
+
+/* N values of KIND, whole chunks into OUT, the tail cut from one more. */
+static void draw(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4],
+                 void *out, size_t n)
 {
     chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
-    size_t per_chunk = kind == KIND_BITS || kind == KIND_NORMAL_FLOAT ? 4 * CHUNK : 2 * CHUNK, i = 0;
+    size_t per_chunk = lyap_variates_per_chunk(kind), i = 0;
+    size_t size = kind == LYAP_VARIATE_UNIFORM || kind == LYAP_VARIATE_NORMAL ? sizeof(double) : sizeof(float);
     uint32_t block = ctr[0];
     unsigned char *bytes = out;
-    double spare[4 * CHUNK]; /* room for the largest chunk (bits: 4 CHUNK words) */
+    double spare[4 * CHUNK]; /* room for the largest chunk */
     for (; i + per_chunk <= n; i += per_chunk, block += CHUNK)
         kernel(kind, key, ctr, block, bytes + i * size);
     if (i < n) {
@@ -327,27 +331,12 @@ static void draw(lyap_variates_isa isa, enum variate_kind kind, const uint32_t k
 void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
                               size_t n)
 {
-    draw(isa, KIND_NORMAL, key, ctr, out, n, sizeof *out);
+    draw(isa, LYAP_VARIATE_NORMAL, key, ctr, out, n);
 }
 
-void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
+void lyap_variates_draw(lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], void *out, size_t n)
 {
-    draw(best_isa(), KIND_NORMAL, key, ctr, out, n, sizeof *out);
-}
-
-void lyap_variates_normal_float(const uint32_t key[2], const uint32_t ctr[4], float *out, size_t n)
-{
-    draw(best_isa(), KIND_NORMAL_FLOAT, key, ctr, out, n, sizeof *out);
-}
-
-void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n)
-{
-    draw(best_isa(), KIND_UNIFORM, key, ctr, out, n, sizeof *out);
-}
-
-void lyap_variates_bits(const uint32_t key[2], const uint32_t ctr[4], uint32_t *out, size_t n)
-{
-    draw(best_isa(), KIND_BITS, key, ctr, out, n, sizeof *out);
+    draw(best_isa(), kind, key, ctr, out, n);
 }
 
 void lyap_variates_log(const double *x, double *out, size_t n)

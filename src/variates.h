@@ -12,19 +12,24 @@ typedef enum { LYAP_ISA_UNKNOWN = -1, LYAP_ISA_SSE2, LYAP_ISA_AVX2, LYAP_ISA_AVX
 lyap_variates_isa lyap_variates_best_isa(void);
 const char *lyap_variates_isa_name(lyap_variates_isa isa);
 
-/* N standard normals of Philox4x32-10 stream (KEY, CTR) into OUT, starting
- * at block CTR[0]; 128 blocks give 256 normals (a chunk), and a partial
- * chunk at the end is cut from a whole one. The same bits on every ISA. */
-void lyap_variates_normal(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);
+/* What lyap_variates_draw produces, per chunk of 128 Philox blocks:
+ * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 256 standard
+ * normals (Box-Muller), or 512 single-precision normals (24-bit uniforms,
+ * for precision = single). */
+typedef enum {
+    LYAP_VARIATE_BITS,         /* uint32_t */
+    LYAP_VARIATE_UNIFORM,      /* double */
+    LYAP_VARIATE_NORMAL,       /* double */
+    LYAP_VARIATE_NORMAL_FLOAT  /* float */
+} lyap_variate_kind;
 
-/* N single-precision standard normals (24-bit Box-Muller); 128 blocks
- * give 512 of them. For the precision = single matrix path. */
-void lyap_variates_normal_float(const uint32_t key[2], const uint32_t ctr[4], float *out, size_t n);
+/* Values per chunk of KIND. */
+size_t lyap_variates_per_chunk(lyap_variate_kind kind);
 
-/* N uniforms on (0, 1) (52 random bits each), or N raw 32-bit words, of
- * the stream; 128 blocks make 256 uniforms or 512 words. */
-void lyap_variates_uniform(const uint32_t key[2], const uint32_t ctr[4], double *out, size_t n);
-void lyap_variates_bits(const uint32_t key[2], const uint32_t ctr[4], uint32_t *out, size_t n);
+/* N values of KIND of Philox4x32-10 stream (KEY, CTR), from block CTR[0]
+ * on, into OUT (of the kind's type); a partial chunk at the end is cut
+ * from a whole one. The same bits on every ISA. */
+void lyap_variates_draw(lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], void *out, size_t n);
 
 /* OUT[i] = log(X[i]) for normal positive X[i] (not 0, subnormal, inf or
  * NaN: the caller handles those), to a few ulp; OUT may be X. */
@@ -42,7 +47,7 @@ void lyap_variates_count_bits(const uint32_t *words, int nw, int d, double *coun
 void lyap_variates_gamma_attempt(const double *shape, const double *x, const double *u, double *out,
                                  unsigned char *rejected, size_t n);
 
-/* Normals with the kernel for ISA (which the CPU must support): tests. */
+/* Double normals with the kernel for ISA (which the CPU must support): tests. */
 void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
                               size_t n);
 

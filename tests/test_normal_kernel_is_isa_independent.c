@@ -57,7 +57,7 @@ int main(void)
     printf("best instruction set on this CPU: %s\n", lyap_variates_isa_name(best));
 
     float *gotf = malloc(sizeof *gotf * N);
-    lyap_variates_normal_float(key, ctr, gotf, N);
+    lyap_variates_draw(LYAP_VARIATE_NORMAL_FLOAT, key, ctr, gotf, N);
     double worstf = 0;
     for (size_t base = 0; base < N; base += 512)
         for (int i = 0; i < 128; i++) {
