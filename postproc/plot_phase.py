@@ -203,7 +203,7 @@ def plot_he_vs_width(ax, sl):
     ax.minorticks_off()
     ax.set_xlabel("width $d$")
     ax.set_ylabel(r"$\lambda$ per layer at " + rf"$s^2$ = {he_variance(a):.4g}")
-    ax.set_title(f"(b) {he_label(family)} initialization vs width")
+    ax.set_title(f"(b) {he_label(family)} initialization vs width: {family}, $a$ = {a:g}")
     if ok.any() or finite_th.any():
         ax.legend(fontsize=8)
 
