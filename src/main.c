@@ -105,7 +105,7 @@ static int cmd_theory(int argc, char **argv)
         return usage_error("theory: --variance must be > 0%s", "");
 
     int d = (int)width;
-    printf("Exact theory (THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
+    printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
     printf("%-11s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
     for (int i = 0; i < nfamilies; i++) {
         lyap_family f = families[i];
@@ -121,6 +121,10 @@ static int cmd_theory(int argc, char **argv)
             return EXIT_RUN_FAILED;
         }
     }
+    for (int i = 0; i < nfamilies; i++)
+        if (!lyap_family_is_rotation_invariant(families[i]) && slope > 0)
+            printf("%s weights have no closed form (nan): estimate them with a deck (lyapdiag run).\n",
+                   lyap_family_name(families[i]));
     if (slope == 0)
         printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
                "variance.\n", d);
