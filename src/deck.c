@@ -374,7 +374,7 @@ static int parse_checkpoint(lyap_deck *deck, const char *value, const char *wher
 
 static const struct key_spec deck_keys[] = {
     {"grid", "families", parse_families, "gaussian, orthogonal",
-     "weight families, a list of: gaussian, orthogonal, uniform"},
+     "weight families, a list of: gaussian, orthogonal, uniform, looks-linear, looks-linear-orthogonal"},
     {"grid", "widths", parse_widths, NULL,
      "network widths d (1..65536): list, start:stop:count or log:start:stop:count"},
     {"grid", "slopes", parse_slopes, NULL, "Leaky ReLU slopes a, 0 <= a <= 1 (0 = ReLU, 1 = linear)"},
@@ -548,6 +548,12 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
+        for (int w = 0; st.status == LYAP_OK && lyap_family_is_looks_linear(deck->families[i]) && w < deck->nwidths; w++)
+            if (deck->widths[w] % 2 != 0)
+                st.status = lyap_fail(LYAP_EDECK, "%s: [grid] widths: %s weights W = [[A, -A], [-A, A]] need even "
+                                      "widths; %d is odd: use even widths, or put odd ones in another deck",
+                                      name, lyap_family_name(deck->families[i]), deck->widths[w]);
     for (int i = 0; st.status == LYAP_OK && deck->method == LYAP_METHOD_EXACT && i < deck->nfamilies; i++)
         if (!lyap_family_is_rotation_invariant(deck->families[i]))
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] method = exact: family %s has no exact law; "

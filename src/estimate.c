@@ -112,14 +112,16 @@ typedef struct {
 
 /* The adaptive stopping rule, checked before replica R: with a target,
  * stop at the end of a round once lambda's stderr is at most the target.
- * At slope 0 lambda = -inf needs no estimate: one round suffices for the
+ * Where layers can kill the signal (slope 0) lambda = -inf needs no
+ * estimate: one round suffices for the
  * survival statistics. Depends only on the task's own numbers, so it is
  * as reproducible as they are. */
 static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
 {
     if (spec->target_stderr <= 0 || r == 0 || r % LYAP_ADAPTIVE_ROUND != 0)
         return 0;
-    return spec->slope == 0 || stats_stderr(lambda) <= spec->target_stderr;
+    return lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0 ||
+           stats_stderr(lambda) <= spec->target_stderr;
 }
 
 /* Runs the replicas at scale S2 with stream key KEY. Columns that a ReLU
@@ -130,7 +132,11 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
 {
     const lyap_task_spec *spec = prog->spec;
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
-    int b = lyap_estimate_clt_batch_length(depth), nbatches = depth / b;
+    /* Looks-linear weights: the first layer is a transient (it depends on
+     * how x_0 splits, THEORY.md), so lambda and v use layers 2..L; the
+     * finite-depth moments keep it. Other families: every layer. */
+    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0, steady = depth - burn_in;
+    int b = lyap_estimate_clt_batch_length(steady), nbatches = steady / b;
     running_stats lambda = {0}, v = {0};
     depth_stats *at;
     LYAP_CALL(lyap_alloc(&at, (size_t)nd, sizeof *at, "depth statistics"));
@@ -144,14 +150,17 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             col->batches[j] = (running_stats){0};
         }
         long final_alive = 0;
-        double final_mean = 0;
+        double final_mean = 0, burn_in_mean = 0;
         for (int layer = 1, k = 0, to_batch_end = b; status == LYAP_OK && layer <= depth; layer++) {
             status = lyap_propagate_layer(plan, col->increments);
-            for (int j = 0; j < batch; j++) {
+            for (int j = 0; j < batch; j++)
                 col->cum[j] += col->increments[j];
+            if (layer == burn_in)
+                for (int j = 0; j < batch; j++)
+                    burn_in_mean += col->cum[j] / batch;
+            for (int j = 0; layer > burn_in && j < batch; j++)
                 col->batch_sum[j] += col->increments[j];
-            }
-            if (--to_batch_end == 0) { /* a batch of b layers closes (at most nbatches: L < (nbatches + 1) b) */
+            if (layer > burn_in && --to_batch_end == 0) { /* a batch of b layers closes (at most nbatches) */
                 to_batch_end = b;
                 for (int j = 0; j < batch; j++) {
                     stats_push(&col->batches[j], col->batch_sum[j]);
@@ -180,7 +189,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             double v_replica = 0;
             for (int j = 0; j < batch; j++)
                 v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
-            stats_push(&lambda, final_mean / depth);
+            stats_push(&lambda, (final_mean - burn_in_mean) / steady);
             stats_push(&v, v_replica / batch);
         }
         prog->done_replicas++;
@@ -257,7 +266,8 @@ static void store_variance(const lyap_task_spec *spec, const simulation *sim, do
  * variance; death_probability flags it. */
 static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *res)
 {
-    int relu = spec->slope == 0;
+    *res->death_probability = lyap_theory_death_probability(spec->family, spec->width, spec->slope);
+    int relu = *res->death_probability > 0;
     for (int i = 0; i < spec->nvariances; i++) {
         LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, spec->variances[i],
                                     &res->lambda_theory[i], &res->clt_variance_theory[i], NULL));
@@ -270,7 +280,6 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
     }
     LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, NULL, NULL,
                                 res->variance_crit_theory));
-    *res->death_probability = lyap_theory_death_probability(spec->width, spec->slope);
     return LYAP_OK;
 }
 
@@ -279,7 +288,7 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
  * mean of the shifted independent estimates lambda(s2_i) - 0.5 log s2_i. */
 static void fill_boundary(const lyap_task_spec *spec, lyap_task_result *res)
 {
-    if (spec->slope == 0) {
+    if (*res->death_probability > 0) {
         *res->variance_crit = INFINITY;
         *res->variance_crit_stderr = 0;
         return;

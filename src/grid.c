@@ -18,13 +18,15 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     int f, w, s;
     lyap_grid_task_position(deck, task, &f, &w, &s);
     double d = deck->widths[w];
+    if (lyap_family_is_looks_linear(deck->families[f]))
+        d /= 2; /* one h x h block per layer */
     /* Nanoseconds per layer, measured by bench/ on the 2-core Zen 4
      * machines we develop on: d^2 variates at ~3.5 ns, the GEMM at ~0.02
      * ns per flop, for orthogonal weights the QR (dgeqrf + dorgqr) at
      * ~0.34 ns x d^3, and 200 ns of fixed overhead. The exact path draws
      * a binomial (d/32 words) and two gammas, ~30 ns a column. */
     double layer = 200 + d * d * (3.5 + 0.04 * deck->batch);
-    if (deck->families[f] == LYAP_FAMILY_ORTHOGONAL)
+    if (lyap_family_block(deck->families[f]) == LYAP_FAMILY_ORTHOGONAL)
         layer += 0.34 * d * d * d;
     if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT)
         layer = deck->batch * (30.0 + d / 32.0);

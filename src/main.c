@@ -30,7 +30,8 @@ static const char usage_text[] =
     "      per rank for hybrid MPI x threads runs (default 1).\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
-    "      initialization) for family F (gaussian, orthogonal, uniform; default:\n"
+    "      initialization) for family F (gaussian, orthogonal, uniform,\n"
+    "      looks-linear, looks-linear-orthogonal; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
     "  lyapdiag --help | --help-deck | --version\n"
     "\n"
@@ -66,7 +67,7 @@ static int print_theory_row(lyap_family f, int d, double a, double s2, const cha
     int status = lyap_theory_exact(f, d, a, s2, &lambda, &v, &s2_crit);
     if (status != LYAP_OK)
         return status;
-    printf("%-11s %-10s %12.6f %14.8f %14.8f %14.8f\n", lyap_family_name(f), label, s2, lambda, v, s2_crit);
+    printf("%-23s %-10s %12.6f %14.8f %14.8f %14.8f\n", lyap_family_name(f), label, s2, lambda, v, s2_crit);
     return LYAP_OK;
 }
 
@@ -106,14 +107,14 @@ static int cmd_theory(int argc, char **argv)
 
     int d = (int)width;
     printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
-    printf("%-11s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
+    printf("%-23s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
     for (int i = 0; i < nfamilies; i++) {
         lyap_family f = families[i];
         double standard = lyap_theory_standard_variance(f, slope), crit;
         int status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
         if (status == LYAP_OK)
             status = print_theory_row(f, d, slope, isnan(variance) ? standard : variance,
-                                      isnan(variance) ? (f == LYAP_FAMILY_ORTHOGONAL ? "gain" : "He") : "given");
+                                      isnan(variance) ? (lyap_family_block(f) == LYAP_FAMILY_ORTHOGONAL ? "gain" : "He") : "given");
         if (status == LYAP_OK && isfinite(crit))
             status = print_theory_row(f, d, slope, crit, "Lyapunov");
         if (status != LYAP_OK) {
@@ -125,7 +126,10 @@ static int cmd_theory(int argc, char **argv)
         if (!lyap_family_is_rotation_invariant(families[i]) && slope > 0)
             printf("%s weights have no closed form (nan): estimate them with a deck (lyapdiag run).\n",
                    lyap_family_name(families[i]));
-    if (slope == 0)
+    int dies = 0;
+    for (int i = 0; i < nfamilies; i++)
+        dies |= lyap_theory_death_probability(families[i], d, slope) > 0;
+    if (dies)
         printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
                "variance.\n", d);
     printf("lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives lambda = 0.\n");

@@ -26,12 +26,13 @@
 const lyap_ncout_variable lyap_ncout_variables[] = {
     {"lambda", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda), "1",
      "Lyapunov exponent per layer, Monte Carlo (natural log growth rate of |x_L|)",
-     "-inf at slope 0 (ReLU: a layer maps the signal to 0 with probability 2^-width)"},
+     "-inf at slope 0 (ReLU: a layer maps the signal to 0 with probability 2^-width); looks-linear "
+     "families: from layer 2 on (the first layer is a transient, doc/THEORY.md)"},
     {"lambda_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_stderr), "1",
      "standard error of lambda (from independent replica means)", "0 at slope 0, where lambda = -inf exactly"},
     {"lambda_theory", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_theory), "1",
      "exact Lyapunov exponent per layer",
-     "NaN where no closed form exists (uniform family); -inf at slope 0 for every family"},
+     "NaN where no closed form exists (uniform family); -inf at slope 0 except looks-linear families"},
     {"clt_variance", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance), "1",
      "CLT variance per layer of log|x_L|, Monte Carlo (batch means of the increment series)",
      "NaN at slope 0, where lambda = -inf"},
@@ -48,9 +49,10 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
      "standard error of variance_crit (delta method: 2 s2_crit lambda_stderr)", NULL},
     {"variance_crit_theory", LYAP_SHAPE_TASK, 0, FIELD(variance_crit_theory), "1",
      "exact critical variance exp(-2 lambda(s2 = 1))",
-     "NaN where no closed form exists (uniform family); +inf at slope 0 for every family"},
+     "NaN where no closed form exists (uniform family); +inf at slope 0 except looks-linear families"},
     {"death_probability", LYAP_SHAPE_TASK, 0, FIELD(death_probability), "1",
-     "probability per layer that the signal is mapped to exactly 0 (2^-width at slope 0, else 0)", NULL},
+     "probability per layer that the signal is mapped to exactly 0 (2^-width at slope 0, else 0; "
+     "always 0 for looks-linear families)", NULL},
     {"replicas_used", LYAP_SHAPE_TASK, 0, FIELD(replicas_used), "1",
      "independent networks simulated (fewer than [sampling] replicas when target_stderr stopped early)",
      "with verify_homogeneity: those of the first variance"},

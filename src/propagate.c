@@ -26,6 +26,9 @@ struct lyap_propagate_plan_s {
     double *W;     /* [d*d] this layer's weights, column-major */
     double *x;     /* [d*batch] unit activations, one column per input */
     double *y;     /* [d*batch] pre-activations */
+    /* looks-linear: W = [[A, -A], [-A, A]] acts through its h x h block */
+    int h;         /* d/2 for looks-linear families, else 0 */
+    double *t;     /* [h*batch] u - v of each column */
     /* matrix path in single precision (gaussian weights) */
     int single;
     float *Wf, *xf, *yf; /* as W, x, y */
@@ -68,6 +71,13 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_m
             status = lyap_alloc(&p->xf, cells, sizeof *p->xf, "activations");
         if (status == LYAP_OK)
             status = lyap_alloc(&p->yf, cells, sizeof *p->yf, "pre-activations");
+    } else if (lyap_family_is_looks_linear(f)) {
+        p->h = d / 2;
+        status = lyap_weights_create(lyap_family_block(f), p->h, &p->sampler);
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->W, (size_t)p->h * p->h, sizeof *p->W, "weight block");
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->t, (size_t)p->h * batch, sizeof *p->t, "looks-linear differences");
     } else {
         status = lyap_weights_create(f, d, &p->sampler);
         if (status == LYAP_OK)
@@ -188,7 +198,20 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
         return LYAP_OK;
     }
     LYAP_CALL(lyap_weights_draw(p->sampler, &rng, p->s2, p->W, &scale));
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, scale, p->W, d, p->x, d, 0.0, p->y, d);
+    if (p->h > 0) {
+        /* [[A, -A], [-A, A]] [u; v] = [z; -z] with z = A (u - v): one h x h
+         * product instead of d x d (THEORY.md "Looks-linear"). */
+        int h = p->h;
+        for (int j = 0; j < batch; j++)
+            for (int i = 0; i < h; i++)
+                p->t[(size_t)j * h + i] = p->x[(size_t)j * d + i] - p->x[(size_t)j * d + h + i];
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, h, batch, h, scale, p->W, h, p->t, h, 0.0, p->y, d);
+        for (int j = 0; j < batch; j++)
+            for (int i = 0; i < h; i++)
+                p->y[(size_t)j * d + h + i] = -p->y[(size_t)j * d + i];
+    } else {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, scale, p->W, d, p->x, d, 0.0, p->y, d);
+    }
     activate_and_normalize(d, batch, p->a, p->y, increments);
     double *swap = p->x; /* x_{l-1} had unit norm, so log|y| is the increment */
     p->x = p->y;
@@ -205,6 +228,7 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     free((*p)->W);
     free((*p)->x);
     free((*p)->y);
+    free((*p)->t);
     free((*p)->Wf);
     free((*p)->xf);
     free((*p)->yf);

@@ -277,6 +277,28 @@ int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h)
     return status;
 }
 
+/* Looks-linear weights (THEORY.md "Looks-linear: exact for every slope"):
+ * from layer 1 on, z = u - v evolves linearly, z_{l+1} = (1+a) A_{l+1} z_l,
+ * and |x_l| = sqrt(1 + a^2) |z_l|, so the exponents are those of (1+a) A,
+ * for every a in [0, 1] (ReLU included: the signal never dies). */
+static int looks_linear(lyap_family f, int d, double a, double s2, double out[3])
+{
+    if (d % 2 != 0)
+        return lyap_fail(LYAP_EDECK, "theory: %s needs an even width (h = d/2), not %d", lyap_family_name(f), d);
+    double h = 0.5 * d, lambda1 = log1p(a), v = 0.0;
+    if (f == LYAP_FAMILY_LOOKS_LINEAR) {
+        gsl_sf_result psi, psi1;
+        LYAP_CALL(gsl_status(gsl_sf_psi_e(0.5 * h, &psi), "gsl_sf_psi", d, 0, a));
+        LYAP_CALL(gsl_status(gsl_sf_psi_1_e(0.5 * h, &psi1), "gsl_sf_psi_1", d, 0, a));
+        lambda1 += 0.5 * (psi.val - log(0.5 * h)); /* 0.5 (log(1/h) + psi(h/2) + log 2) */
+        v = 0.25 * psi1.val;
+    }
+    out[0] = 0.5 * log(s2) + lambda1;
+    out[1] = v;
+    out[2] = exp(-2.0 * lambda1);
+    return LYAP_OK;
+}
+
 static int exact(lyap_family f, int d, double a, double s2, double out[3])
 {
     double m_h, v_h, lambda1, extra_v = 0.0;
@@ -286,6 +308,8 @@ static int exact(lyap_family f, int d, double a, double s2, double out[3])
     LYAP_CALL(check_width(d));
     LYAP_CALL(check_slope(a));
     LYAP_CALL(check_variance(s2));
+    if (lyap_family_is_looks_linear(f))
+        return looks_linear(f, d, a, s2, out);
     if (a == 0.0) { /* dies with probability 2^-d per layer, for any symmetric continuous rows */
         out[0] = -INFINITY;
         out[1] = NAN;
@@ -399,9 +423,9 @@ int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value)
     return status;
 }
 
-double lyap_theory_death_probability(int d, double a)
+double lyap_theory_death_probability(lyap_family f, int d, double a)
 {
-    return a == 0.0 ? ldexp(1.0, -d) : 0.0;
+    return a == 0.0 && !lyap_family_is_looks_linear(f) ? ldexp(1.0, -d) : 0.0;
 }
 
 double lyap_theory_standard_variance(lyap_family f, double a)

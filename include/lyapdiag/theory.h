@@ -18,7 +18,9 @@ extern "C" {
  *   *lambda  Lyapunov exponent per layer (natural log)
  *   *v       CLT variance per layer
  *   *s2_crit critical variance, where lambda = 0 (Lyapunov initialization)
- * Slope 0 (ReLU): lambda = -inf, v = NaN, s2_crit = +inf (THEORY.md "ReLU").
+ * Slope 0 (ReLU): lambda = -inf, v = NaN, s2_crit = +inf (THEORY.md "ReLU"),
+ * except looks-linear families, exact and finite at every slope (THEORY.md
+ * "Looks-linear"; LYAP_EDECK for an odd width).
  * Families without a closed form (uniform): all three NaN, LYAP_OK.
  * Returns LYAP_OK, LYAP_EDECK for d < 1, a outside [0, 1] or s2 <= 0, or
  * LYAP_EMATH if a GSL quadrature fails (message recorded). Any output pointer
@@ -36,8 +38,9 @@ int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h);
 int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value);
 
 /* Per-layer probability that a layer maps the signal to exactly 0:
- * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"). */
-double lyap_theory_death_probability(int d, double a);
+ * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
+ * looks-linear families, where u - v carries the signal linearly. */
+double lyap_theory_death_probability(lyap_family f, int d, double a);
 
 /* Standard scale of family F at slope A: He 2/(1+a^2) (gaussian, uniform),
  * orthogonal gain eta^2 = 2/(1+a^2) (orthogonal). */
