@@ -146,10 +146,11 @@ int lyap_sched_check_memory(const lyap_deck *deck)
     double need = local_ranks * worker_bytes(deck, widest) + master;
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (have > 0 && need > have)
-        return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d ranks x %.2f GB for width %d, "
+        return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d rank%s x %.2f GB for width %d, "
                          "plus %.2f GB of results on rank 0) but it has %.1f GB; reduce [grid] widths or "
                          "the grid, or use fewer ranks per node", deck->name, need / 1e9, local_ranks,
-                         worker_bytes(deck, widest) / 1e9, widest, master / 1e9, have / 1e9);
+                         local_ranks == 1 ? "" : "s", worker_bytes(deck, widest) / 1e9, widest, master / 1e9,
+                         have / 1e9);
     return LYAP_OK;
 }
 

@@ -32,8 +32,10 @@ expect_error "output is a directory" 1 "error: outdir: is a directory; give a fi
 [ -z "$(ls outdir)" ] && [ ! -e outdir.partial ] && pass "nothing written for a directory output" || fail "files left for a directory output"
 expect_error "too many ranks" 1 "3 MPI ranks for 2 tasks.*-np 2 or fewer" mpi 3 "$L" run good.ini --quiet
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after a rank error" || fail "output left after a rank error"
-sed 's/widths = 2/widths = 2, 65536/' good.ini >huge.ini
-expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+ GB on this node .* width 65536.*reduce" \
+# ~64 TB of results (1e4 tasks x 1e5 variances x 1000 depths): more than any node has.
+sed -e 's/widths = 2/widths = 2:200:100/' -e 's/slopes = 0.5, 1.0/slopes = 0:1:100/' -e 's/variances = 1, 2/variances = 1:2:100000/' \
+    -e 's/depths = 20/depths = 10:10000:1000/' good.ini >huge.ini
+expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+ GB on this node .*reduce" \
   "$L" run huge.ini
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after the memory refusal" || fail "output left after memory refusal"
 expect_error "no command" 2 "missing command" "$L"
