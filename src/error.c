@@ -23,23 +23,6 @@ const char *lyap_error_message(void)
     return last_message[0] ? last_message : "unknown error";
 }
 
-const char *lyap_strerror(int code)
-{
-    switch (code) {
-    case LYAP_OK: return "no error";
-    case LYAP_ENOMEM: return "out of memory";
-    case LYAP_EUSAGE: return "bad command line";
-    case LYAP_EINTERRUPTED: return "interrupted by a signal";
-    case LYAP_EDECK: return "bad input deck";
-    case LYAP_EIO: return "I/O error";
-    case LYAP_ENETCDF: return "NetCDF error";
-    case LYAP_ELAPACK: return "LAPACK error";
-    case LYAP_EMPI: return "MPI error";
-    case LYAP_EMATH: return "numerical error";
-    default: return "internal error";
-    }
-}
-
 int lyap_alloc(void *ptr_to_ptr, size_t n, size_t size, const char *what)
 {
     void **out = ptr_to_ptr;

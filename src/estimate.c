@@ -113,9 +113,8 @@ typedef struct {
 /* The adaptive stopping rule, checked before replica R: with a target,
  * stop at the end of a round once lambda's stderr is at most the target.
  * Where layers can kill the signal (slope 0) lambda = -inf needs no
- * estimate: one round suffices for the
- * survival statistics. Depends only on the task's own numbers, so it is
- * as reproducible as they are. */
+ * estimate: one round suffices for the survival statistics. Depends only
+ * on the task's own numbers, so it is as reproducible as they are. */
 static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
 {
     if (spec->target_stderr <= 0 || r == 0 || r % LYAP_ADAPTIVE_ROUND != 0)

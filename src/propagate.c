@@ -96,25 +96,6 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_m
     return LYAP_OK;
 }
 
-/* Scales each column of X (d x batch) to unit length and returns the log of
- * its old norm in LOGNORM; a zero column stays zero with log-norm -inf.
- * Plain sums of squares suffice: columns enter with norm O(1) (unit inputs
- * times weights of variance s2/d), far from overflow or underflow. */
-static void normalize_columns(int d, int batch, double *x, double *lognorm)
-{
-    for (int j = 0; j < batch; j++) {
-        double *col = x + (size_t)j * d, sum = 0;
-        for (int i = 0; i < d; i++)
-            sum += col[i] * col[i];
-        lognorm[j] = 0.5 * log(sum); /* -inf for a dead column */
-        if (sum > 0) {
-            double inverse = 1 / sqrt(sum);
-            for (int i = 0; i < d; i++)
-                col[i] *= inverse;
-        }
-    }
-}
-
 /* The same in single precision, the sums of squares in double. */
 static void activate_and_normalize_float(int d, int batch, float a, float *y, double *lognorm)
 {
@@ -135,8 +116,11 @@ static void activate_and_normalize_float(int d, int batch, float a, float *y, do
     }
 }
 
-/* phi(z) = max(z, a z) (0 <= a <= 1) on Y, fused with the column norms:
- * one pass over the data instead of two. */
+/* phi(z) = max(z, a z) (0 <= a <= 1) on Y, fused with the column norms
+ * (one pass over the data instead of two): each column scaled to unit
+ * length, LOGNORM the log of its norm before; a zero column stays zero
+ * with log-norm -inf. Plain sums of squares suffice: columns enter with
+ * norm O(1), far from overflow or underflow. a = 1 only normalizes. */
 static void activate_and_normalize(int d, int batch, double a, double *y, double *lognorm)
 {
     for (int j = 0; j < batch; j++) {
@@ -171,7 +155,7 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     /* A normalized Gaussian vector is uniform on the sphere. */
     lyap_rng_init(&rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_INPUTS);
     lyap_rng_normal(&rng, p->x, (size_t)p->d * p->batch);
-    normalize_columns(p->d, p->batch, p->x, unused_lognorm);
+    activate_and_normalize(p->d, p->batch, 1.0, p->x, unused_lognorm);
     for (size_t i = 0; p->single && i < (size_t)p->d * p->batch; i++)
         p->xf[i] = (float)p->x[i];
 }

@@ -31,6 +31,12 @@ static void on_stop_signal(int sig)
 {
     stop_signal = sig;
 }
+
+/* LYAP_EINTERRUPTED (with its message) if STOPPING, else LYAP_OK. */
+static int stop_status(int stopping)
+{
+    return stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
+}
 #define PROGRESS_INTERVAL 2.0 /* seconds between progress lines */
 #define MAX_MASTER_REPLICA_NS 5e7 /* rank 0 keeps workers waiting at most ~50 ms */
 
@@ -250,7 +256,7 @@ static int serve_waiting(void *ctx, double fraction_done)
     }
     report_progress(m, 0);
     m->stopping |= stop_signal != 0;
-    return m->stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
+    return stop_status(m->stopping);
 }
 
 /* estimate's poll hook on workers: abandon the task when a signal came. */
@@ -258,7 +264,7 @@ static int check_stop(void *ctx, double fraction_done)
 {
     (void)ctx;
     (void)fraction_done;
-    return stop_signal ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
+    return stop_status(stop_signal != 0);
 }
 
 static int compute(const lyap_deck *deck, long task, lyap_task_result *result, lyap_poll_fn poll, void *ctx)
@@ -300,7 +306,7 @@ static int run_master(master_state *m, lyap_task_result *own)
         LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
         LYAP_CALL(serve_one(m, &probed));
     }
-    return m->stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", (int)stop_signal) : LYAP_OK;
+    return stop_status(m->stopping);
 }
 
 static int run_worker(const lyap_deck *deck, double *message, lyap_task_result *own)

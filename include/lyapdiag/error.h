@@ -34,12 +34,9 @@ enum {
 int lyap_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The message recorded by the last lyap_fail, or lyap_strerror of its code.
+/* The message recorded by the last lyap_fail ("unknown error" if none).
  * Owned by the library; valid until the next lyap_fail. */
 const char *lyap_error_message(void);
-
-/* A static description of CODE ("NetCDF error", ...). */
-const char *lyap_strerror(int code);
 
 /* Propagates a non-OK status to the caller (PETSc's PetscCall, minus the
  * traceback: the message recorded at the failure site already names it). */
