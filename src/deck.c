@@ -338,6 +338,30 @@ static int parse_precision(lyap_deck *deck, const char *value, const char *where
     return LYAP_OK;
 }
 
+static int parse_spectrum(lyap_deck *deck, const char *value, const char *where)
+{
+    if (strcmp(value, "all") == 0) {
+        deck->spectrum = LYAP_SPECTRUM_ALL;
+        return LYAP_OK;
+    }
+    int k;
+    if (parse_count(where, value, 0, LYAP_DECK_MAX_WIDTH, &k) != LYAP_OK)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be 0 (off), a number of exponents K >= 1, or all",
+                         where, value);
+    deck->spectrum = k;
+    return LYAP_OK;
+}
+
+static int parse_eps(lyap_deck *deck, const char *value, const char *where)
+{
+    double x;
+    if (parse_number(value, &x) || !(x > 0 && x < 1))
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a number between 0 and 1 (exclusive), e.g. 1e-3",
+                         where, value);
+    deck->eps = x;
+    return LYAP_OK;
+}
+
 lyap_method lyap_method_resolve(lyap_method method, lyap_family f)
 {
     if (method == LYAP_METHOD_AUTO)
@@ -397,6 +421,12 @@ static const struct key_spec deck_keys[] = {
     {"sampling", "precision", parse_precision, "double",
      "double or single: single runs the matrix path's weights and GEMM in float (SGEMM; log-norms stay "
      "double), about 3x faster; gaussian weights only"},
+    {"sampling", "spectrum", parse_spectrum, "0",
+     "Lyapunov spectrum of the input-output Jacobian (QR/Benettin): 0 = off, K = the top K exponents "
+     "(all of them for widths below K; K <= the largest width), all = every exponent"},
+    {"sampling", "eps", parse_eps, "1e-3",
+     "threshold of the finite-depth tail probabilities: p_vanish = P(|x_L| < eps |x_0|), "
+     "p_explode = P(|x_L| > |x_0| / eps); 0 < eps < 1"},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)"},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
      "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)"},
@@ -565,6 +595,10 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] precision = single: the matrix path of family %s "
                                   "runs in double only; use precision = double, or method = auto for orthogonal "
                                   "(exact path)", name, lyap_family_name(deck->families[i]));
+    if (st.status == LYAP_OK && deck->spectrum > deck->widths[deck->nwidths - 1])
+        st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] spectrum = %d exceeds the largest width %d; use "
+                              "K <= %d, or spectrum = all", name, deck->spectrum, deck->widths[deck->nwidths - 1],
+                              deck->widths[deck->nwidths - 1]);
     if (st.status == LYAP_OK && (double)deck->nvariances * deck->ndepths > 1e8)
         st.status = lyap_fail(LYAP_EDECK, "%s: [grid] variances x depths = %d x %d values per task, more than "
                               "1e8; use fewer variances or recorded depths", name, deck->nvariances, deck->ndepths);
@@ -666,7 +700,23 @@ const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b)
         return "[sampling] method";
     if (a->precision != b->precision)
         return "[sampling] precision";
+    if (a->spectrum != b->spectrum)
+        return "[sampling] spectrum";
+    if (a->eps != b->eps)
+        return "[sampling] eps";
     return NULL;
+}
+
+int lyap_deck_spectrum_count(const lyap_deck *deck, int d)
+{
+    if (deck->spectrum == LYAP_SPECTRUM_ALL || deck->spectrum > d)
+        return d;
+    return deck->spectrum;
+}
+
+int lyap_deck_spectrum_axis(const lyap_deck *deck)
+{
+    return lyap_deck_spectrum_count(deck, deck->widths[deck->nwidths - 1]);
 }
 
 long lyap_deck_task_count(const lyap_deck *deck)

@@ -6,6 +6,7 @@
  * unless the deck asks to simulate every variance (verify_homogeneity).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "lyapdiag/estimate.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
+#include "lyapdiag/spectrum.h"
 #include "lyapdiag/theory.h"
 
 /* Welford's running mean and sum of squared deviations. */
@@ -39,33 +41,64 @@ static double stats_stderr(const running_stats *s)
     return sqrt(stats_variance(s) / s->n);
 }
 
-size_t lyap_task_result_length(int nvariances, int ndepths)
+lyap_result_dims lyap_result_dims_of_deck(const lyap_deck *deck)
 {
-    return 7 * (size_t)nvariances + 2 * (size_t)nvariances * ndepths + (size_t)ndepths + 5;
+    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck)};
 }
 
-int lyap_task_result_init(lyap_task_result *r, int nv, int nd)
+size_t lyap_shape_size(lyap_shape shape, lyap_result_dims dims)
+{
+    switch (shape) {
+    case LYAP_SHAPE_VARIANCE: return (size_t)dims.nvariances;
+    case LYAP_SHAPE_DEPTH: return (size_t)dims.ndepths;
+    case LYAP_SHAPE_VARIANCE_DEPTH: return (size_t)dims.nvariances * dims.ndepths;
+    case LYAP_SHAPE_VARIANCE_SPECTRUM: return (size_t)dims.nvariances * dims.nspectrum;
+    default: return 1;
+    }
+}
+
+/* The buffer layout: every field of lyap_task_result, in buffer order. */
+#define FIELD(member) offsetof(lyap_task_result, member)
+static const struct {
+    size_t field;
+    lyap_shape shape;
+} result_layout[] = {
+    {FIELD(lambda), LYAP_SHAPE_VARIANCE}, {FIELD(lambda_stderr), LYAP_SHAPE_VARIANCE},
+    {FIELD(lambda_theory), LYAP_SHAPE_VARIANCE}, {FIELD(clt_variance), LYAP_SHAPE_VARIANCE},
+    {FIELD(clt_variance_stderr), LYAP_SHAPE_VARIANCE}, {FIELD(clt_variance_theory), LYAP_SHAPE_VARIANCE},
+    {FIELD(phase), LYAP_SHAPE_VARIANCE}, {FIELD(isometry_gap), LYAP_SHAPE_VARIANCE},
+    {FIELD(isometry_gap_stderr), LYAP_SHAPE_VARIANCE},
+    {FIELD(logn_mean), LYAP_SHAPE_VARIANCE_DEPTH}, {FIELD(logn_var), LYAP_SHAPE_VARIANCE_DEPTH},
+    {FIELD(spectrum), LYAP_SHAPE_VARIANCE_SPECTRUM}, {FIELD(spectrum_stderr), LYAP_SHAPE_VARIANCE_SPECTRUM},
+    {FIELD(spectrum_theory), LYAP_SHAPE_VARIANCE_SPECTRUM},
+    {FIELD(survival), LYAP_SHAPE_DEPTH},
+    {FIELD(variance_crit), LYAP_SHAPE_TASK}, {FIELD(variance_crit_stderr), LYAP_SHAPE_TASK},
+    {FIELD(variance_crit_theory), LYAP_SHAPE_TASK}, {FIELD(death_probability), LYAP_SHAPE_TASK},
+    {FIELD(replicas_used), LYAP_SHAPE_TASK},
+};
+#define NFIELDS (sizeof result_layout / sizeof result_layout[0])
+
+size_t lyap_task_result_length(lyap_result_dims dims)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NFIELDS; i++)
+        n += lyap_shape_size(result_layout[i].shape, dims);
+    return n;
+}
+
+int lyap_task_result_init(lyap_task_result *r, lyap_result_dims dims)
 {
     memset(r, 0, sizeof *r);
-    r->nvariances = nv;
-    r->ndepths = nd;
-    r->length = lyap_task_result_length(nv, nd);
+    r->dims = dims;
+    r->length = lyap_task_result_length(dims);
     LYAP_CALL(lyap_alloc(&r->buf, r->length, sizeof *r->buf, "task result"));
-    for (size_t i = 0; i < r->length; i++)
-        r->buf[i] = NAN;
     double *p = r->buf;
-    double **per_variance[] = {&r->lambda, &r->lambda_stderr, &r->lambda_theory, &r->clt_variance,
-                               &r->clt_variance_stderr, &r->clt_variance_theory, &r->phase};
-    for (size_t i = 0; i < sizeof per_variance / sizeof *per_variance; i++, p += nv)
-        *per_variance[i] = p;
-    r->logn_mean = p, p += (size_t)nv * nd;
-    r->logn_var = p, p += (size_t)nv * nd;
-    r->survival = p, p += nd;
-    r->variance_crit = p++;
-    r->variance_crit_stderr = p++;
-    r->variance_crit_theory = p++;
-    r->death_probability = p++;
-    r->replicas_used = p++;
+    for (size_t i = 0; i < r->length; i++)
+        p[i] = NAN;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        *(double **)((char *)r + result_layout[i].field) = p;
+        p += lyap_shape_size(result_layout[i].shape, dims);
+    }
     return LYAP_OK;
 }
 
@@ -306,6 +339,72 @@ static void fill_boundary(const lyap_task_spec *spec, lyap_task_result *res)
     *res->variance_crit_stderr = 2 * *res->variance_crit * sqrt(var1);
 }
 
+/* Pushes X unless it is -inf, which is exact (a rank-deficient Jacobian)
+ * and only counted: *MINUS_INF says the estimate is -inf. */
+static void push_exponent(running_stats *s, int *minus_inf, double x)
+{
+    if (x == -INFINITY)
+        *minus_inf = 1;
+    else
+        stats_push(s, x);
+}
+
+/* The top K exponents over REPLICAS independent trajectories at unit
+ * scale, shifted to every grid variance (homogeneity: each exponent moves
+ * by 0.5 log s2, the isometry gap not at all), with replica stderrs. At
+ * slope 0 the families that die have every exponent -inf (THEORY.md).
+ * Entries past K (narrower widths than the axis) stay NaN. */
+static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int replicas, progress *prog,
+                             lyap_task_result *res)
+{
+    int k = spec->spectrum, nk = res->dims.nspectrum;
+    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+    int dies = lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0;
+    running_stats *per_index = NULL, gap = {0};
+    int *minus_inf = NULL, gap_inf = 0;
+    double *exponents = NULL;
+    lyap_spectrum_plan plan = NULL;
+    int status = lyap_alloc(&per_index, (size_t)k, sizeof *per_index, "spectrum statistics");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&minus_inf, (size_t)k, sizeof *minus_inf, "spectrum flags");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&exponents, (size_t)k, sizeof *exponents, "spectrum replica");
+    if (status == LYAP_OK && !dies)
+        status = lyap_spectrum_plan_create(spec->family, spec->width, spec->slope, k,
+                                           lyap_method_resolve(spec->method, spec->family), &plan);
+    for (int r = 0; status == LYAP_OK && !dies && r < replicas; r++) {
+        status = lyap_spectrum_replica(plan, spec->seed, key, r, spec->depths[spec->ndepths - 1], burn_in,
+                                       exponents);
+        for (int j = 0; status == LYAP_OK && j < k; j++)
+            push_exponent(&per_index[j], &minus_inf[j], exponents[j]);
+        if (status == LYAP_OK)
+            push_exponent(&gap, &gap_inf, -(exponents[0] - exponents[k - 1])); /* +inf gap as -inf */
+        prog->done_replicas++;
+        if (status == LYAP_OK && prog->poll)
+            status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
+    }
+    for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
+        double shift = 0.5 * log(spec->variances[i]);
+        double *mean = res->spectrum + (size_t)i * nk, *err = res->spectrum_stderr + (size_t)i * nk;
+        double *theory = res->spectrum_theory + (size_t)i * nk;
+        status = lyap_theory_spectrum(spec->family, spec->width, spec->slope, spec->variances[i], k, theory);
+        for (int j = 0; j < nk; j++) {
+            int exact_minus_inf = dies || (j < k && minus_inf[j]);
+            mean[j] = j >= k ? NAN : exact_minus_inf ? -INFINITY : per_index[j].mean + shift;
+            err[j] = j >= k ? NAN : exact_minus_inf ? 0 : stats_stderr(&per_index[j]);
+            if (j >= k)
+                theory[j] = NAN;
+        }
+        res->isometry_gap[i] = dies ? NAN : gap_inf ? INFINITY : -gap.mean;
+        res->isometry_gap_stderr[i] = dies ? NAN : gap_inf ? 0 : stats_stderr(&gap);
+    }
+    lyap_spectrum_plan_destroy(&plan);
+    free(per_index);
+    free(minus_inf);
+    free(exponents);
+    return status;
+}
+
 int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_poll_fn poll,
                        void *poll_ctx)
 {
@@ -314,7 +413,8 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     column_state col;
     simulation sim = {0};
     double *moments = NULL;
-    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * nsim}; /* the cap, if adaptive */
+    /* Replicas to run (the cap, if adaptive), the spectrum's included. */
+    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + (spec->spectrum > 0))};
 
     int status = column_state_init(&col, spec->batch);
     if (status == LYAP_OK)
@@ -339,6 +439,10 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         if (status == LYAP_OK && s == 0) { /* survival does not depend on scale */
             memcpy(res->survival, sim.survival, sizeof *res->survival * (size_t)nd);
             *res->replicas_used = sim.replicas;
+            prog.total_replicas -= (long)(spec->replicas - sim.replicas) * (spec->spectrum > 0);
+            if (spec->spectrum > 0)
+                status = estimate_spectrum(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0),
+                                           sim.replicas, &prog, res);
         }
     }
     if (status == LYAP_OK)

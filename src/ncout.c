@@ -62,17 +62,32 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
     {"logn_var", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(logn_var), "1",
      "variance of log(|x_L|/|x_0|) at recorded depth L, Monte Carlo",
      "at slope 0: conditional on survival (see survival)"},
+    {"spectrum", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum), "1",
+     "Lyapunov spectrum of the input-output Jacobian, Monte Carlo (QR/Benettin): lambda_1 >= lambda_2 >= ...",
+     "spectrum_index i = 1..K ([sampling] spectrum); lambda_1 = lambda; NaN beyond the width; -inf where "
+     "exact (looks-linear beyond h = width/2, where W has rank h; slope 0 for families that die)"},
+    {"spectrum_stderr", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum_stderr), "1",
+     "standard error of spectrum (from independent replicas)", NULL},
+    {"spectrum_theory", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum_theory), "1",
+     "exact Lyapunov spectrum", "Newman's formula for gaussian at slope 1; log eta for orthogonal at slope 1; "
+     "looks-linear families at every slope; NaN where doc/THEORY.md gives no per-index value"},
+    {"isometry_gap", LYAP_SHAPE_VARIANCE, 0, FIELD(isometry_gap), "1",
+     "distance from dynamical isometry: lambda_1 - lambda_K, Monte Carlo",
+     "0 = perfect isometry; +inf when lambda_K = -inf; does not depend on the variance"},
+    {"isometry_gap_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(isometry_gap_stderr), "1",
+     "standard error of isometry_gap", NULL},
     {"survival", LYAP_SHAPE_DEPTH, 0, FIELD(survival), "1",
      "fraction of Monte Carlo samples with |x_L| > 0 at depth L (below 1 only at slope 0)", NULL},
     {"done", LYAP_SHAPE_TASK, 1, SIZE_MAX, "1", "task completion mask: 1 computed, 0 missing", NULL},
 };
 const int lyap_ncout_nvariables = (int)(sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0]);
 
-enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_VARIANCE, DIM_DEPTH, NDIMS };
+enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_VARIANCE, DIM_DEPTH, DIM_SPECTRUM, NDIMS };
 #define NVARIABLES (sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0])
 
 struct lyap_ncout_s {
     const lyap_deck *deck;
+    lyap_result_dims dims;     /* of every task's result */
     long ntasks, ndone;
     lyap_task_result *results; /* [ntasks], NaN until done */
     signed char *done;         /* [ntasks] */
@@ -113,14 +128,22 @@ static int def_coordinate(lyap_ncout *nc, const char *name, nc_type type, int di
     return units ? put_text_attr(nc, *varid, "units", units) : LYAP_OK;
 }
 
+/* Whether VAR is in this run's file: the spectrum variables only when
+ * [sampling] spectrum is on. */
+static int is_present(const lyap_ncout *nc, const lyap_ncout_variable *var)
+{
+    return var->shape != LYAP_SHAPE_VARIANCE_SPECTRUM || nc->dims.nspectrum > 0;
+}
+
 static int define_schema(lyap_ncout *nc)
 {
     const lyap_deck *deck = nc->deck;
     int dims[NDIMS], coord[NDIMS];
     size_t lengths[NDIMS] = {(size_t)deck->nfamilies, (size_t)deck->nwidths, (size_t)deck->nslopes,
-                             (size_t)deck->nvariances, (size_t)deck->ndepths};
-    const char *names[NDIMS] = {"family", "width", "slope", "variance", "depth"};
-    for (int i = 0; i < NDIMS; i++)
+                             (size_t)deck->nvariances, (size_t)deck->ndepths, (size_t)nc->dims.nspectrum};
+    const char *names[NDIMS] = {"family", "width", "slope", "variance", "depth", "spectrum_index"};
+    int ndims = nc->dims.nspectrum > 0 ? NDIMS : DIM_SPECTRUM;
+    for (int i = 0; i < ndims; i++)
         LYAP_CALL(nc_check(nc_def_dim(nc->ncid, names[i], lengths[i], &dims[i]), nc, names[i]));
     LYAP_CALL(def_coordinate(nc, "family", NC_STRING, dims[DIM_FAMILY], NULL,
                              "weight family (THEORY.md)", &coord[DIM_FAMILY]));
@@ -131,14 +154,21 @@ static int define_schema(lyap_ncout *nc)
                              "weight variance s2: entries N(0, s2/d); eta^2 for orthogonal", &coord[DIM_VARIANCE]));
     LYAP_CALL(def_coordinate(nc, "depth", NC_INT, dims[DIM_DEPTH], "layers",
                              "recorded depth L", &coord[DIM_DEPTH]));
+    if (ndims > DIM_SPECTRUM)
+        LYAP_CALL(def_coordinate(nc, "spectrum_index", NC_INT, dims[DIM_SPECTRUM], "1",
+                                 "index i of the Lyapunov exponent lambda_i (1 = largest)", &coord[DIM_SPECTRUM]));
 
     for (int v = 0; v < lyap_ncout_nvariables; v++) {
         const lyap_ncout_variable *var = &lyap_ncout_variables[v];
+        if (!is_present(nc, var))
+            continue;
         int vdims[NDIMS] = {dims[DIM_FAMILY], dims[DIM_WIDTH], dims[DIM_SLOPE]}, n = 3;
-        if (var->shape == LYAP_SHAPE_VARIANCE || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
+        if (var->shape != LYAP_SHAPE_TASK && var->shape != LYAP_SHAPE_DEPTH)
             vdims[n++] = dims[DIM_VARIANCE];
         if (var->shape == LYAP_SHAPE_DEPTH || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
             vdims[n++] = dims[DIM_DEPTH];
+        if (var->shape == LYAP_SHAPE_VARIANCE_SPECTRUM)
+            vdims[n++] = dims[DIM_SPECTRUM];
         int *id = &nc->varid[v];
         LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, var->is_flag ? NC_BYTE : NC_DOUBLE, n, vdims, id),
                            nc, var->name));
@@ -217,19 +247,20 @@ static int put_coordinates(lyap_ncout *nc)
     LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, 1, deck->widths), nc, "width"));
     LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, 2, deck->slopes), nc, "slope"));
     LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, 3, deck->variances), nc, "variance"));
-    return nc_check(nc_put_var_int(nc->ncid, 4, deck->depths), nc, "depth");
+    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, 4, deck->depths), nc, "depth"));
+    for (int i = 0; i < nc->dims.nspectrum; i++) {
+        int index = i + 1;
+        size_t at = (size_t)i;
+        LYAP_CALL(nc_check(nc_put_var1_int(nc->ncid, 5, &at, &index), nc, "spectrum_index"));
+    }
+    return LYAP_OK;
 }
 
 
 /* Number of values of variable VAR per task. */
 static size_t values_per_task(const lyap_ncout *nc, const lyap_ncout_variable *var)
 {
-    size_t n = 1;
-    if (var->shape == LYAP_SHAPE_VARIANCE || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
-        n *= (size_t)nc->deck->nvariances;
-    if (var->shape == LYAP_SHAPE_DEPTH || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
-        n *= (size_t)nc->deck->ndepths;
-    return n;
+    return lyap_shape_size(var->shape, nc->dims);
 }
 
 /* Task T's values of VAR inside its result buffer. Variables are stored
@@ -285,7 +316,7 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
     if (status == LYAP_OK)
         status = put_coordinates(nc);
     for (int v = 0; status == LYAP_OK && v < lyap_ncout_nvariables; v++)
-        status = put_variable(nc, v);
+        status = is_present(nc, &lyap_ncout_variables[v]) ? put_variable(nc, v) : LYAP_OK;
     int closed = nc_close(nc->ncid);
     if (status == LYAP_OK)
         status = nc_check(closed, nc, "close");
@@ -347,6 +378,8 @@ static int load_tasks(lyap_ncout *nc, int ncid)
         const lyap_ncout_variable *var = &lyap_ncout_variables[v];
         size_t per = values_per_task(nc, var);
         int varid;
+        if (!is_present(nc, var))
+            continue;
         double *all;
         LYAP_CALL(nc_check(nc_inq_varid(ncid, var->name, &varid), nc, var->name));
         LYAP_CALL(lyap_alloc(&all, per * (size_t)nc->ntasks, sizeof *all, var->name));
@@ -441,6 +474,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     *resumed_from = NULL;
     LYAP_CALL(lyap_alloc(&nc, 1, sizeof *nc, "phase diagram"));
     nc->deck = deck;
+    nc->dims = lyap_result_dims_of_deck(deck);
     nc->ntasks = lyap_deck_task_count(deck);
     nc->path = join(path, "");
     nc->partial = join(path, ".partial");
@@ -455,7 +489,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->done, (size_t)nc->ntasks, 1, "done mask");
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
-        status = lyap_task_result_init(&nc->results[t], deck->nvariances, deck->ndepths);
+        status = lyap_task_result_init(&nc->results[t], nc->dims);
     if (status == LYAP_OK && resume)
         status = load_checkpoint(nc, resumed_from);
     if (status == LYAP_OK) /* fail now, not after hours, if PATH cannot be written */

@@ -135,7 +135,8 @@ int lyap_sched_check_ranks(const lyap_deck *deck)
  * activations and pre-activations (d x batch), the QR workspace. */
 static double worker_bytes(const lyap_deck *deck, int d)
 {
-    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch) + (1 << 20);
+    double k = lyap_deck_spectrum_count(deck, d); /* the spectrum's frames: about 3 d x K */
+    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k) + (1 << 20);
 }
 
 int lyap_sched_check_memory(const lyap_deck *deck)
@@ -148,7 +149,7 @@ int lyap_sched_check_memory(const lyap_deck *deck)
     int widest = deck->widths[deck->nwidths - 1];
     /* The master holds the whole diagram twice while it writes a snapshot. */
     double master = 2.0 * 8.0 * (double)lyap_deck_task_count(deck) *
-                    (double)lyap_task_result_length(deck->nvariances, deck->ndepths);
+                    (double)lyap_task_result_length(lyap_result_dims_of_deck(deck));
     double need = local_ranks * worker_bytes(deck, widest) + master;
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (have > 0 && need > have)
@@ -192,7 +193,8 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .ndepths = deck->ndepths, .depths = deck->depths,
         .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
         .verify_homogeneity = deck->verify_homogeneity,
-        .method = deck->method, .precision = deck->precision};
+        .method = deck->method, .precision = deck->precision,
+        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w])};
 }
 
 static void report_progress(master_state *m, int force)
@@ -337,11 +339,11 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_
     master_state m = {.deck = deck, .quiet = quiet, .sink = sink, .sink_ctx = ctx, .ntasks = ntasks,
                       .active_workers = size - 1, .start = start, .last_report = start};
     lyap_task_result own = {0};
-    int status = lyap_task_result_init(&own, deck->nvariances, deck->ndepths);
+    int status = lyap_task_result_init(&own, lyap_result_dims_of_deck(deck));
     if (status == LYAP_OK)
         status = lyap_alloc(&m.message, own.length + 1, sizeof *m.message, "result message");
     if (status == LYAP_OK && rank == 0)
-        status = lyap_task_result_init(&m.inbox, deck->nvariances, deck->ndepths);
+        status = lyap_task_result_init(&m.inbox, lyap_result_dims_of_deck(deck));
     if (status == LYAP_OK && rank == 0)
         status = lyap_grid_schedule(deck, &m.order);
     for (long i = 0; status == LYAP_OK && rank == 0 && i < ntasks; i++) { /* keep what is not done */

@@ -423,6 +423,59 @@ int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value)
     return status;
 }
 
+/* Newman's exponents of a product of n x n Gaussian matrices with entries
+ * N(0, 1/n): 0.5 (log(1/n) + psi((n-i+1)/2) + log 2), i = 1..n, written as
+ * 0.5 (psi((n-i+1)/2) - log(n/2)) to keep digits at large n. */
+static int newman_exponent(int n, int i, double *out)
+{
+    gsl_sf_result psi;
+    LYAP_CALL(gsl_status(gsl_sf_psi_e(0.5 * (n - i + 1), &psi), "gsl_sf_psi", n, i, 1.0));
+    *out = 0.5 * (psi.val - log(0.5 * n));
+    return LYAP_OK;
+}
+
+int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, double *exponents)
+{
+    double lambda;
+    LYAP_CALL(lyap_theory_exact(f, d, a, s2, &lambda, NULL, NULL)); /* validates every argument */
+    if (k < 1 || k > d)
+        return lyap_fail(LYAP_EDECK, "theory: spectrum of %d exponents at width %d; use 1..%d", k, d, d);
+    lyap_family block = lyap_family_block(f);
+    int looks_linear = lyap_family_is_looks_linear(f), n = looks_linear ? d / 2 : d;
+    int known = looks_linear || (a == 1.0 && lyap_family_is_rotation_invariant(f));
+    /* Exponents above 1 are linear in log s2 like lambda (homogeneity), and
+     * a looks-linear network is the linear product (1+a) A_l (THEORY.md). */
+    double offset = 0.5 * log(s2) + (looks_linear ? log1p(a) : 0.0);
+    for (int i = 1; i <= k; i++) {
+        double *e = &exponents[i - 1];
+        if (a == 0.0 && !looks_linear)
+            *e = -INFINITY; /* the network dies (THEORY.md "ReLU") */
+        else if (!known)
+            *e = NAN;
+        else if (i > n)
+            *e = -INFINITY; /* W = [[A,-A],[-A,A]] has rank h */
+        else if (block == LYAP_FAMILY_ORTHOGONAL)
+            *e = offset;
+        else {
+            LYAP_CALL(newman_exponent(n, i, e));
+            *e += offset;
+        }
+    }
+    return LYAP_OK;
+}
+
+int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum)
+{
+    LYAP_CALL(lyap_theory_exact(LYAP_FAMILY_GAUSSIAN, d, a, s2, NULL, NULL, NULL));
+    *sum = 0.5 * d * log(a) + 0.5 * d * log(s2);
+    for (int i = 1; i <= d; i++) {
+        double e;
+        LYAP_CALL(newman_exponent(d, i, &e));
+        *sum += e;
+    }
+    return LYAP_OK;
+}
+
 double lyap_theory_death_probability(lyap_family f, int d, double a)
 {
     return a == 0.0 && !lyap_family_is_looks_linear(f) ? ldexp(1.0, -d) : 0.0;

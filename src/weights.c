@@ -6,35 +6,95 @@
 #include "lyapdiag/error.h"
 #include "lyapdiag/weights.h"
 
-struct lyap_weights_s {
-    lyap_family family;
-    int d;
-    double *tau;  /* [d] Householder scalars (orthogonal) */
-    double *sign; /* [d] sign(R_jj), saved before dorgqr overwrites R */
-    double *work; /* [lwork] LAPACK workspace (orthogonal) */
+struct lyap_qr_s {
+    int m, n;
+    double *tau;  /* [n] Householder scalars */
+    double *rdiag; /* [n] diagonal of R, made positive by the sign fix */
+    double *work; /* [lwork] LAPACK workspace */
     lapack_int lwork;
 };
 
-static int lapack_check(lapack_int info, const char *routine, int d)
+struct lyap_weights_s {
+    lyap_family family;
+    int d;
+    lyap_qr *qr; /* orthogonal: the QR behind each Haar draw */
+};
+
+static int lapack_check(lapack_int info, const char *routine, int m, int n)
 {
     if (info != 0)
-        return lyap_fail(LYAP_ELAPACK, "LAPACKE_%s failed with info = %d at width %d",
-                         routine, (int)info, d);
+        return lyap_fail(LYAP_ELAPACK, "LAPACKE_%s failed with info = %d on a %d x %d matrix",
+                         routine, (int)info, m, n);
     return LYAP_OK;
 }
 
-static int create_qr_workspace(lyap_weights *w)
+int lyap_qr_create(int m, int n, lyap_qr **out)
 {
-    int d = w->d;
+    lyap_qr *qr;
     double query_geqrf, query_orgqr, dummy = 0;
-    LYAP_CALL(lyap_alloc(&w->tau, (size_t)d, sizeof *w->tau, "QR tau"));
-    LYAP_CALL(lyap_alloc(&w->sign, (size_t)d, sizeof *w->sign, "QR signs"));
-    LYAP_CALL(lapack_check(LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, d, d, &dummy, d, w->tau,
-                                               &query_geqrf, -1), "dgeqrf", d));
-    LYAP_CALL(lapack_check(LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, d, d, d, &dummy, d, w->tau,
-                                               &query_orgqr, -1), "dorgqr", d));
-    w->lwork = (lapack_int)fmax(fmax(query_geqrf, query_orgqr), 1);
-    return lyap_alloc(&w->work, (size_t)w->lwork, sizeof *w->work, "QR workspace");
+    *out = NULL;
+    if (m < n || n < 1)
+        return lyap_fail(LYAP_EINTERNAL, "QR of a %d x %d matrix: needs m >= n >= 1", m, n);
+    LYAP_CALL(lyap_alloc(&qr, 1, sizeof *qr, "QR workspace"));
+    qr->m = m;
+    qr->n = n;
+    int status = lyap_alloc(&qr->tau, (size_t)n, sizeof *qr->tau, "QR tau");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&qr->rdiag, (size_t)n, sizeof *qr->rdiag, "QR diagonal");
+    if (status == LYAP_OK)
+        status = lapack_check(LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, &dummy, m, qr->tau, &query_geqrf, -1),
+                              "dgeqrf", m, n);
+    if (status == LYAP_OK)
+        status = lapack_check(LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, m, n, n, &dummy, m, qr->tau, &query_orgqr, -1),
+                              "dorgqr", m, n);
+    if (status == LYAP_OK) {
+        qr->lwork = (lapack_int)fmax(fmax(query_geqrf, query_orgqr), 1);
+        status = lyap_alloc(&qr->work, (size_t)qr->lwork, sizeof *qr->work, "QR workspace");
+    }
+    if (status != LYAP_OK)
+        lyap_qr_destroy(&qr);
+    *out = qr;
+    return status;
+}
+
+int lyap_qr_positive(lyap_qr *qr, double *A, int want_q)
+{
+    int m = qr->m, n = qr->n;
+    double *rdiag = qr->rdiag;
+    LYAP_CALL(lapack_check(LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, A, m, qr->tau, qr->work, qr->lwork),
+                           "dgeqrf", m, n));
+    for (int j = 0; j < n; j++)
+        rdiag[j] = A[(size_t)j * m + j];
+    if (want_q)
+        LYAP_CALL(lapack_check(LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, m, n, n, A, m, qr->tau, qr->work,
+                                                   qr->lwork), "dorgqr", m, n));
+    /* Column j of Q times sign(R_jj) (and row j of R): the factorization
+     * with R_jj > 0, unique, which makes Q of a Gaussian matrix exactly
+     * Haar (Mezzadri 2007; LAPACK's Q alone is not). */
+    for (int j = 0; j < n; j++) {
+        if (rdiag[j] >= 0)
+            continue;
+        rdiag[j] = -rdiag[j];
+        for (int i = 0; want_q && i < m; i++)
+            A[(size_t)j * m + i] = -A[(size_t)j * m + i];
+    }
+    return LYAP_OK;
+}
+
+const double *lyap_qr_diagonal(const lyap_qr *qr)
+{
+    return qr->rdiag;
+}
+
+void lyap_qr_destroy(lyap_qr **qr)
+{
+    if (!qr || !*qr)
+        return;
+    free((*qr)->tau);
+    free((*qr)->rdiag);
+    free((*qr)->work);
+    free(*qr);
+    *qr = NULL;
 }
 
 int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
@@ -45,7 +105,7 @@ int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
     w->family = f;
     w->d = d;
     if (f == LYAP_FAMILY_ORTHOGONAL) {
-        int status = create_qr_workspace(w);
+        int status = lyap_qr_create(d, d, &w->qr);
         if (status != LYAP_OK) {
             lyap_weights_destroy(&w);
             return status;
@@ -55,23 +115,10 @@ int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
     return LYAP_OK;
 }
 
-/* A Haar orthogonal matrix (Mezzadri 2007): Q of a Gaussian matrix's QR
- * with column j times sign(R_jj), which makes the law exactly Haar
- * (LAPACK's Q alone is not). */
-static int draw_haar(lyap_weights *w, lyap_rng *rng, double *W)
+int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q)
 {
-    int d = w->d;
-    lyap_rng_normal(rng, W, (size_t)d * d);
-    LYAP_CALL(lapack_check(LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, d, d, W, d, w->tau, w->work,
-                                               w->lwork), "dgeqrf", d));
-    for (int j = 0; j < d; j++)
-        w->sign[j] = W[(size_t)j * d + j] < 0 ? -1.0 : 1.0;
-    LYAP_CALL(lapack_check(LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, d, d, d, W, d, w->tau, w->work,
-                                               w->lwork), "dorgqr", d));
-    for (int j = 0; j < d; j++)
-        for (int i = 0; i < d; i++)
-            W[(size_t)j * d + i] *= w->sign[j];
-    return LYAP_OK;
+    lyap_rng_normal(rng, Q, (size_t)qr->m * qr->n);
+    return lyap_qr_positive(qr, Q, 1);
 }
 
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale)
@@ -84,7 +131,7 @@ int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, doub
         return LYAP_OK;
     case LYAP_FAMILY_ORTHOGONAL:
         *scale = sqrt(s2);
-        return draw_haar(w, rng, W);
+        return lyap_haar_frame(w->qr, rng, W);
     case LYAP_FAMILY_UNIFORM:
         *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform(rng, W, n);
@@ -100,9 +147,7 @@ void lyap_weights_destroy(lyap_weights **w)
 {
     if (!w || !*w)
         return;
-    free((*w)->tau);
-    free((*w)->sign);
-    free((*w)->work);
+    lyap_qr_destroy(&(*w)->qr);
     free(*w);
     *w = NULL;
 }

@@ -28,12 +28,16 @@ static double *var(const char *name)
     return nc_read_doubles(ncid, name, &n);
 }
 
-static void check_schema(void)
+static void check_schema(const lyap_deck *deck)
 {
     for (int v = 0; v < lyap_ncout_nvariables; v++) {
         int varid;
         size_t len;
         const char *name = lyap_ncout_variables[v].name;
+        if (lyap_ncout_variables[v].shape == LYAP_SHAPE_VARIANCE_SPECTRUM && deck->spectrum == 0) {
+            check(nc_inq_varid(ncid, name, &varid) == NC_ENOTVAR, "variable %s absent (spectrum off)", name);
+            continue;
+        }
         int ok = nc_inq_varid(ncid, name, &varid) == NC_NOERR && nc_inq_attlen(ncid, varid, "units", &len) == NC_NOERR &&
                  nc_inq_attlen(ncid, varid, "long_name", &len) == NC_NOERR;
         check(ok, "variable %s present with units and long_name", name);
@@ -63,7 +67,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ERROR: stored deck does not parse: %s\n", lyap_error_message());
         return 99;
     }
-    check_schema();
+    check_schema(&deck);
 
     double *lambda = var("lambda"), *se = var("lambda_stderr"), *lambda_th = var("lambda_theory");
     double *v = var("clt_variance"), *v_se = var("clt_variance_stderr"), *v_th = var("clt_variance_theory");

@@ -10,6 +10,11 @@
 static int compare(int a, int b, const char *name)
 {
     size_t na, nb;
+    int ida, idb;
+    if (nc_inq_varid(a, name, &ida) == NC_ENOTVAR && nc_inq_varid(b, name, &idb) == NC_ENOTVAR) {
+        printf("PASS: %s: absent from both\n", name);
+        return 1;
+    }
     double *x = nc_read_doubles(a, name, &na), *y = nc_read_doubles(b, name, &nb);
     int same = na == nb && memcmp(x, y, sizeof *x * na) == 0;
     for (size_t i = 0; !same && na == nb && i < na; i++)

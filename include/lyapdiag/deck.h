@@ -23,6 +23,8 @@ extern "C" {
 /* Replicas per round of the adaptive stopping rule (target_stderr > 0),
  * and its minimum, so that the stderr it tests is itself reliable. */
 #define LYAP_ADAPTIVE_ROUND 16
+/* [sampling] spectrum = all: every exponent, K = width. */
+#define LYAP_SPECTRUM_ALL (-1)
 
 /* How the Monte Carlo draws a layer ([sampling] method). */
 typedef enum {
@@ -60,6 +62,8 @@ typedef struct {
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
     lyap_method method;       /* [sampling] method */
     lyap_precision precision; /* [sampling] precision of the matrix path */
+    int spectrum;             /* [sampling] top exponents wanted: 0 = off, LYAP_SPECTRUM_ALL = width */
+    double eps;               /* [sampling] p_vanish = P(|x_L| < eps |x_0|), p_explode = P(|x_L| > |x_0|/eps) */
     char *output;             /* [output] file: NetCDF path */
     double checkpoint_seconds; /* [output] seconds between checkpoints */
     char *name;               /* deck file name, for messages */
@@ -83,6 +87,14 @@ void lyap_deck_free(lyap_deck *deck);
  * B among those that change results (grid and sampling), or NULL if none
  * does: a run may only be resumed with a deck that matches. */
 const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b);
+
+/* Exponents of the Lyapunov spectrum a task of width D computes: the
+ * deck's K, or D for `all` or a K above D; 0 when the spectrum is off. */
+int lyap_deck_spectrum_count(const lyap_deck *deck, int d);
+
+/* Length of the output's spectrum_index axis: the largest count over the
+ * widths (0 when the spectrum is off). */
+int lyap_deck_spectrum_axis(const lyap_deck *deck);
 
 /* Number of tasks (family, width, slope) of the grid. */
 long lyap_deck_task_count(const lyap_deck *deck);

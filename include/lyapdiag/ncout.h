@@ -18,17 +18,9 @@
 extern "C" {
 #endif
 
-/* Dimensions of a data variable after (family, width, slope). */
-typedef enum {
-    LYAP_SHAPE_TASK,           /* (family, width, slope) */
-    LYAP_SHAPE_VARIANCE,       /* (..., variance) */
-    LYAP_SHAPE_DEPTH,          /* (..., depth) */
-    LYAP_SHAPE_VARIANCE_DEPTH  /* (..., variance, depth) */
-} lyap_shape;
-
 typedef struct {
     const char *name;
-    lyap_shape shape;
+    lyap_shape shape;     /* dimensions after (family, width, slope) */
     int is_flag;          /* stored as int8 (phase, done), else float64 */
     size_t field;         /* offsetof the double* in lyap_task_result; SIZE_MAX: done */
     const char *units;

@@ -37,6 +37,20 @@ int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h);
  * psi(d/2) + log 2 + m_h. For tests. a in (0, 1]. */
 int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value);
 
+/* The top K (1..d) Lyapunov exponents of the input-output Jacobian at
+ * width D, slope A, grid variance S2 (THEORY.md "Lyapunov spectrum"),
+ * decreasing, into EXPONENTS[0..K): exact for the looks-linear families
+ * (every slope; -inf beyond h = d/2, where W has rank h), gaussian at a = 1
+ * (Newman 1986) and orthogonal at a = 1 (all log eta); -inf at slope 0 for
+ * the families that die there; NaN where THEORY.md gives no per-index
+ * value. LYAP_EDECK for bad arguments. */
+int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, double *exponents);
+
+/* The gaussian sum rule of THEORY.md: sum of all d exponents =
+ * (d/2) log a + sum_i 0.5 (log(s2/d) + psi((d-i+1)/2) + log 2); -inf at
+ * a = 0. For tests of spectrum = all. */
+int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum);
+
 /* Per-layer probability that a layer maps the signal to exactly 0:
  * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
  * looks-linear families, where u - v carries the signal linearly. */

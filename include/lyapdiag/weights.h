@@ -15,6 +15,30 @@ extern "C" {
 
 typedef struct lyap_weights_s lyap_weights;
 
+/* Thin QR factorization of m x n matrices (m >= n), LAPACKE dgeqrf/dorgqr,
+ * normalized to R_jj > 0: unique, so Q of a Gaussian matrix is Haar
+ * distributed. The workspace is made once per shape. */
+typedef struct lyap_qr_s lyap_qr;
+
+/* New workspace for M x N matrices. LYAP_ENOMEM or LYAP_ELAPACK. */
+int lyap_qr_create(int m, int n, lyap_qr **qr);
+
+/* Factors A (m x n, column-major, leading dimension m) in place; with
+ * WANT_Q, A becomes Q (orthonormal columns), else A is left in LAPACK's
+ * compact form. R's positive diagonal is then lyap_qr_diagonal(QR).
+ * LYAP_ELAPACK on failure. */
+int lyap_qr_positive(lyap_qr *qr, double *A, int want_q);
+
+/* R's diagonal from the last lyap_qr_positive: N values >= 0. */
+const double *lyap_qr_diagonal(const lyap_qr *qr);
+
+/* Draws a Haar-distributed m x n frame Q (orthonormal columns: the first n
+ * columns of a Haar orthogonal matrix) with QR's workspace. */
+int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q);
+
+/* Frees *QR and sets it to NULL; safe on NULL. */
+void lyap_qr_destroy(lyap_qr **qr);
+
 /* New sampler of d x d matrices of family F in *OUT. LYAP_ENOMEM, or
  * LYAP_ELAPACK if the QR workspace query fails. */
 int lyap_weights_create(lyap_family f, int d, lyap_weights **out);
