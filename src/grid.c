@@ -25,11 +25,17 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
      * ns per flop, for orthogonal weights the QR (dgeqrf + dorgqr) at
      * ~0.34 ns x d^3, and 200 ns of fixed overhead. The exact path draws
      * a binomial (d/32 words) and two gammas, ~30 ns a column. */
-    double layer = 200 + d * d * (3.5 + 0.04 * deck->batch);
+    double weights = 200 + d * d * 3.5;
     if (lyap_family_block(deck->families[f]) == LYAP_FAMILY_ORTHOGONAL)
-        layer += 0.34 * d * d * d;
-    if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT)
-        layer = deck->batch * (30.0 + d / 32.0);
+        weights += 0.34 * d * d * d;
+    int exact = lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT;
+    double layer = exact ? deck->batch * (30.0 + d / 32.0) : weights + d * d * 0.04 * deck->batch;
+    /* The spectrum (K exponents, d x K frames): the QR at ~0.22 ns x d K^2
+     * with ~1.5 us of LAPACK call overhead, plus d K variates (shortcut)
+     * or the weights and a d x d x K GEMM (full path). */
+    double k = lyap_deck_spectrum_count(deck, deck->widths[w]);
+    if (k > 0)
+        layer += 1500 + 0.22 * d * k * k + (exact ? 3.5 * d * k : weights + 0.04 * d * d * k);
     double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
     double replicas = deck->replicas;
     if (deck->target_stderr > 0) {

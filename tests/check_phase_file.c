@@ -121,6 +121,17 @@ int main(int argc, char **argv)
                 bad_phase += phase[k] != (fabs(th_lambda) < LYAP_LAMBDA_ROUNDING ? 0 : (th_lambda < 0 ? -1 : 1));
             if (!lyap_family_is_looks_linear(f)) /* those exclude layer 1 from lambda */
                 bad_logn += fabs(logn_mean[k * nd + nd - 1] / lmax - lambda[k]) > 1e-9;
+            if (deck.spectrum && lyap_family_is_rotation_invariant(f) && i == 0 && deck.replicas >= 16) {
+                /* lambda_1 of the spectrum is the activation exponent */
+                size_t nk = (size_t)lyap_deck_spectrum_axis(&deck), n;
+                double *spec = nc_read_doubles(ncid, "spectrum", &n), *spec_se = nc_read_doubles(ncid, "spectrum_stderr", &n);
+                char what[128];
+                snprintf(what, sizeof what, "%s d=%d a=%g: spectrum lambda_1 vs lambda (4 combined stderr)",
+                         lyap_family_name(f), d, a);
+                check_near(what, spec[k * nk], lambda[k], 4 * hypot(spec_se[k * nk], se[k]));
+                free(spec);
+                free(spec_se);
+            }
             if (lyap_family_is_rotation_invariant(f) && i == 0 && deck.replicas >= 16) { /* shifts repeat one estimate */
                 char what[128];
                 snprintf(what, sizeof what, "%s d=%d a=%g: lambda mc vs theory (4 stderr)", lyap_family_name(f), d, a);

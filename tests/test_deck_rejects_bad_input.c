@@ -49,6 +49,11 @@ static const struct {
     {"[grid]\nwidths = 2::4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "is not a number"},
     {"[grid]\nfamilies = gaussian,\nwidths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "unknown family ''"},
     {"[grid]\nwidths = 2:4\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "a range is start:stop:count"},
+    {GRID_OK "[sampling]\nspectrum = some\n", "[sampling] spectrum: 'some' must be 0 (off), a number of exponents"},
+    {GRID_OK "[sampling]\nspectrum = -1\n", "[sampling] spectrum: '-1' must be 0 (off)"},
+    {GRID_OK "[sampling]\nspectrum = 5\n", "spectrum = 5 exceeds the largest width 4; use K <= 4, or spectrum = all"},
+    {GRID_OK "[sampling]\neps = 1\n", "[sampling] eps: '1' must be a number between 0 and 1"},
+    {GRID_OK "[sampling]\neps = 0\n", "[sampling] eps: '0' must be a number between 0 and 1"},
 };
 
 static void test_bad_decks(void)
@@ -84,6 +89,28 @@ static void test_good_deck(void)
           "seed max, replicas 8, batch default 16");
     check(strcmp(deck.output, "out.nc") == 0 && strcmp(deck.text, text) == 0, "output and verbatim text kept");
     check(lyap_deck_task_count(&deck) == 30, "2 x 5 x 3 = 30 tasks (%ld)", lyap_deck_task_count(&deck));
+    check(deck.spectrum == 0 && lyap_deck_spectrum_axis(&deck) == 0 && deck.eps == 1e-3,
+          "spectrum off and eps 1e-3 by default");
+    lyap_deck_free(&deck);
+}
+
+/* spectrum = K computes min(K, d) exponents per width; all = d. */
+static void test_spectrum_counts(void)
+{
+    lyap_deck deck;
+    if (lyap_deck_parse(GRID_OK "[sampling]\nspectrum = 3\neps = 0.01\n", "k.ini", &deck) != LYAP_OK) {
+        check(0, "spectrum = 3 parses: %s", lyap_error_message());
+        return;
+    }
+    check(lyap_deck_spectrum_count(&deck, 2) == 2 && lyap_deck_spectrum_count(&deck, 4) == 3 &&
+          lyap_deck_spectrum_axis(&deck) == 3 && deck.eps == 0.01, "spectrum = 3: 2 at d = 2, 3 at d = 4, axis 3");
+    lyap_deck_free(&deck);
+    if (lyap_deck_parse(GRID_OK "[sampling]\nspectrum = all\n", "all.ini", &deck) != LYAP_OK) {
+        check(0, "spectrum = all parses: %s", lyap_error_message());
+        return;
+    }
+    check(lyap_deck_spectrum_count(&deck, 2) == 2 && lyap_deck_spectrum_axis(&deck) == 4,
+          "spectrum = all: d exponents, axis = largest width");
     lyap_deck_free(&deck);
 }
 
@@ -91,5 +118,6 @@ int main(void)
 {
     test_bad_decks();
     test_good_deck();
+    test_spectrum_counts();
     return check_status();
 }
