@@ -10,7 +10,9 @@
  *   - the time one task needs for a lambda stderr of 1e-3, by width and
  *     path: with one input per network stderr^2 = v / (replicas x depth),
  *     so it takes v / 1e-6 layer-steps, at the measured steps per second
- *     (v: THEORY.md's exact CLT variance at He scale, a = 0.1).
+ *     (v: THEORY.md's exact CLT variance at He scale, a = 0.1);
+ *   - the Lyapunov spectrum: time per layer of the QR (Benettin) step, the
+ *     rotation-invariant shortcut against the full matrix path, by d and K.
  * Usage: bench/bench_kernels [seconds per figure, default 0.5]. */
 #include <cblas.h>
 #include <math.h>
@@ -22,6 +24,7 @@
 #include "lyapdiag/estimate.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
+#include "lyapdiag/spectrum.h"
 #include "lyapdiag/theory.h"
 
 static double now(void)
@@ -114,7 +117,7 @@ static void bench_task(lyap_family f, int d, lyap_method method, lyap_precision 
                            .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method,
                            .precision = precision};
     lyap_task_result r;
-    lyap_task_result_init(&r, 1, 1);
+    lyap_task_result_init(&r, (lyap_result_dims){1, 1, 0});
     double t0 = now();
     if (lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         fprintf(stderr, "bench: %s\n", lyap_error_message());
@@ -125,6 +128,36 @@ static void bench_task(lyap_family f, int d, lyap_method method, lyap_precision 
            "steps_per_s=%.3g stderr=%.2e cost_to_1e-3_s=%.3g\n", lyap_family_name(f), d, lyap_method_name(method),
            precision == LYAP_PRECISION_SINGLE ? "single" : "double", replicas, batch, depth, wall, (double)replicas * batch * depth / wall, se, wall * (se / 1e-3) * (se / 1e-3));
     lyap_task_result_free(&r);
+}
+
+/* Seconds per layer of one spectrum replica (family F, width D, K exponents). */
+static double spectrum_layer_seconds(lyap_family f, int d, int k, lyap_method method)
+{
+    lyap_spectrum_plan plan;
+    double *e = malloc(sizeof *e * k);
+    if (!e || lyap_spectrum_plan_create(f, d, 0.1, k, method, &plan) != LYAP_OK) {
+        fprintf(stderr, "bench: %s\n", e ? lyap_error_message() : "out of memory");
+        exit(1);
+    }
+    int depth = 10, replica = 0;
+    double t0 = now();
+    while (now() - t0 < budget / 4 || replica < 2) {
+        lyap_spectrum_replica(plan, 1, 2, replica++, depth, 0, e);
+        if (replica == 8 && depth < 100000 && now() - t0 < budget / 40) /* tiny layers: longer replicas */
+            depth *= 10, replica = 0, t0 = now();
+    }
+    double per_layer = (now() - t0) / ((double)replica * depth);
+    lyap_spectrum_plan_destroy(&plan);
+    free(e);
+    return per_layer;
+}
+
+static void bench_spectrum(lyap_family f, int d, int k)
+{
+    double shortcut = spectrum_layer_seconds(f, d, k, LYAP_METHOD_EXACT);
+    double full = spectrum_layer_seconds(f, d, k, LYAP_METHOD_MATRIX);
+    printf("BENCH spectrum family=%s d=%d K=%d shortcut_us_per_layer=%.3g matrix_us_per_layer=%.3g saving=%.1fx\n",
+           lyap_family_name(f), d, k, 1e6 * shortcut, 1e6 * full, full / shortcut);
 }
 
 int main(int argc, char **argv)
@@ -154,5 +187,12 @@ int main(int argc, char **argv)
     bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 1, 1000);
     bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 8, 1000);
     bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, 64, 1, 1000);
+    const int spectrum_widths[] = {16, 64, 256};
+    for (size_t i = 0; i < sizeof spectrum_widths / sizeof *spectrum_widths; i++) {
+        bench_spectrum(LYAP_FAMILY_GAUSSIAN, spectrum_widths[i], 8);
+        bench_spectrum(LYAP_FAMILY_GAUSSIAN, spectrum_widths[i], spectrum_widths[i]);
+        bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], 8);
+        bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], spectrum_widths[i]);
+    }
     return 0;
 }
