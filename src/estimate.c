@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lyapdiag/autocorr.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
 #include "lyapdiag/propagate.h"
@@ -69,12 +70,16 @@ static const struct {
     {FIELD(phase), LYAP_SHAPE_VARIANCE}, {FIELD(isometry_gap), LYAP_SHAPE_VARIANCE},
     {FIELD(isometry_gap_stderr), LYAP_SHAPE_VARIANCE},
     {FIELD(logn_mean), LYAP_SHAPE_VARIANCE_DEPTH}, {FIELD(logn_var), LYAP_SHAPE_VARIANCE_DEPTH},
+    {FIELD(p_vanish), LYAP_SHAPE_VARIANCE_DEPTH}, {FIELD(p_vanish_stderr), LYAP_SHAPE_VARIANCE_DEPTH},
+    {FIELD(p_vanish_theory), LYAP_SHAPE_VARIANCE_DEPTH}, {FIELD(p_explode), LYAP_SHAPE_VARIANCE_DEPTH},
+    {FIELD(p_explode_stderr), LYAP_SHAPE_VARIANCE_DEPTH}, {FIELD(p_explode_theory), LYAP_SHAPE_VARIANCE_DEPTH},
     {FIELD(spectrum), LYAP_SHAPE_VARIANCE_SPECTRUM}, {FIELD(spectrum_stderr), LYAP_SHAPE_VARIANCE_SPECTRUM},
     {FIELD(spectrum_theory), LYAP_SHAPE_VARIANCE_SPECTRUM},
     {FIELD(survival), LYAP_SHAPE_DEPTH},
     {FIELD(variance_crit), LYAP_SHAPE_TASK}, {FIELD(variance_crit_stderr), LYAP_SHAPE_TASK},
     {FIELD(variance_crit_theory), LYAP_SHAPE_TASK}, {FIELD(death_probability), LYAP_SHAPE_TASK},
-    {FIELD(replicas_used), LYAP_SHAPE_TASK},
+    {FIELD(replicas_used), LYAP_SHAPE_TASK}, {FIELD(autocorr_time), LYAP_SHAPE_TASK},
+    {FIELD(autocorr_time_stderr), LYAP_SHAPE_TASK},
 };
 #define NFIELDS (sizeof result_layout / sizeof result_layout[0])
 
@@ -118,7 +123,10 @@ int lyap_estimate_clt_batch_length(int depth)
 typedef struct {
     int replicas; /* run */
     double lambda, lambda_stderr, v, v_stderr;
+    double tau_int, tau_int_stderr; /* integrated autocorrelation time of the increments */
     double *logn_mean, *logn_var, *survival; /* [ndepths] */
+    /* [nvariances * ndepths], for every grid variance (shifted) */
+    double *p_vanish, *p_vanish_stderr, *p_explode, *p_explode_stderr;
 } simulation;
 
 /* Per-column state while one replica runs. */
@@ -126,7 +134,10 @@ typedef struct {
     double *cum;        /* log(|x_l|/|x_0|) so far */
     double *batch_sum;  /* increments of the open batch */
     running_stats *batches; /* over closed batch sums: long-run variance */
-    double *increments; /* this layer's */
+    double *increments; /* this layer's (exact path) */
+    double *series;     /* matrix path: every layer's, [depth][batch] */
+    lyap_autocorr *autocorr; /* matrix path: the long-run variance of the series */
+    running_stats *vanish, *explode; /* [nvariances * ndepths]: replica fractions */
 } column_state;
 
 /* Sums over replicas at one recorded depth. */
@@ -154,6 +165,49 @@ static int target_reached(const lyap_task_spec *spec, const running_stats *lambd
         return 0;
     return lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0 ||
            stats_stderr(lambda) <= spec->target_stderr;
+}
+
+/* The tail probabilities of log(|x_L|/|x_0|) at recorded depth K (layer
+ * L) for every grid variance, from this replica's columns: the fraction
+ * below log eps (dead ReLU columns included: |x_L| = 0) and above -log eps,
+ * after the homogeneity shift 0.5 L log(s2_i/s2) from the simulated scale.
+ * Replica fractions are independent, so their spread gives the stderr (the
+ * binomial error, corrected for the columns' correlation). */
+static void count_tails(const lyap_task_spec *spec, column_state *col, double s2, int k, int layer)
+{
+    double log_eps = log(spec->eps);
+    for (int i = 0; i < spec->nvariances; i++) {
+        double shift = 0.5 * layer * log(spec->variances[i] / s2);
+        int below = 0, above = 0;
+        for (int j = 0; j < spec->batch; j++) {
+            below += col->cum[j] + shift < log_eps;
+            above += col->cum[j] + shift > -log_eps;
+        }
+        size_t at = (size_t)i * spec->ndepths + k;
+        stats_push(&col->vanish[at], (double)below / spec->batch);
+        stats_push(&col->explode[at], (double)above / spec->batch);
+    }
+}
+
+/* The matrix path's CLT variance: the long-run variance of the increment
+ * series by FFT autocorrelation (THEORY.md "Finite depth": the increments
+ * of families that are not rotation invariant form a Markov chain), with
+ * its integrated autocorrelation time. NaN if the window never closed (the
+ * series are too short for their correlation). */
+static int long_run_variance(const lyap_autocorr *ac, long series_added, simulation *out)
+{
+    lyap_autocorr_estimate est;
+    out->v = out->v_stderr = out->tau_int = out->tau_int_stderr = NAN;
+    if (series_added == 0)
+        return LYAP_OK;
+    LYAP_CALL(lyap_autocorr_result(ac, &est));
+    if (!est.window_closed)
+        return LYAP_OK;
+    out->v = est.v;
+    out->v_stderr = est.v_stderr;
+    out->tau_int = est.tau_int;
+    out->tau_int_stderr = est.tau_int_stderr;
+    return LYAP_OK;
 }
 
 /* Runs the replicas at scale S2 with stream key KEY. Columns that a ReLU
@@ -184,15 +238,16 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         long final_alive = 0;
         double final_mean = 0, burn_in_mean = 0;
         for (int layer = 1, k = 0, to_batch_end = b; status == LYAP_OK && layer <= depth; layer++) {
-            status = lyap_propagate_layer(plan, col->increments);
+            double *increments = col->series ? col->series + (size_t)(layer - 1) * batch : col->increments;
+            status = lyap_propagate_layer(plan, increments);
             for (int j = 0; j < batch; j++)
-                col->cum[j] += col->increments[j];
+                col->cum[j] += increments[j];
             if (layer == burn_in)
                 for (int j = 0; j < batch; j++)
                     burn_in_mean += col->cum[j] / batch;
-            for (int j = 0; layer > burn_in && j < batch; j++)
-                col->batch_sum[j] += col->increments[j];
-            if (layer > burn_in && --to_batch_end == 0) { /* a batch of b layers closes (at most nbatches) */
+            for (int j = 0; !col->series && layer > burn_in && j < batch; j++)
+                col->batch_sum[j] += increments[j];
+            if (!col->series && layer > burn_in && --to_batch_end == 0) { /* a batch of b layers closes (at most nbatches) */
                 to_batch_end = b;
                 for (int j = 0; j < batch; j++) {
                     stats_push(&col->batches[j], col->batch_sum[j]);
@@ -213,16 +268,21 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
                 stats_push(&at[k].replica_mean, here.mean);
                 at[k].within += here.m2 / here.n;
             }
+            count_tails(spec, col, s2, k, layer);
             k++;
         }
         if (status == LYAP_OK && final_alive == batch) {
             /* lambda and the CLT variance need a whole replica (always, for
-             * slope > 0; at slope 0 lambda = -inf regardless, THEORY.md). */
+             * slope > 0; at slope 0 lambda = -inf regardless, THEORY.md).
+             * v: batch means on the exact path (i.i.d. increments), the
+             * FFT autocorrelation of the series on the matrix path. */
             double v_replica = 0;
             for (int j = 0; j < batch; j++)
                 v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
             stats_push(&lambda, (final_mean - burn_in_mean) / steady);
             stats_push(&v, v_replica / batch);
+            for (int j = 0; col->autocorr && status == LYAP_OK && j < batch; j++)
+                status = lyap_autocorr_add(col->autocorr, col->series + (size_t)burn_in * batch + j, batch, r);
         }
         prog->done_replicas++;
         if (status == LYAP_OK && prog->poll)
@@ -233,6 +293,16 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     out->lambda_stderr = stats_stderr(&lambda);
     out->v = v.n ? v.mean : NAN;
     out->v_stderr = stats_stderr(&v);
+    out->tau_int = 0.5; /* exact path: i.i.d. increments (THEORY.md) */
+    out->tau_int_stderr = 0;
+    if (col->autocorr && status == LYAP_OK)
+        status = long_run_variance(col->autocorr, lambda.n, out);
+    for (size_t i = 0; status == LYAP_OK && i < (size_t)spec->nvariances * nd; i++) {
+        out->p_vanish[i] = col->vanish[i].mean;
+        out->p_vanish_stderr[i] = stats_stderr(&col->vanish[i]);
+        out->p_explode[i] = col->explode[i].mean;
+        out->p_explode_stderr[i] = stats_stderr(&col->explode[i]);
+    }
     for (int k = 0; status == LYAP_OK && k < nd; k++) {
         /* E S and Var S of a single sample, unbiased although columns of a
          * replica are correlated: Var S = E(within-replica variance) +
@@ -246,13 +316,33 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     return status;
 }
 
-static int column_state_init(column_state *col, int batch)
+/* The matrix path keeps each replica's increment series for the FFT
+ * autocorrelation (depth x batch doubles); the exact path streams. */
+static int column_state_init(column_state *col, const lyap_task_spec *spec)
 {
+    int batch = spec->batch, depth = spec->depths[spec->ndepths - 1];
+    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+    size_t ntails = (size_t)spec->nvariances * spec->ndepths;
     memset(col, 0, sizeof *col);
     LYAP_CALL(lyap_alloc(&col->cum, (size_t)batch, sizeof *col->cum, "column sums"));
     LYAP_CALL(lyap_alloc(&col->batch_sum, (size_t)batch, sizeof *col->batch_sum, "batch sums"));
     LYAP_CALL(lyap_alloc(&col->batches, (size_t)batch, sizeof *col->batches, "batch statistics"));
-    return lyap_alloc(&col->increments, (size_t)batch, sizeof *col->increments, "increments");
+    LYAP_CALL(lyap_alloc(&col->vanish, ntails, sizeof *col->vanish, "p_vanish statistics"));
+    LYAP_CALL(lyap_alloc(&col->explode, ntails, sizeof *col->explode, "p_explode statistics"));
+    if (lyap_method_resolve(spec->method, spec->family) == LYAP_METHOD_EXACT)
+        return lyap_alloc(&col->increments, (size_t)batch, sizeof *col->increments, "increments");
+    LYAP_CALL(lyap_alloc(&col->series, (size_t)depth * batch, sizeof *col->series, "increment series"));
+    return lyap_autocorr_create(depth - burn_in, LYAP_AUTOCORR_BINS, LYAP_AUTOCORR_WINDOW_C, &col->autocorr);
+}
+
+/* Forgets the statistics of the last simulation. */
+static void column_state_reset(column_state *col, const lyap_task_spec *spec)
+{
+    size_t ntails = (size_t)spec->nvariances * spec->ndepths;
+    memset(col->vanish, 0, ntails * sizeof *col->vanish);
+    memset(col->explode, 0, ntails * sizeof *col->explode);
+    if (col->autocorr)
+        lyap_autocorr_reset(col->autocorr);
 }
 
 static void column_state_free(column_state *col)
@@ -261,6 +351,10 @@ static void column_state_free(column_state *col)
     free(col->batch_sum);
     free(col->batches);
     free(col->increments);
+    free(col->series);
+    free(col->vanish);
+    free(col->explode);
+    lyap_autocorr_destroy(&col->autocorr);
 }
 
 /* -1, 0 or +1 (DESIGN.md); 1e-12 is the rounding floor of lambda, so a
@@ -288,8 +382,13 @@ static void store_variance(const lyap_task_spec *spec, const simulation *sim, do
     res->clt_variance[i] = sim->v;
     res->clt_variance_stderr[i] = sim->v_stderr;
     for (int k = 0; k < nd; k++) {
-        res->logn_mean[(size_t)i * nd + k] = sim->logn_mean[k] + shift * spec->depths[k];
-        res->logn_var[(size_t)i * nd + k] = sim->logn_var[k];
+        size_t at = (size_t)i * nd + k;
+        res->logn_mean[at] = sim->logn_mean[k] + shift * spec->depths[k];
+        res->logn_var[at] = sim->logn_var[k];
+        res->p_vanish[at] = sim->p_vanish[at];
+        res->p_vanish_stderr[at] = sim->p_vanish_stderr[at];
+        res->p_explode[at] = sim->p_explode[at];
+        res->p_explode_stderr[at] = sim->p_explode_stderr[at];
     }
 }
 
@@ -310,6 +409,10 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
         }
         res->phase[i] = phase_of(res->lambda[i], res->lambda_stderr[i]);
     }
+    if (relu)
+        *res->autocorr_time = *res->autocorr_time_stderr = NAN;
+    for (size_t i = 0; i < (size_t)spec->nvariances * spec->ndepths; i++)
+        res->p_vanish_theory[i] = res->p_explode_theory[i] = NAN;
     LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, NULL, NULL,
                                 res->variance_crit_theory));
     return LYAP_OK;
@@ -416,9 +519,10 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     /* Replicas to run (the cap, if adaptive), the spectrum's included. */
     progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + (spec->spectrum > 0))};
 
-    int status = column_state_init(&col, spec->batch);
+    size_t ntails = (size_t)spec->nvariances * nd;
+    int status = column_state_init(&col, spec);
     if (status == LYAP_OK)
-        status = lyap_alloc(&moments, 3 * (size_t)nd, sizeof *moments, "depth moments");
+        status = lyap_alloc(&moments, 3 * (size_t)nd + 4 * ntails, sizeof *moments, "depth moments");
     if (status == LYAP_OK)
         status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch,
                                             lyap_method_resolve(spec->method, spec->family), spec->precision, &plan);
@@ -426,12 +530,17 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         sim.logn_mean = moments;
         sim.logn_var = moments + nd;
         sim.survival = moments + 2 * nd;
+        sim.p_vanish = moments + 3 * nd;
+        sim.p_vanish_stderr = sim.p_vanish + ntails;
+        sim.p_explode = sim.p_vanish_stderr + ntails;
+        sim.p_explode_stderr = sim.p_explode + ntails;
     }
     for (int s = 0; status == LYAP_OK && s < nsim; s++) {
         /* Shift mode simulates unit scale once; verify mode each variance
          * with its own independent streams. */
         double s2_sim = spec->verify_homogeneity ? spec->variances[s] : 1.0;
         uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope, spec->verify_homogeneity ? s2_sim : 0);
+        column_state_reset(&col, spec);
         status = simulate(plan, key, s2_sim, &col, &prog, &sim);
         for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++)
             if (!spec->verify_homogeneity || i == s)
@@ -439,6 +548,8 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         if (status == LYAP_OK && s == 0) { /* survival does not depend on scale */
             memcpy(res->survival, sim.survival, sizeof *res->survival * (size_t)nd);
             *res->replicas_used = sim.replicas;
+            *res->autocorr_time = sim.tau_int;
+            *res->autocorr_time_stderr = sim.tau_int_stderr;
             prog.total_replicas -= (long)(spec->replicas - sim.replicas) * (spec->spectrum > 0);
             if (spec->spectrum > 0)
                 status = estimate_spectrum(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0),

@@ -34,7 +34,7 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
      "exact Lyapunov exponent per layer",
      "NaN where no closed form exists (uniform family); -inf at slope 0 except looks-linear families"},
     {"clt_variance", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance), "1",
-     "CLT variance per layer of log|x_L|, Monte Carlo (batch means of the increment series)",
+     "CLT variance per layer of log|x_L|, Monte Carlo (long-run variance of the increment series)",
      "NaN at slope 0, where lambda = -inf"},
     {"clt_variance_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance_stderr), "1",
      "standard error of clt_variance", NULL},
@@ -76,6 +76,27 @@ const lyap_ncout_variable lyap_ncout_variables[] = {
      "0 = perfect isometry; +inf when lambda_K = -inf; does not depend on the variance"},
     {"isometry_gap_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(isometry_gap_stderr), "1",
      "standard error of isometry_gap", NULL},
+    {"p_vanish", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish), "1",
+     "probability that |x_L| < eps |x_0| at depth L, Monte Carlo (eps: global attribute)",
+     "includes networks that died (slope 0); stderr from independent replicas"},
+    {"p_vanish_stderr", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish_stderr), "1",
+     "standard error of p_vanish (binomial, from the spread of replica fractions)", NULL},
+    {"p_vanish_theory", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish_theory), "1",
+     "exact probability that |x_L| < eps |x_0| (FFT convolution power of the exact per-layer law)",
+     "gaussian and orthogonal only; NaN for other families"},
+    {"p_explode", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode), "1",
+     "probability that |x_L| > |x_0| / eps at depth L, Monte Carlo", NULL},
+    {"p_explode_stderr", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode_stderr), "1",
+     "standard error of p_explode", NULL},
+    {"p_explode_theory", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode_theory), "1",
+     "exact probability that |x_L| > |x_0| / eps (FFT convolution power of the exact per-layer law)",
+     "gaussian and orthogonal only; NaN for other families"},
+    {"autocorr_time", LYAP_SHAPE_TASK, 0, FIELD(autocorr_time), "layers",
+     "integrated autocorrelation time tau_int = 1/2 + sum_k rho_k of the per-layer log-norm increments",
+     "1/2 = independent increments, exact on the exact path; matrix path: FFT autocorrelation with "
+     "Sokal's window (c = 5), and clt_variance = 2 tau_int gamma_0; NaN if the window did not close"},
+    {"autocorr_time_stderr", LYAP_SHAPE_TASK, 0, FIELD(autocorr_time_stderr), "layers",
+     "standard error of autocorr_time", NULL},
     {"survival", LYAP_SHAPE_DEPTH, 0, FIELD(survival), "1",
      "fraction of Monte Carlo samples with |x_L| > 0 at depth L (below 1 only at slope 0)", NULL},
     {"done", LYAP_SHAPE_TASK, 1, SIZE_MAX, "1", "task completion mask: 1 computed, 0 missing", NULL},
@@ -232,9 +253,12 @@ static int put_global_attributes(lyap_ncout *nc)
                                 ? "every variance simulated with independent streams"
                                 : "simulated at s2 = 1 and shifted exactly: lambda(s2) = lambda(1) + 0.5 log s2"));
     snprintf(settings, sizeof settings,
-             "batch means over each input's increment series, batch length floor(sqrt(L)) = %d, L = %d",
+             "exact path: batch means over each input's increment series (i.i.d.), batch length "
+             "floor(sqrt(L)) = %d, L = %d; matrix path: FFT autocorrelation of the series (long-run "
+             "variance, Sokal's window c = 5; see autocorr_time)",
              lyap_estimate_clt_batch_length(deck->depths[deck->ndepths - 1]), deck->depths[deck->ndepths - 1]);
-    return put_text_attr(nc, g, "clt_variance_method", settings);
+    LYAP_CALL(put_text_attr(nc, g, "clt_variance_method", settings));
+    return nc_check(nc_put_att_double(nc->ncid, g, "eps", NC_DOUBLE, 1, &deck->eps), nc, "eps");
 }
 
 static int put_coordinates(lyap_ncout *nc)

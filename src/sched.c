@@ -194,7 +194,7 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
         .verify_homogeneity = deck->verify_homogeneity,
         .method = deck->method, .precision = deck->precision,
-        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w])};
+        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps};
 }
 
 static void report_progress(master_state *m, int force)

@@ -40,6 +40,7 @@ typedef struct {
     lyap_method method;      /* auto, exact or matrix (deck's [sampling] method) */
     lyap_precision precision; /* of the matrix path */
     int spectrum;            /* top exponents to compute at this width (0 = off) */
+    double eps;              /* threshold of p_vanish and p_explode */
 } lyap_task_spec;
 
 /* The sizes of a task's result: the deck's variance and depth axes, and
@@ -78,6 +79,10 @@ typedef struct {
     double *isometry_gap, *isometry_gap_stderr; /* lambda_1 - lambda_K (NaN when the spectrum is off) */
     /* LYAP_SHAPE_VARIANCE_DEPTH */
     double *logn_mean, *logn_var;
+    /* P(|x_L| < eps |x_0|) and P(|x_L| > |x_0| / eps): Monte Carlo, its
+     * stderr, and the exact law's value (gaussian, orthogonal; else NaN) */
+    double *p_vanish, *p_vanish_stderr, *p_vanish_theory;
+    double *p_explode, *p_explode_stderr, *p_explode_theory;
     /* LYAP_SHAPE_VARIANCE_SPECTRUM: lambda_1 >= ... >= lambda_K */
     double *spectrum, *spectrum_stderr, *spectrum_theory;
     /* LYAP_SHAPE_DEPTH */
@@ -86,6 +91,7 @@ typedef struct {
     double *variance_crit, *variance_crit_stderr, *variance_crit_theory;
     double *death_probability;  /* per layer: 2^-d at slope 0, else 0 */
     double *replicas_used;      /* replicas run (per simulation; fewer than the cap when adaptive) */
+    double *autocorr_time, *autocorr_time_stderr; /* tau_int of the increments: 1/2 if i.i.d. */
 } lyap_task_result;
 
 /* Number of doubles in a result buffer of DIMS. */
