@@ -11,6 +11,7 @@
 #include "config.h"
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/initnet.h"
 #include "lyapdiag/ncout.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/sched.h"
@@ -33,6 +34,16 @@ static const char usage_text[] =
     "      initialization) for family F (gaussian, orthogonal, uniform,\n"
     "      looks-linear, looks-linear-orthogonal; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
+    "  lyapdiag init --width D --slope A --depth L --out W.nc [--family F]\n"
+    "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
+    "      Lyapunov initialization: draw the L weight matrices (D x D) of a Leaky\n"
+    "      ReLU network at the critical variance s2_crit (lambda = 0; uniform\n"
+    "      weights, and gaussian or orthogonal ones at slope 0, need --variance)\n"
+    "      and write them, scale included, to W.nc as weights(layer, row, col):\n"
+    "      x_l = phi(W_l x_{l-1}). With N candidates (default 1) it keeps the\n"
+    "      network whose mean log(|x_L|/|x_0|) over B random unit inputs\n"
+    "      (default 16) is closest to 0. Seed default 1.\n"
+    "      Load it in Python: postproc/load_init_weights.py W.nc\n"
     "  lyapdiag --help | --help-deck | --version\n"
     "\n"
     "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
@@ -298,10 +309,130 @@ static int cmd_run(int argc, char **argv)
     return status;
 }
 
+/* ---- lyapdiag init ------------------------------------------------------------- */
+
+/* A whole number from MIN to MAX for OPTION (returns 0), else a usage error. */
+static int parse_count_arg(const char *option, const char *text, long min, long max, int *out)
+{
+    double x;
+    if (parse_double_arg(option, text, &x))
+        return EXIT_USAGE;
+    if (x != floor(x) || x < min || x > max) {
+        fprintf(stderr, "lyapdiag: init: %s must be a whole number from %ld to %ld, not %s; see 'lyapdiag --help'\n",
+                option, min, max, text);
+        return EXIT_USAGE;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+/* One `init` option and its value into SPEC or *OUT; 0 or EXIT_USAGE. */
+static int parse_init_option(const char *opt, const char *val, lyap_initnet_spec *spec, const char **out)
+{
+    if (strcmp(opt, "--width") == 0)
+        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_WIDTH, &spec->width);
+    if (strcmp(opt, "--depth") == 0)
+        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_DEPTH, &spec->depth);
+    if (strcmp(opt, "--candidates") == 0)
+        return parse_count_arg(opt, val, 1, 1000000, &spec->candidates);
+    if (strcmp(opt, "--inputs") == 0)
+        return parse_count_arg(opt, val, 1, 1000000, &spec->inputs);
+    if (strcmp(opt, "--slope") == 0) {
+        if (parse_double_arg(opt, val, &spec->slope))
+            return EXIT_USAGE;
+        return spec->slope < 0 || spec->slope > 1
+                   ? usage_error("init: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s", val) : 0;
+    }
+    if (strcmp(opt, "--variance") == 0) {
+        if (parse_double_arg(opt, val, &spec->variance))
+            return EXIT_USAGE;
+        return spec->variance > 0 ? 0 : usage_error("init: --variance must be > 0, not %s", val);
+    }
+    if (strcmp(opt, "--seed") == 0) {
+        char *end;
+        errno = 0;
+        spec->seed = strtoull(val, &end, 10);
+        return val[0] < '0' || val[0] > '9' || *end != '\0' || errno == ERANGE
+                   ? usage_error("init: --seed must be a whole number from 0 to 2^64-1, not '%s'", val) : 0;
+    }
+    if (strcmp(opt, "--family") == 0) {
+        if (lyap_family_parse(val, &spec->family) == 0)
+            return 0;
+        fprintf(stderr, "lyapdiag: --family: unknown family '%s'; choose from %s\n", val, lyap_family_choices());
+        return EXIT_USAGE;
+    }
+    if (strcmp(opt, "--out") == 0) {
+        *out = val;
+        return val[0] ? 0 : usage_error("init: --out needs a file name (e.g. --out W.nc)%s", "");
+    }
+    return usage_error("init: unknown option '%s'", opt);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
+{
+    const lyap_initnet_spec *s = &net->spec;
+    double lo = net->scores[0], hi = net->scores[0];
+    for (int c = 1; c < s->candidates; c++) {
+        lo = fmin(lo, net->scores[c]);
+        hi = fmax(hi, net->scores[c]);
+    }
+    printf("lyapdiag: wrote %s: %s d = %d, a = %g, L = %d at s2 = %.9g (%s); candidate %d of %d, mean log gain "
+           "%.4f over %d inputs (all candidates: %.4f to %.4f) in %.2f s\n", out, lyap_family_name(s->family),
+           s->width, s->slope, s->depth, net->variance, net->variance_is_critical ? "critical" : "given",
+           net->chosen, s->candidates, net->scores[net->chosen], s->inputs, lo, hi, elapsed);
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    lyap_initnet_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .slope = NAN, .variance = NAN, .seed = 1,
+                              .candidates = 1, .inputs = 16};
+    lyap_initnet net = {0};
+    const char *out = NULL;
+    char history[2048];
+    struct timespec start;
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return usage_error("init: %s needs a value", argv[i]);
+        int usage = parse_init_option(argv[i], argv[i + 1], &spec, &out);
+        if (usage)
+            return usage;
+    }
+    if (spec.width == 0 || isnan(spec.slope) || spec.depth == 0)
+        return usage_error("init: %s", "--width, --slope and --depth are required");
+    if (!out)
+        return usage_error("init: %s", "--out FILE is required (e.g. --out W.nc)");
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    lyap_propagate_set_blas_threads(1); /* small GEMMs and QRs: threads cost more than they give (2x at d = 256) */
+    int status = lyap_initnet_check(&spec);
+    if (status == LYAP_OK)
+        status = lyap_initnet_check_output(out);
+    if (status == LYAP_OK)
+        status = lyap_initnet_create(&spec, &net);
+    if (status == LYAP_OK) {
+        make_history(argc, argv, history, sizeof history);
+        status = lyap_ncout_write_init(out, &net, history);
+    }
+    if (status == LYAP_OK)
+        echo_init(out, &net, seconds_since(&start));
+    else if (status != LYAP_EUSAGE)
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+    lyap_initnet_free(&net);
+    return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_error("init: %s", lyap_error_message())
+                                                         : EXIT_RUN_FAILED;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("%s", "missing command (run or theory)");
+        return usage_error("%s", "missing command (run, theory or init)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, stdout);
         return 0;
@@ -318,5 +449,7 @@ int main(int argc, char **argv)
         return cmd_run(argc, argv);
     if (strcmp(argv[1], "theory") == 0)
         return cmd_theory(argc, argv);
-    return usage_error("unknown command '%s' (run or theory)", argv[1]);
+    if (strcmp(argv[1], "init") == 0)
+        return cmd_init(argc, argv);
+    return usage_error("unknown command '%s' (run, theory or init)", argv[1]);
 }

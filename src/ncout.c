@@ -575,3 +575,106 @@ void lyap_ncout_close(lyap_ncout **nc)
     free(*nc);
     *nc = NULL;
 }
+
+/* ---- lyapdiag init: the weights of one network ------------------------------- */
+
+static int put_init_attributes(lyap_ncout *nc, const lyap_initnet *net, const char *history)
+{
+    const lyap_initnet_spec *s = &net->spec;
+    int g = NC_GLOBAL, ncid = nc->ncid;
+    double lo = net->scores[0], hi = net->scores[0];
+    for (int c = 1; c < s->candidates; c++) {
+        lo = fmin(lo, net->scores[c]);
+        hi = fmax(hi, net->scores[c]);
+    }
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    LYAP_CALL(put_text_attr(nc, g, "title", "Lyapunov initialization: the weights of a deep bias-free Leaky ReLU "
+                            "network drawn at the critical variance (lambda = 0)"));
+    LYAP_CALL(put_text_attr(nc, g, "Conventions", "CF-1.8"));
+    LYAP_CALL(put_text_attr(nc, g, "source", PACKAGE_NAME " " PACKAGE_VERSION));
+    LYAP_CALL(put_text_attr(nc, g, "history", history));
+    LYAP_CALL(put_text_attr(nc, g, "family", lyap_family_name(s->family)));
+    LYAP_CALL(nc_check(nc_put_att_int(ncid, g, "width", NC_INT, 1, &s->width), nc, "width"));
+    LYAP_CALL(nc_check(nc_put_att_double(ncid, g, "slope", NC_DOUBLE, 1, &s->slope), nc, "slope"));
+    LYAP_CALL(nc_check(nc_put_att_double(ncid, g, "variance", NC_DOUBLE, 1, &net->variance), nc, "variance"));
+    LYAP_CALL(put_text_attr(nc, g, "variance_kind", net->variance_is_critical ? "critical (lambda = 0)" : "user"));
+    LYAP_CALL(put_text_attr(nc, g, "seed", seed));
+    LYAP_CALL(nc_check(nc_put_att_int(ncid, g, "candidates", NC_INT, 1, &s->candidates), nc, "candidates"));
+    LYAP_CALL(nc_check(nc_put_att_int(ncid, g, "inputs", NC_INT, 1, &s->inputs), nc, "inputs"));
+    LYAP_CALL(nc_check(nc_put_att_int(ncid, g, "chosen_candidate", NC_INT, 1, &net->chosen), nc, "chosen_candidate"));
+    LYAP_CALL(nc_check(nc_put_att_double(ncid, g, "mean_log_gain", NC_DOUBLE, 1, &net->scores[net->chosen]), nc,
+                       "mean_log_gain"));
+    LYAP_CALL(nc_check(nc_put_att_double(ncid, g, "mean_log_gain_min", NC_DOUBLE, 1, &lo), nc, "mean_log_gain_min"));
+    LYAP_CALL(nc_check(nc_put_att_double(ncid, g, "mean_log_gain_max", NC_DOUBLE, 1, &hi), nc, "mean_log_gain_max"));
+    return put_text_attr(nc, g, "comment", "x_l = phi(W_l x_{l-1}), phi(z) = max(z, slope z), no biases; "
+                         "mean_log_gain: mean of log(|x_L|/|x_0|) over `inputs` random unit inputs, for the chosen "
+                         "candidate (the one closest to 0); _min/_max over all candidates");
+}
+
+/* Defines and fills the init file open as NC->ncid. */
+static int put_init_file(lyap_ncout *nc, const lyap_initnet *net, const char *history)
+{
+    const lyap_initnet_spec *s = &net->spec;
+    const char *names[4] = {"layer", "row", "col", "candidate"};
+    size_t lengths[4] = {(size_t)s->depth, (size_t)s->width, (size_t)s->width, (size_t)s->candidates};
+    int dims[4], coord[4], weights, gains, *index;
+    for (int i = 0; i < 4; i++)
+        LYAP_CALL(nc_check(nc_def_dim(nc->ncid, names[i], lengths[i], &dims[i]), nc, names[i]));
+    LYAP_CALL(def_coordinate(nc, "layer", NC_INT, dims[0], "1", "layer l = 1..L: x_l = phi(W_l x_{l-1})", &coord[0]));
+    LYAP_CALL(def_coordinate(nc, "row", NC_INT, dims[1], "1", "row i of W_l (output unit, 0-based)", &coord[1]));
+    LYAP_CALL(def_coordinate(nc, "col", NC_INT, dims[2], "1", "column j of W_l (input unit, 0-based)", &coord[2]));
+    LYAP_CALL(def_coordinate(nc, "candidate", NC_INT, dims[3], "1", "candidate network (0-based)", &coord[3]));
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, "weights", NC_DOUBLE, 3, dims, &weights), nc, "weights"));
+    LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, weights, NC_NOFILL, NULL), nc, "weights"));
+    LYAP_CALL(put_text_attr(nc, weights, "long_name", "weight matrix W_l, scale included: x_l = phi(W_l x_{l-1})"));
+    LYAP_CALL(put_text_attr(nc, weights, "units", "1"));
+    LYAP_CALL(put_text_attr(nc, weights, "comment", "PyTorch: nn.Linear(width, width, bias=False).weight = W_l "
+                            "as stored (Linear computes x W^T); postproc/load_init_weights.py"));
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, "candidate_mean_log_gain", NC_DOUBLE, 1, &dims[3], &gains), nc,
+                       "candidate_mean_log_gain"));
+    LYAP_CALL(put_text_attr(nc, gains, "long_name", "mean of log(|x_L|/|x_0|) over the scoring inputs, per candidate"));
+    LYAP_CALL(put_text_attr(nc, gains, "units", "1"));
+    LYAP_CALL(put_init_attributes(nc, net, history));
+    LYAP_CALL(nc_check(nc_enddef(nc->ncid), nc, "enddef"));
+
+    size_t n = lengths[0] + 1; /* 0..n-1 covers every coordinate; layer takes 1..L */
+    for (int i = 1; i < 4; i++)
+        n = lengths[i] > n ? lengths[i] : n;
+    LYAP_CALL(lyap_alloc(&index, n, sizeof *index, "coordinates"));
+    for (size_t i = 0; i < n; i++)
+        index[i] = (int)i;
+    int status = nc_check(nc_put_var_int(nc->ncid, coord[0], index + 1), nc, "layer");
+    for (int i = 1; status == LYAP_OK && i < 4; i++)
+        status = nc_check(nc_put_var_int(nc->ncid, coord[i], index), nc, names[i]);
+    free(index);
+    LYAP_CALL(status);
+    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, weights, net->weights), nc, "weights"));
+    return nc_check(nc_put_var_double(nc->ncid, gains, net->scores), nc, "candidate_mean_log_gain");
+}
+
+int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char *history)
+{
+    lyap_ncout nc = {0}; /* the helpers above need only its ncid and file name */
+    char *tmp = join(path, ".tmp");
+    if (!tmp)
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
+    nc.writing = tmp;
+    int status = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc.ncid);
+    if (status != NC_NOERR) {
+        status = lyap_fail(LYAP_EIO, "%s: cannot write (%s while creating %s); choose a writable path with --out",
+                           path, nc_strerror(status), tmp);
+        free(tmp);
+        return status;
+    }
+    status = put_init_file(&nc, net, history);
+    int closed = nc_close(nc.ncid);
+    if (status == LYAP_OK)
+        status = nc_check(closed, &nc, "close");
+    if (status == LYAP_OK && rename(tmp, path) != 0)
+        status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (status != LYAP_OK)
+        remove(tmp);
+    free(tmp);
+    return status;
+}

@@ -224,3 +224,11 @@ void lyap_propagate_set_blas_threads(int nthreads)
 {
     openblas_set_num_threads(nthreads);
 }
+
+void lyap_propagate_apply(int d, int batch, double a, const double *W, double *x, double *y, double *increments)
+{
+    /* row-major W is W^T in column-major terms */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, batch, d, 1.0, W, d, x, d, 0.0, y, d);
+    activate_and_normalize(d, batch, a, y, increments);
+    memcpy(x, y, (size_t)d * batch * sizeof *x);
+}

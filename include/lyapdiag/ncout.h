@@ -13,6 +13,7 @@
 
 #include "lyapdiag/deck.h"
 #include "lyapdiag/estimate.h"
+#include "lyapdiag/initnet.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,17 @@ int lyap_ncout_finish(lyap_ncout **nc);
 /* Frees *NC and sets it to NULL, leaving the files as they are (the last
  * checkpoint stays for --resume). Safe on NULL. */
 void lyap_ncout_close(lyap_ncout **nc);
+
+/* Writes the network of `lyapdiag init` to PATH, NetCDF-4, atomically (via
+ * PATH.tmp and a rename; nothing is left at PATH on failure):
+ * weights(layer, row, col) float64, the matrices W_l as NET stores them
+ * (x_l = phi(W_l x_{l-1}), scale included), coordinates layer (1..L), row
+ * and col (0-based); candidate_mean_log_gain(candidate); global attributes
+ * describing the draw (family, width, slope, variance, variance_kind, seed,
+ * candidates, inputs, chosen_candidate, mean_log_gain and its min/max over
+ * candidates, source, HISTORY, Conventions). LYAP_EIO or LYAP_ENETCDF naming
+ * the file. */
+int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char *history);
 
 #ifdef __cplusplus
 }

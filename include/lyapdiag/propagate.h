@@ -56,6 +56,15 @@ void lyap_propagate_set_blas_threads(int nthreads);
 /* Frees *PLAN and sets it to NULL; safe on NULL. */
 void lyap_propagate_plan_destroy(lyap_propagate_plan *plan);
 
+/* Applies one given layer to a batch, for networks drawn elsewhere
+ * (lyapdiag init): X <- phi(W X) / |phi(W X)| column by column, writing
+ * INCREMENTS[j] = log|phi(W x_j)| (the log-norm increment of a unit
+ * column). W: d x d ROW-major (W[i d + j] = W_ij, scale included); X:
+ * d x BATCH unit columns, column-major; Y: d x BATCH scratch. A column
+ * mapped to exactly 0 stays 0 with increment -inf. */
+void lyap_propagate_apply(int d, int batch, double a, const double *W, double *x, double *y,
+                          double *increments);
+
 #ifdef __cplusplus
 }
 #endif
