@@ -12,7 +12,8 @@
  *     so it takes v / 1e-6 layer-steps, at the measured steps per second
  *     (v: THEORY.md's exact CLT variance at He scale, a = 0.1);
  *   - the Lyapunov spectrum: time per layer of the QR (Benettin) step, the
- *     rotation-invariant shortcut against the full matrix path, by d and K.
+ *     rotation-invariant shortcut against the full matrix path, by d and K;
+ *   - the exact finite-depth law (FFT): create + laws at depths 10/100/1000.
  * Usage: bench/bench_kernels [seconds per figure, default 0.5]. */
 #include <cblas.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
 #include "lyapdiag/propagate.h"
@@ -160,6 +162,28 @@ static void bench_spectrum(lyap_family f, int d, int k)
            lyap_family_name(f), d, k, 1e6 * shortcut, 1e6 * full, full / shortcut);
 }
 
+/* The exact law of log(|x_L|/|x_0|): one workspace to depth 1000 and the
+ * laws at depths 10, 100 and 1000 (what one task of a deck costs). */
+static void bench_depthlaw(int d)
+{
+    const int depths[] = {10, 100, 1000};
+    int n = 0;
+    double t0 = now();
+    while (now() - t0 < budget / 4 || n < 3) {
+        lyap_depthlaw *law;
+        lyap_depthlaw_summary s;
+        if (lyap_depthlaw_create(LYAP_FAMILY_GAUSSIAN, d, 0.1, 1.0, 1000, &law) != LYAP_OK) {
+            fprintf(stderr, "bench: %s\n", lyap_error_message());
+            exit(1);
+        }
+        for (int i = 0; i < 3; i++)
+            lyap_depthlaw_summarize(law, depths[i], &s);
+        lyap_depthlaw_destroy(&law);
+        n++;
+    }
+    printf("BENCH depthlaw family=gaussian d=%d depths=10,100,1000 ms_per_task=%.3g\n", d, 1e3 * (now() - t0) / n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -194,5 +218,8 @@ int main(int argc, char **argv)
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], 8);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], spectrum_widths[i]);
     }
+    bench_depthlaw(4);
+    bench_depthlaw(16);
+    bench_depthlaw(1024);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lyapdiag/autocorr.h"
+#include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
 #include "lyapdiag/propagate.h"
@@ -392,6 +393,35 @@ static void store_variance(const lyap_task_spec *spec, const simulation *sim, do
     }
 }
 
+/* p_vanish_theory and p_explode_theory from the exact law of
+ * log(|x_L|/|x_0|) (gaussian, orthogonal; NaN otherwise): one FFT law per
+ * task at unit scale, shifted to each variance by 0.5 L log s2
+ * (homogeneity). Depth-major, since the law caches its last depth. */
+static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
+{
+    int nd = spec->ndepths;
+    for (size_t i = 0; i < (size_t)spec->nvariances * nd; i++)
+        res->p_vanish_theory[i] = res->p_explode_theory[i] = NAN;
+    if (!lyap_family_is_rotation_invariant(spec->family))
+        return LYAP_OK;
+    lyap_depthlaw *law;
+    int status = lyap_depthlaw_create(spec->family, spec->width, spec->slope, 1.0, spec->depths[nd - 1], &law);
+    if (status == LYAP_EDECK) /* depths beyond the FFT grid's reach (2^22 points): the CLT serves there */
+        return LYAP_OK;
+    LYAP_CALL(status);
+    double log_eps = log(spec->eps);
+    for (int k = 0; status == LYAP_OK && k < nd; k++)
+        for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
+            double shift = 0.5 * spec->depths[k] * log(spec->variances[i]), prob[3];
+            double edges[4] = {-INFINITY, log_eps - shift, -log_eps - shift, INFINITY};
+            status = lyap_depthlaw_mass(law, spec->depths[k], edges, 3, prob);
+            res->p_vanish_theory[(size_t)i * nd + k] = prob[0];
+            res->p_explode_theory[(size_t)i * nd + k] = prob[2];
+        }
+    lyap_depthlaw_destroy(&law);
+    return status;
+}
+
 /* Exact theory beside the estimates (THEORY.md), and the ReLU convention:
  * at slope 0 lambda = -inf exactly, v undefined, no finite critical
  * variance; death_probability flags it. */
@@ -411,11 +441,9 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
     }
     if (relu)
         *res->autocorr_time = *res->autocorr_time_stderr = NAN;
-    for (size_t i = 0; i < (size_t)spec->nvariances * spec->ndepths; i++)
-        res->p_vanish_theory[i] = res->p_explode_theory[i] = NAN;
     LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, NULL, NULL,
                                 res->variance_crit_theory));
-    return LYAP_OK;
+    return fill_exact_tails(spec, res);
 }
 
 /* The boundary s2_crit = exp(-2 lambda(1)) and its delta-method stderr

@@ -15,6 +15,7 @@
 #include "lyapdiag/ncout.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/sched.h"
+#include "lyapdiag/depthlaw.h"
 #include "lyapdiag/theory.h"
 
 /* Exit statuses: 3 means "stopped early, finished work kept: --resume". */
@@ -30,10 +31,14 @@ static const char usage_text[] =
     "      tasks still missing (the deck must match). --threads: BLAS threads\n"
     "      per rank for hybrid MPI x threads runs (default 1).\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
+    "                  [--depth L] [--eps E]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (gaussian, orthogonal, uniform,\n"
     "      looks-linear, looks-linear-orthogonal; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
+    "      With --depth L, also the exact law of |x_L|/|x_0| at depth L (FFT;\n"
+    "      gaussian and orthogonal): p_vanish = P(|x_L| < E |x_0|), p_explode =\n"
+    "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n"
     "  lyapdiag init --width D --slope A --depth L --out W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
     "      Lyapunov initialization: draw the L weight matrices (D x D) of a Leaky\n"
@@ -82,14 +87,60 @@ static int print_theory_row(lyap_family f, int d, double a, double s2, const cha
     return LYAP_OK;
 }
 
+/* One row of the finite-depth table: the exact law of |x_L|/|x_0| at
+ * depth L (THEORY.md "Finite depth") for family F at variance S2. */
+static int print_depth_row(lyap_family f, int d, double a, double s2, const char *label, int depth, double eps)
+{
+    lyap_depthlaw *law;
+    double p_vanish, p_explode, q[3];
+    const double levels[3] = {0.05, 0.5, 0.95};
+    LYAP_CALL(lyap_depthlaw_create(f, d, a, s2, depth, &law));
+    int status = lyap_depthlaw_tails(law, depth, log(eps), &p_vanish, &p_explode);
+    for (int i = 0; status == LYAP_OK && i < 3; i++)
+        status = lyap_depthlaw_quantile(law, depth, levels[i], &q[i]);
+    lyap_depthlaw_destroy(&law);
+    if (status == LYAP_OK)
+        printf("%-23s %-10s %12.6f %11.4g %11.4g %11.4g %11.4g %11.4g\n", lyap_family_name(f), label, s2, p_vanish,
+               p_explode, exp(q[0]), exp(q[1]), exp(q[2]));
+    return status;
+}
+
+/* The finite-depth table at the standard and the Lyapunov scale. */
+static int print_depth_table(int nfamilies, const lyap_family *families, int d, double a, double variance,
+                             int depth, double eps)
+{
+    printf("\nExact law of |x_L|/|x_0| at depth L = %d (FFT convolution power of the per-layer law):\n", depth);
+    printf("%-23s %-10s %12s %11s %11s %11s %11s %11s\n", "family", "scale", "variance s2", "p_vanish",
+           "p_explode", "q05", "median", "q95");
+    for (int i = 0; i < nfamilies; i++) {
+        lyap_family f = families[i];
+        double crit;
+        if (!lyap_family_is_rotation_invariant(f)) {
+            printf("%-23s no exact finite-depth law: run a deck (p_vanish, p_explode by Monte Carlo)\n",
+                   lyap_family_name(f));
+            continue;
+        }
+        LYAP_CALL(lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &crit));
+        LYAP_CALL(print_depth_row(f, d, a, isnan(variance) ? lyap_theory_standard_variance(f, a) : variance,
+                                  isnan(variance) ? (f == LYAP_FAMILY_ORTHOGONAL ? "gain" : "He") : "given", depth,
+                                  eps));
+        if (isfinite(crit))
+            LYAP_CALL(print_depth_row(f, d, a, crit, "Lyapunov", depth, eps));
+    }
+    printf("p_vanish = P(|x_L| < %g |x_0|), p_explode = P(|x_L| > |x_0| / %g); q05, median, q95: quantiles "
+           "of |x_L|/|x_0|.\n", eps, eps);
+    return LYAP_OK;
+}
+
 static int cmd_theory(int argc, char **argv)
 {
-    double width = NAN, slope = NAN, variance = NAN;
+    double width = NAN, slope = NAN, variance = NAN, depth = NAN, eps = 1e-3;
     int nfamilies = 2;
     lyap_family families[2] = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL};
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--width") && strcmp(opt, "--slope") && strcmp(opt, "--family") && strcmp(opt, "--variance"))
+        if (strcmp(opt, "--width") && strcmp(opt, "--slope") && strcmp(opt, "--family") && strcmp(opt, "--variance") &&
+            strcmp(opt, "--depth") && strcmp(opt, "--eps"))
             return usage_error("theory: unknown option '%s'", opt);
         if (!val)
             return usage_error("theory: %s needs a value", opt);
@@ -103,6 +154,8 @@ static int cmd_theory(int argc, char **argv)
             }
         } else if (parse_double_arg(opt, val, strcmp(opt, "--width") == 0   ? &width
                                               : strcmp(opt, "--slope") == 0 ? &slope
+                                              : strcmp(opt, "--depth") == 0 ? &depth
+                                              : strcmp(opt, "--eps") == 0   ? &eps
                                                                             : &variance)) {
             return EXIT_USAGE;
         }
@@ -115,6 +168,10 @@ static int cmd_theory(int argc, char **argv)
         return usage_error("theory: --slope must lie in [0, 1] (0 = ReLU, 1 = linear)%s", "");
     if (!isnan(variance) && variance <= 0)
         return usage_error("theory: --variance must be > 0%s", "");
+    if (!isnan(depth) && (depth != floor(depth) || depth < 1 || depth > LYAP_DECK_MAX_DEPTH))
+        return usage_error("theory: --depth must be a whole number of layers from 1 to 1000000000%s", "");
+    if (!(eps > 0 && eps < 1))
+        return usage_error("theory: --eps must lie strictly between 0 and 1 (default 1e-3)%s", "");
 
     int d = (int)width;
     printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
@@ -144,6 +201,10 @@ static int cmd_theory(int argc, char **argv)
         printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
                "variance.\n", d);
     printf("lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives lambda = 0.\n");
+    if (!isnan(depth) && print_depth_table(nfamilies, families, d, slope, variance, (int)depth, eps) != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        return EXIT_RUN_FAILED;
+    }
     return 0;
 }
 

@@ -33,7 +33,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_math.h> /* M_LN2 (not in C11) */
@@ -408,31 +407,6 @@ static void bad_arguments(void)
     lyap_depthlaw_destroy(&law); /* NULL: no-op */
 }
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-/* d = 16: create for depth 1000 and the laws at 10, 100, 1000; best of 3. */
-static void speed(void)
-{
-    static const int depths[] = {10, 100, 1000};
-    double best = INFINITY;
-    for (int rep = 0; rep < 3; rep++) {
-        double t0 = seconds();
-        lyap_depthlaw *law = make(LYAP_FAMILY_GAUSSIAN, 16, 0.1, 2.0 / 1.01, 1000);
-        lyap_depthlaw_summary s;
-        for (int i = 0; law && i < 3; i++)
-            lyap_depthlaw_summarize(law, depths[i], &s);
-        lyap_depthlaw_destroy(&law);
-        best = fmin(best, seconds() - t0);
-    }
-    check(best < 0.1, "gaussian d=16 a=0.1: create + depths 10, 100, 1000 in %.1f ms < 100 ms",
-          1e3 * best);
-}
-
 int main(void)
 {
     grid_moments();
@@ -440,7 +414,6 @@ int main(void)
     d1_binomial_lattice();
     relu();
     bad_arguments();
-    speed();
     clt(LYAP_FAMILY_GAUSSIAN, 4, 0.1);
     clt(LYAP_FAMILY_ORTHOGONAL, 16, 0.1);
     monte_carlo();
