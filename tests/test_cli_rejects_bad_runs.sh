@@ -66,6 +66,18 @@ for point in "4 -0.41519 4.5430" "16 -0.08467 2.3456"; do
     fail "theory d=$1: lambda_He '$lambda' vs $2, s2_crit '$crit' vs $3"; cat theory.txt
   fi
 done
+# theory --depth: orthogonal weights at slope 1 are an exact isometry
+# times eta, so |x_L|/|x_0| = eta^L with certainty: at eta^2 = 2, L = 30
+# every quantile is 2^15 = 32768 and the network explodes past 1/eps = 1e3.
+"$L" theory --width 8 --slope 1 --family orthogonal --variance 2 --depth 30 >depth.txt
+row=$(awk '$1 == "orthogonal" && $2 == "given" { print $4, $5, $6, $7, $8 }' depth.txt | tail -1)
+if [ "$row" = "0 1 3.277e+04 3.277e+04 3.277e+04" ]; then
+  pass "theory --depth: orthogonal a=1 eta^2=2 L=30: p_vanish 0, p_explode 1, quantiles 2^15 ($row)"
+else
+  fail "theory --depth: orthogonal a=1 row '$row'"; cat depth.txt
+fi
+expect_error "theory depth" 2 "depth must be a whole number" "$L" theory --width 4 --slope 0.1 --depth 0
+expect_error "theory eps" 2 "eps must lie strictly between 0 and 1" "$L" theory --width 4 --slope 0.1 --depth 9 --eps 2
 "$L" --help | grep -q 'lyapdiag run DECK' && pass "--help" || fail "--help"
 "$L" --version | grep -Eq '^lyapdiag [0-9]' && pass "--version" || fail "--version"
 "$L" --help-deck | grep -q 'verify_homogeneity' && pass "--help-deck lists keys" || fail "--help-deck"
