@@ -16,21 +16,11 @@ Run with Debian's python (needs python3-xarray, -netcdf4, -matplotlib):
 """
 import argparse
 import math
-import signal
 import sys
 
-try:
-    import matplotlib
+from plotlib import plotting_modules
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import xarray as xr
-except ImportError as err:  # the python3 first on PATH is often not Debian's
-    sys.exit(f"plot_finite_depth.py: {err.name} missing: run with Debian's /usr/bin/python3 "
-             "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
-
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+plt, np, xr = plotting_modules("plot_finite_depth.py")
 
 
 def parse_args(argv):

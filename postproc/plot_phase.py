@@ -15,21 +15,11 @@ Run with Debian's python (needs python3-xarray, -netcdf4, -matplotlib):
 """
 import argparse
 import os
-import signal
 import sys
 
-try:
-    import matplotlib
+from plotlib import plotting_modules
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import xarray as xr
-except ImportError as err:  # the python3 first on PATH is often not Debian's
-    sys.exit(f"plot_phase.py: {err.name} missing: run with Debian's /usr/bin/python3 "
-             "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
-
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--table | head` ends quietly
+plt, np, xr = plotting_modules("plot_phase.py")
 
 REQUIRED = ("lambda", "lambda_stderr", "lambda_theory",
             "variance_crit", "variance_crit_stderr", "variance_crit_theory")

@@ -1,0 +1,20 @@
+"""What the postproc plotting scripts share: Debian's plotting modules, with a
+one-line error naming the fix when the python3 running them lacks them."""
+import signal
+import sys
+
+
+def plotting_modules(script):
+    """(pyplot, numpy, xarray) with the Agg backend; exits with one line if one is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+        import xarray as xr
+    except ImportError as err:  # the python3 first on PATH is often not Debian's
+        sys.exit(f"{script}: {err.name} missing: run with Debian's /usr/bin/python3 "
+                 "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--table | head` ends quietly
+    return plt, np, xr
