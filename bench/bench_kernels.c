@@ -115,7 +115,7 @@ static void bench_task(lyap_family f, int d, lyap_method method, lyap_precision 
 {
     double s2 = lyap_theory_standard_variance(f, 0.1);
     int depths[] = {depth};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = 0.1, .nvariances = 1, .variances = &s2, .ndepths = 1,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = 0.1, .nvariances = 1, .variances = &s2, .ndepths = 1,
                            .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method,
                            .precision = precision};
     lyap_task_result r;

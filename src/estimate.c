@@ -544,6 +544,9 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     column_state col;
     simulation sim = {0};
     double *moments = NULL;
+    if (!(spec->eps > 0 && spec->eps < 1) || spec->batch < 1 || spec->replicas < 1)
+        return lyap_fail(LYAP_EINTERNAL, "estimate: bad task spec (eps %g, batch %d, replicas %d)", spec->eps,
+                         spec->batch, spec->replicas);
     /* Replicas to run (the cap, if adaptive), the spectrum's included. */
     progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + (spec->spectrum > 0))};
 

@@ -132,11 +132,17 @@ int lyap_sched_check_ranks(const lyap_deck *deck)
 }
 
 /* Bytes one rank needs for a task of width D: the weight matrix, the
- * activations and pre-activations (d x batch), the QR workspace. */
+ * activations and pre-activations (d x batch), the QR workspace, the
+ * spectrum's frames (about 3 d x K), and on the matrix path each replica's
+ * increment series (L x batch) with the FFT autocorrelation's bins (~70 L). */
 static double worker_bytes(const lyap_deck *deck, int d)
 {
-    double k = lyap_deck_spectrum_count(deck, d); /* the spectrum's frames: about 3 d x K */
-    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k) + (1 << 20);
+    double k = lyap_deck_spectrum_count(deck, d), depth = deck->depths[deck->ndepths - 1], series = 0;
+    for (int f = 0; f < deck->nfamilies; f++)
+        if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_MATRIX)
+            series = depth * (deck->batch + 70.0);
+    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k + series) +
+           (1 << 20);
 }
 
 int lyap_sched_check_memory(const lyap_deck *deck)

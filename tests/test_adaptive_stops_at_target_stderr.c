@@ -12,7 +12,7 @@ static void run(lyap_family f, int d, lyap_method method, double target, int cap
 {
     double s2 = lyap_theory_standard_variance(f, 0.2);
     int depths[] = {200};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = 0.2, .nvariances = 1, .variances = &s2, .ndepths = 1,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = 0.2, .nvariances = 1, .variances = &s2, .ndepths = 1,
                            .depths = depths, .seed = 77, .replicas = cap, .target_stderr = target, .batch = 2,
                            .method = method};
     lyap_task_result r;

@@ -16,7 +16,7 @@
 static int run(lyap_family f, int d, double a, int verify, const double *s2, int nv, lyap_task_result *r)
 {
     static const int depths[] = {300};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = nv, .variances = s2,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = nv, .variances = s2,
                            .ndepths = 1, .depths = depths, .seed = 99, .replicas = 48, .batch = 2,
                            .verify_homogeneity = verify};
     if (lyap_task_result_init(r, (lyap_result_dims){nv, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
@@ -56,7 +56,7 @@ static void check_relu(int d, lyap_method method)
 {
     double s2 = 2.0;
     int depths[] = {12};
-    lyap_task_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .width = d, .slope = 0, .nvariances = 1,
+    lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_GAUSSIAN, .width = d, .slope = 0, .nvariances = 1,
                            .variances = &s2, .ndepths = 1, .depths = depths, .seed = 5, .replicas = 2000,
                            .batch = 1, .method = method};
     lyap_task_result r;

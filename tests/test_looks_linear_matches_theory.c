@@ -17,7 +17,7 @@ static void check_mc(lyap_family f, int d, double a)
 {
     double s2 = 1.5;
     int depths[] = {1, 1000};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2, .ndepths = 2,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2, .ndepths = 2,
                            .depths = depths, .seed = 12, .replicas = 64, .batch = 2};
     lyap_task_result r;
     if (lyap_task_result_init(&r, (lyap_result_dims){1, 2, 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {

@@ -17,7 +17,7 @@ static void check_task(lyap_family f, int d, double a, lyap_method method, lyap_
     double s2 = lyap_theory_standard_variance(f, a);
     enum { R = 64, ND = 4 };
     int depths[ND] = {1, 7, 20, 400};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
                            .ndepths = ND, .depths = depths, .seed = 2024, .replicas = R, .batch = 4,
                            .method = method};
     lyap_task_result r;

@@ -16,7 +16,7 @@ static int run(int d, double a, lyap_precision precision, lyap_task_result *r)
     static double s2;
     static const int depths[] = {500};
     s2 = lyap_theory_standard_variance(LYAP_FAMILY_GAUSSIAN, a);
-    lyap_task_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
+    lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_GAUSSIAN, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
                            .ndepths = 1, .depths = depths, .seed = 31, .replicas = 96, .batch = 1,
                            .method = LYAP_METHOD_MATRIX, .precision = precision};
     if (lyap_task_result_init(r, (lyap_result_dims){1, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {

@@ -32,7 +32,7 @@ static int estimate(run *out, lyap_family f, int d, double a, double s2, int k, 
                     int depth)
 {
     int depths[] = {depth};
-    lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2, .ndepths = 1,
+    lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2, .ndepths = 1,
                            .depths = depths, .seed = 2026, .replicas = replicas, .batch = 2, .method = method,
                            .spectrum = k};
     snprintf(out->name, sizeof out->name, "%s d=%d a=%g %s", lyap_family_name(f), d, a, lyap_method_name(method));
