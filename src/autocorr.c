@@ -30,6 +30,7 @@
  *    cancel a large offset like lambda against a small variance.
  */
 #include <fftw3.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,7 +285,11 @@ int lyap_autocorr_result(const lyap_autocorr *ac, lyap_autocorr_estimate *est)
     est->mean = ac->shift + m;
     est->gamma0 = pooled_gamma(ac, 0, m);
     est->stderr_from_spread = est->bins_used >= 2;
-    if (!(est->gamma0 > 0.0)) { /* constant input (or rounding to <= 0) */
+    /* Constant input: exactly, or up to the rounding of the values (e.g.
+     * looks-linear-orthogonal increments, log((1+a) eta) in exact
+     * arithmetic), where the window rule would only measure noise. */
+    double rounding = 64 * DBL_EPSILON * fmax(fabs(est->mean), 1.0);
+    if (!(est->gamma0 > rounding * rounding)) {
         est->gamma0 = 0.0;
         est->tau_int = 0.5;
         est->window_closed = 1;

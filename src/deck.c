@@ -411,7 +411,7 @@ static const struct key_spec deck_keys[] = {
     {"sampling", "batch", parse_batch, "16", "unit inputs pushed through each network (>= 1)"},
     {"sampling", "target_stderr", parse_target_stderr, "0",
      "0 = run all replicas; > 0 = stop each task once lambda's stderr is at most this (replicas in "
-     "rounds of 16; `replicas` is then the cap)"},
+     "rounds of 16, at least 64; `replicas` is then the cap; slope 0 runs the cap)"},
     {"sampling", "verify_homogeneity", parse_verify, "no",
      "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)"},
     {"sampling", "method", parse_method, "auto",

@@ -156,15 +156,17 @@ typedef struct {
 } progress;
 
 /* The adaptive stopping rule, checked before replica R: with a target,
- * stop at the end of a round once lambda's stderr is at most the target.
+ * stop at the end of a round once lambda's stderr is at most the target,
+ * judged from LYAP_ADAPTIVE_MIN_REPLICAS replicas on (a stderr from fewer
+ * is itself too noisy: stopping at its first dip would understate it).
  * Where layers can kill the signal (slope 0) lambda = -inf needs no
- * estimate: one round suffices for the survival statistics. Depends only
- * on the task's own numbers, so it is as reproducible as they are. */
+ * estimate, and the cap is run for the finite-depth statistics. Depends
+ * only on the task's own numbers, so it is as reproducible as they are. */
 static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
 {
-    if (spec->target_stderr <= 0 || r == 0 || r % LYAP_ADAPTIVE_ROUND != 0)
+    if (spec->target_stderr <= 0 || r < LYAP_ADAPTIVE_MIN_REPLICAS || r % LYAP_ADAPTIVE_ROUND != 0)
         return 0;
-    return lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0 ||
+    return lyap_theory_death_probability(spec->family, spec->width, spec->slope) == 0 &&
            stats_stderr(lambda) <= spec->target_stderr;
 }
 
@@ -178,6 +180,8 @@ static void count_tails(const lyap_task_spec *spec, column_state *col, double s2
 {
     double log_eps = log(spec->eps);
     for (int i = 0; i < spec->nvariances; i++) {
+        if (spec->verify_homogeneity && spec->variances[i] != s2)
+            continue; /* that variance has its own simulation */
         double shift = 0.5 * layer * log(spec->variances[i] / s2);
         int below = 0, above = 0;
         for (int j = 0; j < spec->batch; j++) {
@@ -188,6 +192,16 @@ static void count_tails(const lyap_task_spec *spec, column_state *col, double s2
         stats_push(&col->vanish[at], (double)below / spec->batch);
         stats_push(&col->explode[at], (double)above / spec->batch);
     }
+}
+
+/* Standard error of a tail probability: the spread of the replica
+ * fractions (which counts the correlation of a network's inputs), but
+ * never below Agresti and Coull's binomial error for SAMPLES independent
+ * inputs, so a tail no replica reached reads 0 +- ~1.4/SAMPLES, not 0 +- 0. */
+static double tail_stderr(const running_stats *fractions, double samples)
+{
+    double p = (fractions->mean * samples + 2) / (samples + 4);
+    return fmax(stats_stderr(fractions), sqrt(p * (1 - p) / (samples + 4)));
 }
 
 /* The matrix path's CLT variance: the long-run variance of the increment
@@ -299,10 +313,11 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     if (col->autocorr && status == LYAP_OK)
         status = long_run_variance(col->autocorr, lambda.n, out);
     for (size_t i = 0; status == LYAP_OK && i < (size_t)spec->nvariances * nd; i++) {
+        double samples = (double)r * batch;
         out->p_vanish[i] = col->vanish[i].mean;
-        out->p_vanish_stderr[i] = stats_stderr(&col->vanish[i]);
+        out->p_vanish_stderr[i] = tail_stderr(&col->vanish[i], samples);
         out->p_explode[i] = col->explode[i].mean;
-        out->p_explode_stderr[i] = stats_stderr(&col->explode[i]);
+        out->p_explode_stderr[i] = tail_stderr(&col->explode[i], samples);
     }
     for (int k = 0; status == LYAP_OK && k < nd; k++) {
         /* E S and Var S of a single sample, unbiased although columns of a
@@ -406,7 +421,7 @@ static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
         return LYAP_OK;
     lyap_depthlaw *law;
     int status = lyap_depthlaw_create(spec->family, spec->width, spec->slope, 1.0, spec->depths[nd - 1], &law);
-    if (status == LYAP_EDECK) /* depths beyond the FFT grid's reach (2^22 points): the CLT serves there */
+    if (status == LYAP_EDECK) /* depths beyond the FFT grid's reach (2^22 points): left NaN */
         return LYAP_OK;
     LYAP_CALL(status);
     double log_eps = log(spec->eps);
@@ -429,9 +444,14 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
 {
     *res->death_probability = lyap_theory_death_probability(spec->family, spec->width, spec->slope);
     int relu = *res->death_probability > 0;
+    /* One evaluation at s2 = 1 (the costly quadrature), shifted to every
+     * variance as lyap_theory_exact itself does: 0.5 log s2 + lambda(1). */
+    double lambda1, v;
+    LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, &lambda1, &v,
+                                res->variance_crit_theory));
     for (int i = 0; i < spec->nvariances; i++) {
-        LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, spec->variances[i],
-                                    &res->lambda_theory[i], &res->clt_variance_theory[i], NULL));
+        res->lambda_theory[i] = 0.5 * log(spec->variances[i]) + lambda1;
+        res->clt_variance_theory[i] = v;
         if (relu) {
             res->lambda[i] = -INFINITY;
             res->lambda_stderr[i] = 0;
@@ -441,8 +461,6 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
     }
     if (relu)
         *res->autocorr_time = *res->autocorr_time_stderr = NAN;
-    LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, NULL, NULL,
-                                res->variance_crit_theory));
     return fill_exact_tails(spec, res);
 }
 
@@ -508,17 +526,22 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
                                        exponents);
         for (int j = 0; status == LYAP_OK && j < k; j++)
             push_exponent(&per_index[j], &minus_inf[j], exponents[j]);
-        if (status == LYAP_OK)
-            push_exponent(&gap, &gap_inf, -(exponents[0] - exponents[k - 1])); /* +inf gap as -inf */
+        if (status == LYAP_OK && exponents[k - 1] == -INFINITY)
+            gap_inf = 1;
+        else if (status == LYAP_OK)
+            stats_push(&gap, exponents[0] - exponents[k - 1]);
         prog->done_replicas++;
         if (status == LYAP_OK && prog->poll)
             status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
     }
+    if (status == LYAP_OK) /* at unit scale, shifted below like the estimates */
+        status = lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, k, exponents);
     for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
         double shift = 0.5 * log(spec->variances[i]);
         double *mean = res->spectrum + (size_t)i * nk, *err = res->spectrum_stderr + (size_t)i * nk;
         double *theory = res->spectrum_theory + (size_t)i * nk;
-        status = lyap_theory_spectrum(spec->family, spec->width, spec->slope, spec->variances[i], k, theory);
+        for (int j = 0; j < k; j++)
+            theory[j] = exponents[j] + shift;
         for (int j = 0; j < nk; j++) {
             int exact_minus_inf = dies || (j < k && minus_inf[j]);
             mean[j] = j >= k ? NAN : exact_minus_inf ? -INFINITY : per_index[j].mean + shift;
@@ -526,8 +549,9 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
             if (j >= k)
                 theory[j] = NAN;
         }
-        res->isometry_gap[i] = dies ? NAN : gap_inf ? INFINITY : -gap.mean;
-        res->isometry_gap_stderr[i] = dies ? NAN : gap_inf ? 0 : stats_stderr(&gap);
+        /* K = 1 has no gap to measure */
+        res->isometry_gap[i] = dies || k == 1 ? NAN : gap_inf ? INFINITY : gap.mean;
+        res->isometry_gap_stderr[i] = dies || k == 1 ? NAN : gap_inf ? 0 : stats_stderr(&gap);
     }
     lyap_spectrum_plan_destroy(&plan);
     free(per_index);

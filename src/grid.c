@@ -33,9 +33,9 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     /* The spectrum (K exponents, d x K frames): the QR at ~0.22 ns x d K^2
      * with ~1.5 us of LAPACK call overhead, plus d K variates (shortcut)
      * or the weights and a d x d x K GEMM (full path). */
-    double k = lyap_deck_spectrum_count(deck, deck->widths[w]);
-    if (k > 0)
-        layer += 1500 + 0.22 * d * k * k + (exact ? 3.5 * d * k : weights + 0.04 * d * d * k);
+    double k = lyap_deck_spectrum_count(deck, deck->widths[w]), spectrum = 0;
+    if (k > 0) /* once per task, whatever verify_homogeneity */
+        spectrum = 1500 + 0.22 * d * k * k + (exact ? 3.5 * d * k : weights + 0.04 * d * d * k);
     double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
     double replicas = deck->replicas;
     if (deck->target_stderr > 0) {
@@ -46,7 +46,7 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
         double needed = 1.5 / d / (depth * inputs * deck->target_stderr * deck->target_stderr);
         replicas = fmin(replicas, fmax(LYAP_ADAPTIVE_ROUND, needed));
     }
-    return layer * depth * replicas * sims;
+    return (layer * sims + spectrum) * depth * replicas;
 }
 
 static const lyap_deck *sort_deck; /* qsort has no context argument */

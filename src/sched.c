@@ -141,8 +141,10 @@ static double worker_bytes(const lyap_deck *deck, int d)
     for (int f = 0; f < deck->nfamilies; f++)
         if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_MATRIX)
             series = depth * (deck->batch + 70.0);
-    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k + series) +
-           (1 << 20);
+    /* and per (variance, depth): tail statistics, moments, result buffers */
+    double grid = 26.0 * deck->nvariances * deck->ndepths;
+    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k + series +
+                  grid) + (1 << 20);
 }
 
 int lyap_sched_check_memory(const lyap_deck *deck)

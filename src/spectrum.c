@@ -131,6 +131,8 @@ int lyap_spectrum_replica(lyap_spectrum_plan p, uint64_t seed, uint64_t task_key
 {
     lyap_rng rng;
     int k = p->tracked;
+    if (depth <= burn_in)
+        return lyap_fail(LYAP_EINTERNAL, "spectrum: depth %d leaves no layer after a burn-in of %d", depth, burn_in);
     if (!p->shortcut) { /* the input is the frame's first column */
         lyap_rng_init(&rng, seed, task_key, (uint64_t)replica, 0, LYAP_RNG_SPECTRUM);
         LYAP_CALL(lyap_haar_frame(p->qr, &rng, p->Q));

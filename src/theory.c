@@ -451,7 +451,7 @@ int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, doubl
         if (a == 0.0 && !looks_linear)
             *e = -INFINITY; /* the network dies (THEORY.md "ReLU") */
         else if (!known)
-            *e = NAN;
+            *e = i == 1 ? lambda : NAN; /* lambda_1 = lambda (THEORY.md); NaN for uniform */
         else if (i > n)
             *e = -INFINITY; /* W = [[A,-A],[-A,A]] has rank h */
         else if (block == LYAP_FAMILY_ORTHOGONAL)

@@ -78,6 +78,9 @@ static void top_exponent_is_lambda(lyap_family f, double a, lyap_method method)
     snprintf(what, sizeof what, "%s: lambda_1 vs activation lambda (4 combined stderr)", x.name);
     check_near(what, x.r.spectrum[0], x.r.lambda[0],
                4 * hypot(x.r.spectrum_stderr[0], x.r.lambda_stderr[0]));
+    snprintf(what, sizeof what, "%s: spectrum_theory lambda_1 = lambda_theory", x.name);
+    check_near(what, x.r.spectrum_theory[0], x.r.lambda_theory[0], 1e-14);
+    check(isnan(x.r.spectrum_theory[1]), "%s: no per-index theory below lambda_1 at this slope (NaN)", x.name);
     snprintf(what, sizeof what, "%s: lambda_1 vs exact lambda (4 stderr)", x.name);
     check_near(what, x.r.spectrum[0], x.r.lambda_theory[0], 4 * x.r.spectrum_stderr[0]);
     check(x.r.isometry_gap[0] > 0 && x.r.spectrum[0] > x.r.spectrum[1] && x.r.spectrum[1] > x.r.spectrum[2],

@@ -23,6 +23,9 @@ extern "C" {
 /* Replicas per round of the adaptive stopping rule (target_stderr > 0),
  * and its minimum, so that the stderr it tests is itself reliable. */
 #define LYAP_ADAPTIVE_ROUND 16
+/* The adaptive rule tests its stderr from this many replicas on: an
+ * estimate from 16 alone would often stop too early (optional stopping). */
+#define LYAP_ADAPTIVE_MIN_REPLICAS 64
 /* [sampling] spectrum = all: every exponent, K = width. */
 #define LYAP_SPECTRUM_ALL (-1)
 

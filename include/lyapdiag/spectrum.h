@@ -31,8 +31,8 @@ extern "C" {
 
 typedef struct lyap_spectrum_plan_s *lyap_spectrum_plan;
 
-/* New plan for the top K (1..d) exponents at width D, slope A (0 < a <= 1,
- * or any a for the looks-linear families) under METHOD (as resolved by
+/* New plan for the top K (1..d) exponents at width D, slope A in [0, 1]
+ * (at 0 the families that die give -inf; estimate does not ask) under METHOD (as resolved by
  * lyap_method_resolve: exact means the shortcut). LYAP_ENOMEM, LYAP_ELAPACK
  * or LYAP_EINTERNAL (bad arguments). */
 int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method method,
@@ -41,7 +41,8 @@ int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method
 /* Runs replica REPLICA (streams keyed by SEED, TASK_KEY, the replica and
  * the layer) at unit scale (s2 = 1) for DEPTH layers, and writes the mean
  * of log R_l(i,i) over layers BURN_IN+1..DEPTH to EXPONENTS[0..K). Other
- * scales shift every exponent by 0.5 log s2 (homogeneity). LYAP_ELAPACK. */
+ * scales shift every exponent by 0.5 log s2 (homogeneity). LYAP_ELAPACK,
+ * or LYAP_EINTERNAL for DEPTH <= BURN_IN. */
 int lyap_spectrum_replica(lyap_spectrum_plan plan, uint64_t seed, uint64_t task_key, int replica, int depth,
                           int burn_in, double *exponents);
 

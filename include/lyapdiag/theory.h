@@ -42,8 +42,9 @@ int lyap_theory_gauss_log_sumsq_laplace(int d, double a, double *value);
  * decreasing, into EXPONENTS[0..K): exact for the looks-linear families
  * (every slope; -inf beyond h = d/2, where W has rank h), gaussian at a = 1
  * (Newman 1986) and orthogonal at a = 1 (all log eta); -inf at slope 0 for
- * the families that die there; NaN where THEORY.md gives no per-index
- * value. LYAP_EDECK for bad arguments. */
+ * the families that die there; lambda_1 = lambda wherever lambda is known;
+ * NaN where THEORY.md gives no per-index value. LYAP_EDECK for bad
+ * arguments. */
 int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, double *exponents);
 
 /* The gaussian sum rule of THEORY.md: sum of all d exponents =
