@@ -41,7 +41,9 @@ struct exact_sampler {
     int *dead;           /* [batch] */
     /* scratch for one column's block */
     uint32_t *words;     /* [BLOCK * words_per_step] */
-    double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [BLOCK] or [2 BLOCK] */
+    double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [BLOCK] */
+    double *log_u, *log_v3;  /* [BLOCK]: the exact test's logs, for the squeeze's rejects */
+    int *rejects;            /* [BLOCK]: their positions */
     unsigned char *rejected;
 };
 
@@ -60,13 +62,15 @@ int exact_create(lyap_family f, int d, double a, int batch, exact_sampler **out)
         status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->words, (size_t)BLOCK * e->words_per_step, sizeof *e->words, "random bits");
-    double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch};
+    double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_v3};
     for (size_t i = 0; status == LYAP_OK && i < sizeof arrays / sizeof *arrays; i++)
         status = lyap_alloc(arrays[i], BLOCK, sizeof **arrays[i], "exact scratch");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->u, BLOCK, sizeof *e->u, "exact uniforms");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->rejected, BLOCK, 1, "exact flags");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->rejects, BLOCK, sizeof *e->rejects, "exact rejects");
     if (status != LYAP_OK) {
         exact_destroy(&e);
         return status;
@@ -92,24 +96,38 @@ static void open_stream(const exact_sampler *e, lyap_rng *rng, lyap_rng_purpose 
     lyap_rng_select_column(rng, column);
 }
 
-/* OUT[i] ~ Gamma(e->shape[i]) for the block, from PURPOSE's streams. */
+/* OUT[i] ~ Gamma(e->shape[i]) for the block, from PURPOSE's streams. The
+ * acceptance uniforms have 32 bits (a 2^-32 grid: far below any effect). */
 static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, double *out)
 {
     lyap_rng rng, retry;
     open_stream(e, &rng, purpose, column);
     lyap_rng_normal(&rng, e->x, BLOCK);
-    lyap_rng_uniform(&rng, e->u, BLOCK);
+    lyap_rng_uniform32(&rng, e->u, BLOCK);
     lyap_variates_gamma_attempt(e->shape, e->x, e->u, out, e->rejected, BLOCK);
+    /* The squeeze failed for about one in ten: Marsaglia-Tsang's exact test
+     * log u < x^2/2 + dd (1 - v^3 + log v^3), its logs taken together by the
+     * vector kernel, then, if that fails too, a fresh draw (the algorithm's
+     * next attempt). */
+    int m = 0;
+    for (int i = 0; i < BLOCK; i++) { /* branch-free: a reject is unpredictable */
+        e->rejects[m] = i;
+        m += e->rejected[i];
+    }
+    for (int j = 0; j < m; j++) {
+        int i = e->rejects[j];
+        double dd = e->shape[i] - 1.0 / 3, v = 1 + e->x[i] * (1 / sqrt(9 * dd));
+        e->log_u[j] = e->u[i];
+        e->log_v3[j] = v > 0 ? v * v * v : 1; /* v <= 0 is rejected outright below */
+    }
+    lyap_variates_log(e->log_u, e->log_u, (size_t)m);
+    lyap_variates_log(e->log_v3, e->log_v3, (size_t)m);
     open_stream(e, &retry, purpose == LYAP_RNG_EXACT_POS ? LYAP_RNG_EXACT_RETRY_POS : LYAP_RNG_EXACT_RETRY_NEG,
                 column);
-    for (int i = 0; i < BLOCK; i++) {
-        if (!e->rejected[i])
-            continue;
-        /* The squeeze failed: Marsaglia-Tsang's exact test, then, if that
-         * fails too, a fresh draw (the algorithm's next attempt). */
-        double a = e->shape[i], dd = a - 1.0 / 3, c = 1 / sqrt(9 * dd);
-        double v = 1 + c * e->x[i], v3 = v * v * v;
-        if (v > 0 && log(e->u[i]) < 0.5 * e->x[i] * e->x[i] + dd * (1 - v3 + log(v3)))
+    for (int j = 0; j < m; j++) {
+        int i = e->rejects[j];
+        double a = e->shape[i], dd = a - 1.0 / 3, v = 1 + e->x[i] * (1 / sqrt(9 * dd)), v3 = v * v * v;
+        if (v > 0 && e->log_u[j] < 0.5 * e->x[i] * e->x[i] + dd * (1 - v3 + e->log_v3[j]))
             out[i] = dd * v3;
         else
             out[i] = lyap_rng_gamma(&retry, a);
@@ -181,10 +199,12 @@ void exact_destroy(exact_sampler **e)
     free((*e)->ready);
     free((*e)->dead);
     free((*e)->words);
-    double *arrays[] = {(*e)->k, (*e)->shape, (*e)->pos, (*e)->neg, (*e)->x, (*e)->u, (*e)->logs, (*e)->scratch};
+    double *arrays[] = {(*e)->k,    (*e)->shape, (*e)->pos,     (*e)->neg,   (*e)->x,
+                        (*e)->u,    (*e)->logs,  (*e)->scratch, (*e)->log_u, (*e)->log_v3};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     free((*e)->rejected);
+    free((*e)->rejects);
     free(*e);
     *e = NULL;
 }

@@ -92,6 +92,11 @@ void lyap_rng_normal_float(lyap_rng *rng, float *out, size_t n)
     fill(rng, LYAP_VARIATE_NORMAL_FLOAT, out, n);
 }
 
+void lyap_rng_uniform32(lyap_rng *rng, double *out, size_t n)
+{
+    fill(rng, LYAP_VARIATE_UNIFORM32, out, n);
+}
+
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
 {
     fill(rng, LYAP_VARIATE_UNIFORM, out, n);

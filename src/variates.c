@@ -42,6 +42,12 @@ static inline __attribute__((always_inline)) double open_unit(uint32_t hi, uint3
     return double_of(0x3ff0000000000000ULL | mantissa) - (1.0 - 0x1.0p-53);
 }
 
+/* 32 random bits on the open interval (0, 1): k 2^-32 + 2^-33, exact. */
+static inline __attribute__((always_inline)) double open_unit32(uint32_t w)
+{
+    return double_of(0x3ff0000000000000ULL | ((uint64_t)w << 20)) - (1.0 - 0x1.0p-33);
+}
+
 /* log(u) for normal u > 0: u = m 2^e with m in [sqrt(1/2), sqrt(2)),
  * log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.1716: the odd series to
  * s^21 leaves < 1e-17. The exponent is read as a double (2^52 + field
@@ -159,6 +165,7 @@ static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
 /* One chunk (CHUNK Philox blocks FIRST.. of stream (key, ctr)) of KIND:
  *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
  *   uniform: 2 CHUNK values on (0, 1), from words (0, 1) then (2, 3);
+ *   uniform32: 4 CHUNK values on (0, 1), word j of block i at out[j CHUNK + i];
  *   normal:  2 CHUNK values, out[i] = r_i cos(2 pi u2_i) and
  *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller);
  *   normal float: 4 CHUNK floats, Box-Muller on 24-bit uniforms from
@@ -185,6 +192,13 @@ static inline __attribute__((always_inline)) void chunk_body(lyap_variate_kind k
     }
     if (kind == LYAP_VARIATE_BITS) {
         memcpy(out, w, sizeof w);
+        return;
+    }
+    if (kind == LYAP_VARIATE_UNIFORM32) {
+        double *o = out;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < CHUNK; i++)
+                o[j * CHUNK + i] = open_unit32(w[j][i]);
         return;
     }
     if (kind == LYAP_VARIATE_NORMAL_FLOAT) {
@@ -307,7 +321,9 @@ static lyap_variates_isa best_isa(void)
 
 size_t lyap_variates_per_chunk(lyap_variate_kind kind)
 {
-    return kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT ? 4 * CHUNK : 2 * CHUNK;
+    return kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT || kind == LYAP_VARIATE_UNIFORM32
+               ? 4 * CHUNK
+               : 2 * CHUNK;
 }
 
 /* N values of KIND, whole chunks into OUT, the tail cut from one more. */
@@ -316,7 +332,7 @@ static void draw(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t k
 {
     chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
     size_t per_chunk = lyap_variates_per_chunk(kind), i = 0;
-    size_t size = kind == LYAP_VARIATE_UNIFORM || kind == LYAP_VARIATE_NORMAL ? sizeof(double) : sizeof(float);
+    size_t size = kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT ? sizeof(float) : sizeof(double);
     uint32_t block = ctr[0];
     unsigned char *bytes = out;
     double spare[4 * CHUNK]; /* room for the largest chunk */

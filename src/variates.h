@@ -13,12 +13,14 @@ lyap_variates_isa lyap_variates_best_isa(void);
 const char *lyap_variates_isa_name(lyap_variates_isa isa);
 
 /* What lyap_variates_draw produces, per chunk of 128 Philox blocks:
- * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 256 standard
- * normals (Box-Muller), or 512 single-precision normals (24-bit uniforms,
- * for precision = single). */
+ * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 512 uniforms
+ * on (0, 1) with 32 bits (acceptance tests), 256 standard normals
+ * (Box-Muller), or 512 single-precision normals (24-bit uniforms, for
+ * precision = single). */
 typedef enum {
     LYAP_VARIATE_BITS,         /* uint32_t */
     LYAP_VARIATE_UNIFORM,      /* double */
+    LYAP_VARIATE_UNIFORM32,    /* double, 32 random bits: 512 per chunk */
     LYAP_VARIATE_NORMAL,       /* double */
     LYAP_VARIATE_NORMAL_FLOAT  /* float */
 } lyap_variate_kind;

@@ -46,16 +46,29 @@ int main(void)
               key != lyap_rng_task_key(LYAP_FAMILY_GAUSSIAN, 16, 0.1000001, 0),
           "task keys differ by simulated variance, family, width and slope");
 
-    lyap_rng_init(&rng, 1, key, 0, 0, LYAP_RNG_WEIGHTS);
-    lyap_rng_uniform(&rng, z, N);
-    double mean = 0, lo = 1, hi = 0;
-    for (int i = 0; i < N; i++) {
-        mean += z[i] / N;
-        lo = fmin(lo, z[i]);
-        hi = fmax(hi, z[i]);
+    /* Both uniform kinds: open interval, mean 1/2, variance 1/12; the
+     * 32-bit ones on their grid k 2^-32 + 2^-33. */
+    void (*uniform[2])(lyap_rng *, double *, size_t) = {lyap_rng_uniform, lyap_rng_uniform32};
+    for (int kind = 0; kind < 2; kind++) {
+        lyap_rng_init(&rng, 1, key, 0, 0, LYAP_RNG_WEIGHTS);
+        uniform[kind](&rng, z, N);
+        double mean = 0, second = 0, lo = 1, hi = 0;
+        int off_grid = 0;
+        for (int i = 0; i < N; i++) {
+            mean += z[i] / N;
+            second += (z[i] - 0.5) * (z[i] - 0.5) / N;
+            lo = fmin(lo, z[i]);
+            hi = fmax(hi, z[i]);
+            off_grid += kind == 1 && ldexp(z[i], 32) - 0.5 != floor(ldexp(z[i], 32));
+        }
+        const char *name = kind ? "32-bit uniform" : "uniform";
+        check(lo > 0 && hi < 1 && !off_grid, "%s: in the open interval (0, 1): min %g, max %.17g; %d off the grid",
+              name, lo, hi, off_grid);
+        check_near(kind ? "32-bit uniform mean" : "uniform mean", mean, 0.5, 4 * sqrt(1.0 / 12 / N));
+        /* the variance of (u - 1/2)^2 is 1/80 - 1/144 */
+        check_near(kind ? "32-bit uniform variance" : "uniform variance", second, 1.0 / 12,
+                   4 * sqrt((1.0 / 80 - 1.0 / 144) / N));
     }
-    check(lo > 0 && hi < 1, "uniforms in the open interval (0, 1): min %g, max %.17g", lo, hi);
-    check_near("uniform mean", mean, 0.5, 4 * sqrt(1.0 / 12 / N));
     /* Gamma(s): mean s, variance s; sd of the sample variance from the
      * fourth central moment 3 s^2 + 6 s. */
     const double shapes[] = {0.5, 1.0, 3.5, 40.0};

@@ -67,6 +67,11 @@ void lyap_rng_normal_float(lyap_rng *rng, float *out, size_t n);
  * a fresh block (words left by the one-at-a-time draws below are skipped). */
 void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n);
 
+/* Fills OUT[0..n) with uniforms on (0, 1) of 32 random bits each (k 2^-32
+ * + 2^-33), twice as many per Philox block as lyap_rng_uniform: for
+ * acceptance tests, where 2^-32 resolution is far below any effect. */
+void lyap_rng_uniform32(lyap_rng *rng, double *out, size_t n);
+
 /* One-at-a-time draws: the exact path's rare gamma retries. */
 
 /* Gamma(shape, 1) for shape > 0: Marsaglia and Tsang's exact rejection
