@@ -58,7 +58,7 @@ static double steps_per_second(lyap_family f, int d, int batch, lyap_method meth
 {
     lyap_propagate_plan plan;
     double *inc = malloc(sizeof *inc * batch);
-    if (lyap_propagate_plan_create(f, d, 0.1, batch, method, precision, &plan) != LYAP_OK) {
+    if (lyap_propagate_plan_create(f, d, 0.1, batch, 1 << 20, method, precision, &plan) != LYAP_OK) {
         fprintf(stderr, "bench: %s\n", lyap_error_message());
         exit(1);
     }

@@ -579,7 +579,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
     if (status == LYAP_OK)
         status = lyap_alloc(&moments, 3 * (size_t)nd + 4 * ntails, sizeof *moments, "depth moments");
     if (status == LYAP_OK)
-        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch,
+        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch, spec->depths[nd - 1],
                                             lyap_method_resolve(spec->method, spec->family), spec->precision, &plan);
     if (status == LYAP_OK) {
         sim.logn_mean = moments;

@@ -9,7 +9,7 @@
  *   orthogonal: log r = 0.5 log(s2)   + 0.5 log((P + a^2 N) / (P + N));
  * at slope 0, K = 0 gives log 0 = -inf, the ReLU death of THEORY.md.
  *
- * Each column draws BLOCK steps at a time with the vectorized kernels of
+ * Each column draws a block of steps at a time with the vectorized kernels of
  * src/variates.c: K as a popcount of d random bits, each gamma by one
  * Marsaglia-Tsang attempt whose rare rejections finish one by one
  * (Gamma(1/2), common at small d, is exactly Z^2/2 for a normal Z). Every
@@ -25,11 +25,16 @@
 #include "lyapdiag/rng.h"
 #include "variates.h"
 
-enum { BLOCK = 256 }; /* steps drawn at a time per column */
+/* Steps drawn at a time per column: 512 fills whole chunks of the
+ * variate kernels (512 words, 2 x 256 normals, 512 32-bit uniforms), so no
+ * Philox block is computed and thrown away; replicas of at most 256 layers
+ * draw 256, so short networks do not pay for steps they never take. */
+enum { LONG_BLOCK = 512, SHORT_BLOCK = 256 };
 
 struct exact_sampler {
     lyap_family family;
     int d, batch, words_per_step;
+    int block_len;       /* steps per block: LONG_BLOCK or SHORT_BLOCK */
     double a;
     /* current replica */
     uint64_t seed, task_key;
@@ -37,17 +42,17 @@ struct exact_sampler {
     long block;          /* blocks drawn so far */
     int next;            /* next unread step of the block */
     double log_scale;    /* 0.5 log(s2/d) (gaussian) or 0.5 log(s2) */
-    double *ready;       /* [batch * BLOCK] increments drawn */
+    double *ready;       /* [batch * block_len] increments drawn */
     int *dead;           /* [batch] */
     /* scratch for one column's block */
-    uint32_t *words;     /* [BLOCK * words_per_step] */
-    double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [BLOCK] */
-    double *log_u, *log_v3;  /* [BLOCK]: the exact test's logs, for the squeeze's rejects */
-    int *rejects;            /* [BLOCK]: their positions */
+    uint32_t *words;     /* [block_len * words_per_step] */
+    double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [block_len] */
+    double *log_u, *log_v3;  /* [block_len]: the exact test's logs, for the squeeze's rejects */
+    int *rejects;            /* [block_len]: their positions */
     unsigned char *rejected;
 };
 
-int exact_create(lyap_family f, int d, double a, int batch, exact_sampler **out)
+int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sampler **out)
 {
     exact_sampler *e;
     *out = NULL;
@@ -57,20 +62,22 @@ int exact_create(lyap_family f, int d, double a, int batch, exact_sampler **out)
     e->a = a;
     e->batch = batch;
     e->words_per_step = (d + 31) / 32;
-    int status = lyap_alloc(&e->ready, (size_t)batch * BLOCK, sizeof *e->ready, "exact increments");
+    e->block_len = depth <= SHORT_BLOCK ? SHORT_BLOCK : LONG_BLOCK;
+    size_t n = (size_t)e->block_len;
+    int status = lyap_alloc(&e->ready, (size_t)batch * n, sizeof *e->ready, "exact increments");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
     if (status == LYAP_OK)
-        status = lyap_alloc(&e->words, (size_t)BLOCK * e->words_per_step, sizeof *e->words, "random bits");
+        status = lyap_alloc(&e->words, (size_t)n * e->words_per_step, sizeof *e->words, "random bits");
     double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_v3};
     for (size_t i = 0; status == LYAP_OK && i < sizeof arrays / sizeof *arrays; i++)
-        status = lyap_alloc(arrays[i], BLOCK, sizeof **arrays[i], "exact scratch");
+        status = lyap_alloc(arrays[i], n, sizeof **arrays[i], "exact scratch");
     if (status == LYAP_OK)
-        status = lyap_alloc(&e->u, BLOCK, sizeof *e->u, "exact uniforms");
+        status = lyap_alloc(&e->u, n, sizeof *e->u, "exact uniforms");
     if (status == LYAP_OK)
-        status = lyap_alloc(&e->rejected, BLOCK, 1, "exact flags");
+        status = lyap_alloc(&e->rejected, n, 1, "exact flags");
     if (status == LYAP_OK)
-        status = lyap_alloc(&e->rejects, BLOCK, sizeof *e->rejects, "exact rejects");
+        status = lyap_alloc(&e->rejects, n, sizeof *e->rejects, "exact rejects");
     if (status != LYAP_OK) {
         exact_destroy(&e);
         return status;
@@ -85,7 +92,7 @@ void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica
     e->task_key = task_key;
     e->replica = replica;
     e->block = 0;
-    e->next = BLOCK; /* draw on the first layer */
+    e->next = e->block_len; /* draw on the first layer */
     e->log_scale = 0.5 * log(e->family == LYAP_FAMILY_GAUSSIAN ? s2 / e->d : s2);
     memset(e->dead, 0, sizeof *e->dead * (size_t)e->batch);
 }
@@ -100,17 +107,18 @@ static void open_stream(const exact_sampler *e, lyap_rng *rng, lyap_rng_purpose 
  * acceptance uniforms have 32 bits (a 2^-32 grid: far below any effect). */
 static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, double *out)
 {
+    int n = e->block_len;
     lyap_rng rng, retry;
     open_stream(e, &rng, purpose, column);
-    lyap_rng_normal(&rng, e->x, BLOCK);
-    lyap_rng_uniform32(&rng, e->u, BLOCK);
-    lyap_variates_gamma_attempt(e->shape, e->x, e->u, out, e->rejected, BLOCK);
+    lyap_rng_normal(&rng, e->x, n);
+    lyap_rng_uniform32(&rng, e->u, n);
+    lyap_variates_gamma_attempt(e->shape, e->x, e->u, out, e->rejected, n);
     /* The squeeze failed for about one in ten: Marsaglia-Tsang's exact test
      * log u < x^2/2 + dd (1 - v^3 + log v^3), its logs taken together by the
      * vector kernel, then, if that fails too, a fresh draw (the algorithm's
      * next attempt). */
     int m = 0;
-    for (int i = 0; i < BLOCK; i++) { /* branch-free: a reject is unpredictable */
+    for (int i = 0; i < n; i++) { /* branch-free: a reject is unpredictable */
         e->rejects[m] = i;
         m += e->rejected[i];
     }
@@ -138,52 +146,55 @@ static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, 
  * (ReLU death: -inf) or too small for the fast log (tiny slopes). */
 static void log_kept(exact_sampler *e)
 {
+    int n = e->block_len;
     double a2 = e->a * e->a;
-    for (int i = 0; i < BLOCK; i++)
+    for (int i = 0; i < n; i++)
         e->scratch[i] = e->pos[i] + a2 * e->neg[i];
-    lyap_variates_log(e->scratch, e->logs, BLOCK);
-    for (int i = 0; i < BLOCK; i++)
+    lyap_variates_log(e->scratch, e->logs, n);
+    for (int i = 0; i < n; i++)
         if (!(e->scratch[i] >= 0x1p-1000)) /* 0 or near underflow */
             e->logs[i] = e->pos[i] > 0 ? log(e->scratch[i]) : 2 * log(e->a) + log(e->neg[i]);
 }
 
 static void draw_block(exact_sampler *e, int column, double *increments)
 {
+    int n = e->block_len;
     lyap_rng rng;
     int d = e->d;
     open_stream(e, &rng, LYAP_RNG_EXACT_BITS, column);
-    lyap_rng_bits(&rng, e->words, (size_t)BLOCK * e->words_per_step);
-    lyap_variates_count_bits(e->words, e->words_per_step, d, e->k, BLOCK);
-    for (int i = 0; i < BLOCK; i++)
+    lyap_rng_bits(&rng, e->words, (size_t)n * e->words_per_step);
+    lyap_variates_count_bits(e->words, e->words_per_step, d, e->k, n);
+    for (int i = 0; i < n; i++)
         e->shape[i] = 0.5 * e->k[i];
     draw_gammas(e, LYAP_RNG_EXACT_POS, column, e->pos);
-    for (int i = 0; i < BLOCK; i++)
+    for (int i = 0; i < n; i++)
         e->shape[i] = 0.5 * (d - e->k[i]);
     draw_gammas(e, LYAP_RNG_EXACT_NEG, column, e->neg);
     log_kept(e);
     if (e->family == LYAP_FAMILY_GAUSSIAN) {
         double offset = e->log_scale + 0.5 * log(2.0);
-        for (int i = 0; i < BLOCK; i++)
+        for (int i = 0; i < n; i++)
             increments[i] = offset + 0.5 * e->logs[i];
         return;
     }
-    for (int i = 0; i < BLOCK; i++) /* P + N > 0 always (d >= 1) */
+    for (int i = 0; i < n; i++) /* P + N > 0 always (d >= 1) */
         e->scratch[i] = e->pos[i] + e->neg[i];
-    lyap_variates_log(e->scratch, e->scratch, BLOCK);
-    for (int i = 0; i < BLOCK; i++)
+    lyap_variates_log(e->scratch, e->scratch, n);
+    for (int i = 0; i < n; i++)
         increments[i] = e->log_scale + 0.5 * (e->logs[i] - e->scratch[i]);
 }
 
 void exact_layer(exact_sampler *e, double *increments)
 {
-    if (e->next == BLOCK) {
+    int n = e->block_len;
+    if (e->next == n) {
         for (int j = 0; j < e->batch; j++)
-            draw_block(e, j, e->ready + (size_t)j * BLOCK);
+            draw_block(e, j, e->ready + (size_t)j * n);
         e->block++;
         e->next = 0;
     }
     for (int j = 0; j < e->batch; j++)
-        increments[j] = e->ready[(size_t)j * BLOCK + e->next];
+        increments[j] = e->ready[(size_t)j * n + e->next];
     if (e->a == 0) /* only ReLU columns die, and stay dead */
         for (int j = 0; j < e->batch; j++) {
             increments[j] = e->dead[j] ? -INFINITY : increments[j];

@@ -10,7 +10,7 @@ typedef struct exact_sampler exact_sampler;
 
 /* New sampler of the increments of a rotation-invariant family F at width
  * D, slope A, for BATCH independent columns. LYAP_ENOMEM on failure. */
-int exact_create(lyap_family f, int d, double a, int batch, exact_sampler **out);
+int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sampler **out);
 
 /* Begins replica REPLICA of task TASK_KEY at grid variance S2. */
 void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica, double s2);

@@ -39,7 +39,7 @@ struct lyap_propagate_plan_s {
     double s2;
 };
 
-int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_method method,
+int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int depth, lyap_method method,
                                lyap_precision precision, lyap_propagate_plan *out)
 {
     struct lyap_propagate_plan_s *p;
@@ -56,7 +56,7 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_m
     p->family = f;
     p->method = method;
     if (method == LYAP_METHOD_EXACT) {
-        int status = exact_create(f, d, a, batch, &p->exact);
+        int status = exact_create(f, d, a, batch, depth, &p->exact);
         if (status != LYAP_OK)
             lyap_propagate_plan_destroy(&p);
         *out = p;

@@ -27,13 +27,14 @@ extern "C" {
 
 typedef struct lyap_propagate_plan_s *lyap_propagate_plan;
 
-/* New plan for width D, slope A (0 <= a <= 1), BATCH inputs and METHOD
+/* New plan for width D, slope A (0 <= a <= 1), BATCH inputs, replicas of
+ * DEPTH layers (the exact path draws steps in blocks sized to it) and METHOD
  * (exact or matrix, as resolved by lyap_method_resolve; exact needs a
  * rotation-invariant family), the matrix path in PRECISION (single:
  * gaussian weights, float variates and SGEMM, log-norms in double).
  * LYAP_ENOMEM, LYAP_ELAPACK, or LYAP_EINTERNAL for an exact or single
  * path the family lacks (*PLAN left NULL). */
-int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, lyap_method method,
+int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int depth, lyap_method method,
                                lyap_precision precision, lyap_propagate_plan *plan);
 
 /* Begins replica REPLICA of the task with key TASK_KEY: draws BATCH
