@@ -42,7 +42,7 @@ struct exact_sampler {
     long block;          /* blocks drawn so far */
     int next;            /* next unread step of the block */
     double log_scale;    /* 0.5 log(s2/d) (gaussian) or 0.5 log(s2) */
-    double *ready;       /* [batch * block_len] increments drawn */
+    double *ready;       /* [block_len][batch] increments drawn, step-major */
     int *dead;           /* [batch] */
     /* scratch for one column's block */
     uint32_t *words;     /* [block_len * words_per_step] */
@@ -147,16 +147,21 @@ static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, 
 static void log_kept(exact_sampler *e)
 {
     int n = e->block_len;
-    double a2 = e->a * e->a;
-    for (int i = 0; i < n; i++)
-        e->scratch[i] = e->pos[i] + a2 * e->neg[i];
-    lyap_variates_log(e->scratch, e->logs, n);
-    for (int i = 0; i < n; i++)
-        if (!(e->scratch[i] >= 0x1p-1000)) /* 0 or near underflow */
-            e->logs[i] = e->pos[i] > 0 ? log(e->scratch[i]) : 2 * log(e->a) + log(e->neg[i]);
+    double a2 = e->a * e->a, smallest = 1;
+    const double *restrict pos = e->pos, *restrict neg = e->neg;
+    double *restrict sum = e->scratch;
+    for (int i = 0; i < n; i++) {
+        sum[i] = pos[i] + a2 * neg[i];
+        smallest = sum[i] < smallest ? sum[i] : smallest;
+    }
+    lyap_variates_log(sum, e->logs, n);
+    for (int i = 0; smallest < 0x1p-1000 && i < n; i++) /* 0 or near underflow: rare */
+        if (!(sum[i] >= 0x1p-1000))
+            e->logs[i] = pos[i] > 0 ? log(sum[i]) : 2 * log(e->a) + log(neg[i]);
 }
 
-static void draw_block(exact_sampler *e, int column, double *increments)
+/* Draws column COLUMN's next block into INCREMENTS[i STRIDE], i < n. */
+static void draw_block(exact_sampler *e, int column, double *increments, int stride)
 {
     int n = e->block_len;
     lyap_rng rng;
@@ -164,37 +169,40 @@ static void draw_block(exact_sampler *e, int column, double *increments)
     open_stream(e, &rng, LYAP_RNG_EXACT_BITS, column);
     lyap_rng_bits(&rng, e->words, (size_t)n * e->words_per_step);
     lyap_variates_count_bits(e->words, e->words_per_step, d, e->k, n);
+    const double *restrict k = e->k, *restrict logs = e->logs;
+    double *restrict shape = e->shape, *restrict total = e->scratch;
     for (int i = 0; i < n; i++)
-        e->shape[i] = 0.5 * e->k[i];
+        shape[i] = 0.5 * k[i];
     draw_gammas(e, LYAP_RNG_EXACT_POS, column, e->pos);
     for (int i = 0; i < n; i++)
-        e->shape[i] = 0.5 * (d - e->k[i]);
+        shape[i] = 0.5 * (d - k[i]);
     draw_gammas(e, LYAP_RNG_EXACT_NEG, column, e->neg);
     log_kept(e);
     if (e->family == LYAP_FAMILY_GAUSSIAN) {
         double offset = e->log_scale + 0.5 * log(2.0);
         for (int i = 0; i < n; i++)
-            increments[i] = offset + 0.5 * e->logs[i];
+            increments[(size_t)i * stride] = offset + 0.5 * logs[i];
         return;
     }
     for (int i = 0; i < n; i++) /* P + N > 0 always (d >= 1) */
-        e->scratch[i] = e->pos[i] + e->neg[i];
-    lyap_variates_log(e->scratch, e->scratch, n);
+        total[i] = e->pos[i] + e->neg[i];
+    lyap_variates_log(total, total, n);
     for (int i = 0; i < n; i++)
-        increments[i] = e->log_scale + 0.5 * (e->logs[i] - e->scratch[i]);
+        increments[(size_t)i * stride] = e->log_scale + 0.5 * (logs[i] - total[i]);
 }
 
 void exact_layer(exact_sampler *e, double *increments)
 {
     int n = e->block_len;
     if (e->next == n) {
+        /* step-major, so a layer reads its batch contiguously (column-major
+         * blocks put the columns 4 KB apart, all in one L1 set) */
         for (int j = 0; j < e->batch; j++)
-            draw_block(e, j, e->ready + (size_t)j * n);
+            draw_block(e, j, e->ready + j, e->batch);
         e->block++;
         e->next = 0;
     }
-    for (int j = 0; j < e->batch; j++)
-        increments[j] = e->ready[(size_t)j * n + e->next];
+    memcpy(increments, e->ready + (size_t)e->next * e->batch, sizeof *increments * (size_t)e->batch);
     if (e->a == 0) /* only ReLU columns die, and stay dead */
         for (int j = 0; j < e->batch; j++) {
             increments[j] = e->dead[j] ? -INFINITY : increments[j];
