@@ -42,7 +42,7 @@ struct exact_sampler {
     long block;          /* blocks drawn so far */
     int next;            /* next unread step of the block */
     double log_scale;    /* 0.5 log(s2/d) (gaussian) or 0.5 log(s2) */
-    double *ready;       /* [block_len][batch] increments drawn, step-major */
+    double *ready;       /* [batch][ready_stride] increments drawn */
     int *dead;           /* [batch] */
     /* scratch for one column's block */
     uint32_t *words;     /* [block_len * words_per_step] */
@@ -51,6 +51,13 @@ struct exact_sampler {
     int *rejects;            /* [block_len]: their positions */
     unsigned char *rejected;
 };
+
+/* Distance between columns in e->ready: a block plus one cache line, so
+ * the columns a layer reads are not all 4 KB apart (one L1 set). */
+static size_t ready_stride(const exact_sampler *e)
+{
+    return (size_t)e->block_len + 8;
+}
 
 int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sampler **out)
 {
@@ -64,7 +71,7 @@ int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sam
     e->words_per_step = (d + 31) / 32;
     e->block_len = depth <= SHORT_BLOCK ? SHORT_BLOCK : LONG_BLOCK;
     size_t n = (size_t)e->block_len;
-    int status = lyap_alloc(&e->ready, (size_t)batch * n, sizeof *e->ready, "exact increments");
+    int status = lyap_alloc(&e->ready, (size_t)batch * ready_stride(e), sizeof *e->ready, "exact increments");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
     if (status == LYAP_OK)
@@ -195,14 +202,13 @@ void exact_layer(exact_sampler *e, double *increments)
 {
     int n = e->block_len;
     if (e->next == n) {
-        /* step-major, so a layer reads its batch contiguously (column-major
-         * blocks put the columns 4 KB apart, all in one L1 set) */
         for (int j = 0; j < e->batch; j++)
-            draw_block(e, j, e->ready + j, e->batch);
+            draw_block(e, j, e->ready + (size_t)j * ready_stride(e), 1);
         e->block++;
         e->next = 0;
     }
-    memcpy(increments, e->ready + (size_t)e->next * e->batch, sizeof *increments * (size_t)e->batch);
+    for (int j = 0; j < e->batch; j++)
+        increments[j] = e->ready[(size_t)j * ready_stride(e) + e->next];
     if (e->a == 0) /* only ReLU columns die, and stay dead */
         for (int j = 0; j < e->batch; j++) {
             increments[j] = e->dead[j] ? -INFINITY : increments[j];
