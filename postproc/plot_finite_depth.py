@@ -18,7 +18,7 @@ import argparse
 import math
 import sys
 
-from plotlib import plotting_modules
+from plotlib import fail, plotting_modules
 
 plt, np, xr = plotting_modules("plot_finite_depth.py")
 
@@ -53,7 +53,7 @@ def curves(sl):
 def print_table(sl, depth):
     depths = [int(L) for L in sl.depth.values if depth is None or int(L) == depth]
     if not depths:
-        sys.exit(f"plot_finite_depth.py: depth {depth} is not recorded; the file has {sl.depth.values.tolist()}")
+        fail("plot_finite_depth.py", f"depth {depth} is not recorded; the file has {sl.depth.values.tolist()}")
     print(f"# width d = {int(sl.width)}, slope a = {float(sl.slope):g}, eps = {sl.attrs.get('eps', 'see file')}")
     print(f"{'family':<24}{'scale':<10}{'s2':>9}{'L':>7}  {'p_vanish mc +- se':>22}{'exact':>11}  "
           f"{'p_explode mc +- se':>22}{'exact':>11}")
@@ -66,7 +66,7 @@ def print_table(sl, depth):
 
 
 def plot(sl, out):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
     L = sl.depth.values
     for i, (fam, label, target, s2, t) in enumerate(curves(sl)):
         color = f"C{i}"
@@ -82,10 +82,11 @@ def plot(sl, out):
         ax.set_xlabel("depth L (layers)")
         ax.set_title(title, fontsize=10)
         ax.set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
     fig.suptitle(f"Finite depth at width d = {int(sl.width)}, slope a = {float(sl.slope):g} "
-                 "(points: Monte Carlo; lines: exact law)", fontsize=10)
-    fig.tight_layout()
+                 "(points: Monte Carlo; lines: exact law, gaussian and orthogonal)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(out, dpi=120)
     print(f"plot_finite_depth.py: wrote {out}")
 
@@ -95,12 +96,12 @@ def main(argv):
     try:
         ds = xr.open_dataset(args.file)
     except (OSError, ValueError) as err:
-        sys.exit(f"plot_finite_depth.py: {args.file}: cannot open ({err})")
+        fail("plot_finite_depth.py", f"{args.file}: cannot open ({err})")
     if "p_vanish" not in ds:
-        sys.exit(f"plot_finite_depth.py: {args.file} has no p_vanish: written by an older lyapdiag?")
+        fail("plot_finite_depth.py", f"{args.file} has no p_vanish: written by an older lyapdiag?")
     width = int(ds.width.values[0]) if args.width is None else args.width
     if width not in ds.width.values:
-        sys.exit(f"plot_finite_depth.py: width {width} not in the file; it has {ds.width.values.tolist()}")
+        fail("plot_finite_depth.py", f"width {width} not in the file; it has {ds.width.values.tolist()}")
     slope = float(ds.slope.sel(slope=0.1 if args.slope is None else args.slope, method="nearest"))
     sl = ds.sel(width=width, slope=slope)
     sl.attrs = ds.attrs

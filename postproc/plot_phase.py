@@ -153,7 +153,7 @@ def plot_heatmap(ax, fig, sl):
     lo, hi = ax.get_xlim()
     inside = (crit >= lo) & (crit <= hi)
     finite_th = np.isfinite(crit_th)
-    ax.plot(np.where(finite_th, crit_th, np.nan), rows, "x--", color="black",
+    ax.plot(np.where(finite_th, crit_th, np.nan), rows, "x--", color="black", ms=9, mew=1.5, zorder=4,
             label=label_if(finite_th.any(), r"$s^2_{\rm crit}$ theory (exact)"))
     ax.errorbar(crit[inside], rows[inside], xerr=crit_se[inside], fmt="o", color="gold",
                 markeredgecolor="black", ecolor="black", capsize=3, zorder=3,
@@ -222,7 +222,7 @@ def main(argv):
             print_table(sl, args.file)
         else:
             plot(sl, args.file, out)
-            print(out)
+            print(f"plot_phase.py: wrote {out}")
     except UsageError as e:
         print(f"{os.path.basename(sys.argv[0])}: {e}", file=sys.stderr)
         return 2

@@ -16,9 +16,10 @@ import argparse
 import math
 import sys
 
-from plotlib import plotting_modules
+from plotlib import fail, plotting_modules
 
 plt, np, xr = plotting_modules("plot_spectrum.py")
+import matplotlib.ticker  # noqa: E402  (after the backend is chosen)
 
 
 def digamma(x):
@@ -48,7 +49,7 @@ def parse_args(argv):
 
 def select(ds, slope, variance):
     if "spectrum" not in ds:
-        sys.exit("plot_spectrum.py: the file has no spectrum: run a deck with [sampling] spectrum = K (or all)")
+        fail("plot_spectrum.py", "the file has no spectrum: run a deck with [sampling] spectrum = K (or all)")
     a = float(ds.slope.sel(slope=0.1 if slope is None else slope, method="nearest"))
     s2 = float(ds.variance.sel(variance=2 / (1 + a * a) if variance is None else variance, method="nearest"))
     return a, s2, ds.sel(slope=a, variance=s2)
@@ -85,18 +86,22 @@ def plot(a, s2, sl, out):
             finite = np.isfinite(mc)
             line = ax.errorbar(i[finite], mc[finite], yerr=se[finite], fmt="o", ms=3, capsize=2,
                                label=f"{fam} (gap {gap:.3g})")
-            if np.any(np.isfinite(th)):
-                ax.plot(i[np.isfinite(th)], th[np.isfinite(th)], "-", color=line[0].get_color(), lw=1)
+            known = np.isfinite(th)
+            if np.sum(known) > 1:
+                ax.plot(i[known], th[known], "-", color=line[0].get_color(), lw=1)
+            elif np.any(known):  # lambda_1 = lambda alone: a marker, not a line
+                ax.plot(i[known], th[known], "x", color=line[0].get_color(), ms=9, mew=1.5)
         k = max((len(r[2]) for r in rows(sl) if r[1] == d), default=0)
         if k:
             ax.plot(np.arange(1, k + 1), newman(d, s2, k), "k:", lw=1, label="Newman, linear (a = 1)")
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_title(f"width d = {d}")
         ax.set_xlabel("index i")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel(r"$\lambda_i$ per layer")
         ax.legend(fontsize=7)
     fig.suptitle(f"Lyapunov spectrum of the Jacobian, a = {a:g}, s$^2$ = {s2:g} "
-                 "(points: Monte Carlo; lines: exact)", fontsize=10)
+                 "(points: Monte Carlo; lines and x: exact)", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     print(f"plot_spectrum.py: wrote {out}")
@@ -107,7 +112,7 @@ def main(argv):
     try:
         ds = xr.open_dataset(args.file)
     except (OSError, ValueError) as err:
-        sys.exit(f"plot_spectrum.py: {args.file}: cannot open ({err})")
+        fail("plot_spectrum.py", f"{args.file}: cannot open ({err})")
     a, s2, sl = select(ds, args.slope, args.variance)
     if args.table:
         print_table(a, s2, sl)

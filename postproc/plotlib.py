@@ -4,6 +4,12 @@ import signal
 import sys
 
 
+def fail(script, message):
+    """Exit with status 2 and one line naming the script, as every postproc script does."""
+    print(f"{script}: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def plotting_modules(script):
     """(pyplot, numpy, xarray) with the Agg backend; exits with one line if one is missing."""
     try:
@@ -14,7 +20,7 @@ def plotting_modules(script):
         import numpy as np
         import xarray as xr
     except ImportError as err:  # the python3 first on PATH is often not Debian's
-        sys.exit(f"{script}: {err.name} missing: run with Debian's /usr/bin/python3 "
-                 "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
+        fail(script, f"{err.name} missing: run with Debian's /usr/bin/python3 "
+             "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--table | head` ends quietly
     return plt, np, xr

@@ -504,9 +504,17 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
             strcat(keys, deck_keys[i].name);
         }
     }
-    if (!known_section)
+    if (!known_section) {
+        const char *sections[] = {"grid", "sampling", "output"}, *near = NULL;
+        for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+            if (edit_distance(section, sections[i]) <= 3)
+                near = sections[i];
+        if (near)
+            return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", st->name, st->line,
+                             section, near);
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are [grid], [sampling], [output]",
                          st->name, st->line, section);
+    }
     if (best >= 0)
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; did you mean '%s' in [%s]?",
                          st->name, st->line, section, name, deck_keys[best].name, deck_keys[best].section);

@@ -62,6 +62,14 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+/* A usage error naming the offending value X (FMT has one %s for it). */
+static int bad_value(double x, const char *fmt)
+{
+    char value[32];
+    snprintf(value, sizeof value, "%g", x);
+    return usage_error(fmt, value);
+}
+
 /* Strict number arguments for `theory`. */
 static int parse_double_arg(const char *option, const char *text, double *out)
 {
@@ -163,15 +171,15 @@ static int cmd_theory(int argc, char **argv)
     if (isnan(width) || isnan(slope))
         return usage_error("theory: %s", "--width and --slope are required");
     if (width != floor(width) || width < 1 || width > LYAP_DECK_MAX_WIDTH)
-        return usage_error("theory: --width must be a whole number from 1 to 65536%s", "");
+        return bad_value(width, "theory: --width must be a whole number from 1 to 65536, not %s");
     if (slope < 0 || slope > 1)
-        return usage_error("theory: --slope must lie in [0, 1] (0 = ReLU, 1 = linear)%s", "");
+        return bad_value(slope, "theory: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s");
     if (!isnan(variance) && variance <= 0)
-        return usage_error("theory: --variance must be > 0%s", "");
+        return bad_value(variance, "theory: --variance must be > 0, not %s");
     if (!isnan(depth) && (depth != floor(depth) || depth < 1 || depth > LYAP_DECK_MAX_DEPTH))
-        return usage_error("theory: --depth must be a whole number of layers from 1 to 1000000000%s", "");
+        return bad_value(depth, "theory: --depth must be a whole number of layers from 1 to 1000000000, not %s");
     if (!(eps > 0 && eps < 1))
-        return usage_error("theory: --eps must lie strictly between 0 and 1 (default 1e-3)%s", "");
+        return bad_value(eps, "theory: --eps must lie strictly between 0 and 1 (default 1e-3), not %s");
 
     int d = (int)width;
     printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
@@ -211,13 +219,13 @@ static int cmd_theory(int argc, char **argv)
 /* ---- lyapdiag run ----------------------------------------------------------- */
 
 typedef struct {
-    const char *deck_path, *output;
+    const char *program, *deck_path, *output;
     int quiet, resume, threads;
 } run_options;
 
 static int parse_run_options(int argc, char **argv, run_options *opt)
 {
-    *opt = (run_options){.threads = 1};
+    *opt = (run_options){.threads = 1, .program = argv[0]};
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--quiet") == 0) {
             opt->quiet = 1;
@@ -266,9 +274,10 @@ static void make_history(int argc, char **argv, char *out, size_t size)
 static void echo_settings(const lyap_deck *deck)
 {
     fprintf(stderr,
-            "lyapdiag %s: %s: %d families x %d widths x %d slopes = %ld tasks on %d rank%s; %d variances, "
+            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances, "
             "depths %d..%d, %d replicas x %d inputs, seed %llu -> %s\n",
-            PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nwidths, deck->nslopes,
+            PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
+            deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
             lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
             (unsigned long long)deck->seed, deck->output);
@@ -294,9 +303,12 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         long done = lyap_ncout_done_count(*out);
         status = lyap_ncout_checkpoint(*out);
         if (status == LYAP_OK) {
+            char ranks[32] = "";
+            if (lyap_sched_size() > 1)
+                snprintf(ranks, sizeof ranks, "mpirun -np %d ", lyap_sched_size());
             fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
-                    "lyapdiag run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output,
-                    deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
+                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output, ranks,
+                    opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_ncout_close(out);
             return EXIT_INTERRUPTED;
         }

@@ -247,7 +247,9 @@ static int put_global_attributes(lyap_ncout *nc)
                             "exact: each layer's log-norm increment drawn from its exact law (THEORY.md), "
                             "columns independent; matrix: fresh weights every layer (OpenBLAS GEMM), "
                             "activations renormalized every layer; both accumulate log-norms in double; "
-                            "random streams Philox4x64-10 keyed by (seed, family, width, slope, replica, layer)"));
+                            "random streams: Random123 Philox4x32-10 (vectorized variates; Philox4x64-10 for rare gamma "
+                            "retries) keyed by the seed and a hash of (family, width, slope, simulated variance), "
+                            "counted by (replica, layer, purpose, column)"));
     LYAP_CALL(put_text_attr(nc, g, "variance_axis",
                             deck->verify_homogeneity
                                 ? "every variance simulated with independent streams"

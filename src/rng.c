@@ -1,4 +1,6 @@
-/* rng.c: Philox4x64-10 streams (Salmon et al., SC'11, via Random123). */
+/* rng.c: counter-based streams (Salmon et al., SC'11, via Random123):
+ * Philox4x64-10 for one-at-a-time draws, and the key and counter of the
+ * Philox4x32-10 array kernels (variates.c). */
 #include <Random123/philox.h>
 #include <math.h>
 #include <string.h>
