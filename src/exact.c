@@ -47,7 +47,8 @@ struct exact_sampler {
     /* scratch for one column's block */
     uint32_t *words;     /* [block_len * words_per_step] */
     double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [block_len] */
-    double *log_u, *log_v3;  /* [block_len]: the exact test's logs, for the squeeze's rejects */
+    double *log_u, *log_g;   /* [block_len]: the exact test's logs, for the squeeze's rejects */
+    double *dd_log_dd;       /* [d + 1]: (k/2 - 1/3) log(k/2 - 1/3) for shape k/2 >= 1 */
     int *rejects;            /* [block_len]: their positions */
     unsigned char *rejected;
 };
@@ -76,7 +77,7 @@ int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sam
         status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->words, (size_t)n * e->words_per_step, sizeof *e->words, "random bits");
-    double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_v3};
+    double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_g};
     for (size_t i = 0; status == LYAP_OK && i < sizeof arrays / sizeof *arrays; i++)
         status = lyap_alloc(arrays[i], n, sizeof **arrays[i], "exact scratch");
     if (status == LYAP_OK)
@@ -85,6 +86,10 @@ int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sam
         status = lyap_alloc(&e->rejected, n, 1, "exact flags");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->rejects, n, sizeof *e->rejects, "exact rejects");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->dd_log_dd, (size_t)d + 1, sizeof *e->dd_log_dd, "gamma constants");
+    for (int k = 2; status == LYAP_OK && k <= d; k++) /* shapes below 1 never reach the exact test */
+        e->dd_log_dd[k] = (0.5 * k - 1.0 / 3) * log(0.5 * k - 1.0 / 3);
     if (status != LYAP_OK) {
         exact_destroy(&e);
         return status;
@@ -121,9 +126,11 @@ static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, 
     lyap_rng_uniform32(&rng, e->u, n);
     lyap_variates_gamma_attempt(e->shape, e->x, e->u, out, e->rejected, n);
     /* The squeeze failed for about one in ten: Marsaglia-Tsang's exact test
-     * log u < x^2/2 + dd (1 - v^3 + log v^3), its logs taken together by the
-     * vector kernel, then, if that fails too, a fresh draw (the algorithm's
-     * next attempt). */
+     * log u < x^2/2 + dd (1 - v^3 + log v^3). The attempt left g = dd v^3
+     * in OUT (v <= 0 gives g <= 0: rejected), so with dd log dd from a table
+     * the test reads log u < x^2/2 + dd - g + dd log g - dd log dd, its logs
+     * taken together by the vector kernel. If it fails too, a fresh draw
+     * (the algorithm's next attempt). */
     int m = 0;
     for (int i = 0; i < n; i++) { /* branch-free: a reject is unpredictable */
         e->rejects[m] = i;
@@ -131,20 +138,17 @@ static void draw_gammas(exact_sampler *e, lyap_rng_purpose purpose, int column, 
     }
     for (int j = 0; j < m; j++) {
         int i = e->rejects[j];
-        double dd = e->shape[i] - 1.0 / 3, v = 1 + e->x[i] * (1 / sqrt(9 * dd));
         e->log_u[j] = e->u[i];
-        e->log_v3[j] = v > 0 ? v * v * v : 1; /* v <= 0 is rejected outright below */
+        e->log_g[j] = out[i] > 0 ? out[i] : 1;
     }
     lyap_variates_log(e->log_u, e->log_u, (size_t)m);
-    lyap_variates_log(e->log_v3, e->log_v3, (size_t)m);
+    lyap_variates_log(e->log_g, e->log_g, (size_t)m);
     open_stream(e, &retry, purpose == LYAP_RNG_EXACT_POS ? LYAP_RNG_EXACT_RETRY_POS : LYAP_RNG_EXACT_RETRY_NEG,
                 column);
     for (int j = 0; j < m; j++) {
         int i = e->rejects[j];
-        double a = e->shape[i], dd = a - 1.0 / 3, v = 1 + e->x[i] * (1 / sqrt(9 * dd)), v3 = v * v * v;
-        if (v > 0 && e->log_u[j] < 0.5 * e->x[i] * e->x[i] + dd * (1 - v3 + e->log_v3[j]))
-            out[i] = dd * v3;
-        else
+        double a = e->shape[i], dd = a - 1.0 / 3, g = out[i], x = e->x[i];
+        if (!(g > 0 && e->log_u[j] < 0.5 * x * x + dd - g + dd * e->log_g[j] - e->dd_log_dd[(int)(2 * a)]))
             out[i] = lyap_rng_gamma(&retry, a);
     }
 }
@@ -225,11 +229,12 @@ void exact_destroy(exact_sampler **e)
     free((*e)->dead);
     free((*e)->words);
     double *arrays[] = {(*e)->k,    (*e)->shape, (*e)->pos,     (*e)->neg,   (*e)->x,
-                        (*e)->u,    (*e)->logs,  (*e)->scratch, (*e)->log_u, (*e)->log_v3};
+                        (*e)->u,    (*e)->logs,  (*e)->scratch, (*e)->log_u, (*e)->log_g};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     free((*e)->rejected);
     free((*e)->rejects);
+    free((*e)->dd_log_dd);
     free(*e);
     *e = NULL;
 }
