@@ -246,18 +246,28 @@ static inline __attribute__((always_inline)) void log_body(const double *x, doub
 
 /* Ones among the first D bits of each step's NW words (SWAR popcount:
  * vectorizes where a popcnt call would not). */
+static inline __attribute__((always_inline)) uint32_t ones(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0fu;
+    return (x * 0x01010101u) >> 24;
+}
+
 static inline __attribute__((always_inline)) void count_body(const uint32_t *words, int nw, int d, double *counts,
                                                              size_t n)
 {
+    if (nw == 1) { /* d <= 32: one word a step, a loop gcc vectorizes whole */
+        uint32_t mask = d == 32 ? 0xffffffffu : (1u << d) - 1;
+        for (size_t i = 0; i < n; i++)
+            counts[i] = (double)(int32_t)ones(words[i] & mask);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t total = 0;
         for (int w = 0; w < nw; w++) {
             int bits = d - 32 * w < 32 ? d - 32 * w : 32;
-            uint32_t x = words[i * (size_t)nw + (size_t)w] & (bits == 32 ? 0xffffffffu : (1u << bits) - 1);
-            x = x - ((x >> 1) & 0x55555555u);
-            x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-            x = (x + (x >> 4)) & 0x0f0f0f0fu;
-            total += (x * 0x01010101u) >> 24;
+            total += ones(words[i * (size_t)nw + (size_t)w] & (bits == 32 ? 0xffffffffu : (1u << bits) - 1));
         }
         counts[i] = (double)total;
     }
