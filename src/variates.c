@@ -244,8 +244,9 @@ static inline __attribute__((always_inline)) void log_body(const double *x, doub
         out[i] = log_poly(x[i]);
 }
 
-/* Ones among the first D bits of each step's NW words (SWAR popcount:
- * vectorizes where a popcnt call would not). */
+/* Ones among the first D bits of each step's NW words, word w of step i at
+ * WORDS[w N + i] (SWAR popcount: vectorizes where a popcnt call would not;
+ * word-major, so each word's pass is one contiguous loop). */
 static inline __attribute__((always_inline)) uint32_t ones(uint32_t x)
 {
     x = x - ((x >> 1) & 0x55555555u);
@@ -257,19 +258,14 @@ static inline __attribute__((always_inline)) uint32_t ones(uint32_t x)
 static inline __attribute__((always_inline)) void count_body(const uint32_t *words, int nw, int d, double *counts,
                                                              size_t n)
 {
-    if (nw == 1) { /* d <= 32: one word a step, a loop gcc vectorizes whole */
-        uint32_t mask = d == 32 ? 0xffffffffu : (1u << d) - 1;
+    for (size_t i = 0; i < n; i++)
+        counts[i] = 0;
+    for (int w = 0; w < nw; w++) {
+        int bits = d - 32 * w < 32 ? d - 32 * w : 32;
+        uint32_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+        const uint32_t *word = words + (size_t)w * n;
         for (size_t i = 0; i < n; i++)
-            counts[i] = (double)(int32_t)ones(words[i] & mask);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t total = 0;
-        for (int w = 0; w < nw; w++) {
-            int bits = d - 32 * w < 32 ? d - 32 * w : 32;
-            total += ones(words[i * (size_t)nw + (size_t)w] & (bits == 32 ? 0xffffffffu : (1u << bits) - 1));
-        }
-        counts[i] = (double)total;
+            counts[i] += (double)(int32_t)ones(word[i] & mask);
     }
 }
 

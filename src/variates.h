@@ -37,8 +37,8 @@ void lyap_variates_draw(lyap_variate_kind kind, const uint32_t key[2], const uin
  * NaN: the caller handles those), to a few ulp; OUT may be X. */
 void lyap_variates_log(const double *x, double *out, size_t n);
 
-/* COUNTS[i] = the number of ones among the first D bits of
- * WORDS[i NW .. i NW + NW) (Binomial(d, 1/2) from random words). */
+/* COUNTS[i] = the number of ones among the first D bits of the NW words
+ * WORDS[w N + i], w < NW (Binomial(d, 1/2) from random words). */
 void lyap_variates_count_bits(const uint32_t *words, int nw, int d, double *counts, size_t n);
 
 /* One Marsaglia-Tsang attempt per value for Gamma(SHAPE[i]), SHAPE in
