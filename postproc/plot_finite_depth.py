@@ -18,7 +18,7 @@ import argparse
 import math
 import sys
 
-from plotlib import fail, plotting_modules
+from plotlib import fail, open_dataset, plotting_modules, save
 
 plt, np, xr = plotting_modules("plot_finite_depth.py")
 
@@ -87,16 +87,12 @@ def plot(sl, out):
     fig.suptitle(f"Finite depth at width d = {int(sl.width)}, slope a = {float(sl.slope):g} "
                  "(points: Monte Carlo; lines: exact law, gaussian and orthogonal)", fontsize=10)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.savefig(out, dpi=120)
-    print(f"plot_finite_depth.py: wrote {out}")
+    save("plot_finite_depth.py", fig, out)
 
 
 def main(argv):
     args = parse_args(argv)
-    try:
-        ds = xr.open_dataset(args.file)
-    except (OSError, ValueError) as err:
-        fail("plot_finite_depth.py", f"{args.file}: cannot open ({err})")
+    ds = open_dataset("plot_finite_depth.py", xr, args.file)
     if "p_vanish" not in ds:
         fail("plot_finite_depth.py", f"{args.file} has no p_vanish: written by an older lyapdiag?")
     width = int(ds.width.values[0]) if args.width is None else args.width

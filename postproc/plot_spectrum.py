@@ -16,7 +16,7 @@ import argparse
 import math
 import sys
 
-from plotlib import fail, plotting_modules
+from plotlib import fail, open_dataset, plotting_modules, save
 
 plt, np, xr = plotting_modules("plot_spectrum.py")
 import matplotlib.ticker  # noqa: E402  (after the backend is chosen)
@@ -103,16 +103,12 @@ def plot(a, s2, sl, out):
     fig.suptitle(f"Lyapunov spectrum of the Jacobian, a = {a:g}, s$^2$ = {s2:g} "
                  "(points: Monte Carlo; lines and x: exact)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    print(f"plot_spectrum.py: wrote {out}")
+    save("plot_spectrum.py", fig, out)
 
 
 def main(argv):
     args = parse_args(argv)
-    try:
-        ds = xr.open_dataset(args.file)
-    except (OSError, ValueError) as err:
-        fail("plot_spectrum.py", f"{args.file}: cannot open ({err})")
+    ds = open_dataset("plot_spectrum.py", xr, args.file)
     a, s2, sl = select(ds, args.slope, args.variance)
     if args.table:
         print_table(a, s2, sl)

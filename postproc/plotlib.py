@@ -24,3 +24,20 @@ def plotting_modules(script):
              "(apt-get install python3-xarray python3-netcdf4 python3-matplotlib)")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--table | head` ends quietly
     return plt, np, xr
+
+
+def open_dataset(script, xr, path):
+    """The NetCDF file at PATH as an xarray Dataset; one line and exit 2 if it cannot be read."""
+    try:
+        return xr.open_dataset(path)
+    except (OSError, ValueError) as err:
+        fail(script, f"{path}: cannot open ({err})")
+
+
+def save(script, fig, out):
+    """Writes FIG to OUT and says so; one line and exit 2 if OUT cannot be written."""
+    try:
+        fig.savefig(out, dpi=120)
+    except OSError as err:
+        fail(script, f"{out}: cannot write ({err.strerror or err})")
+    print(f"{script}: wrote {out}")
