@@ -407,7 +407,11 @@ static int load_tasks(lyap_ncout *nc, int ncid)
         if (!is_present(nc, var))
             continue;
         double *all;
-        LYAP_CALL(nc_check(nc_inq_varid(ncid, var->name, &varid), nc, var->name));
+        int found = nc_inq_varid(ncid, var->name, &varid);
+        if (found == NC_ENOTVAR)
+            return lyap_fail(LYAP_EIO, "%s: has no variable %s: written by an older lyapdiag; finish it with that "
+                             "version, or delete it to start afresh", nc->writing, var->name);
+        LYAP_CALL(nc_check(found, nc, var->name));
         LYAP_CALL(lyap_alloc(&all, per * (size_t)nc->ntasks, sizeof *all, var->name));
         int status = nc_check(nc_get_var_double(ncid, varid, all), nc, var->name);
         for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++) {
