@@ -291,11 +291,13 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
              * slope > 0; at slope 0 lambda = -inf regardless, THEORY.md).
              * v: batch means on the exact path (i.i.d. increments), the
              * FFT autocorrelation of the series on the matrix path. */
-            double v_replica = 0;
-            for (int j = 0; j < batch; j++)
-                v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
             stats_push(&lambda, (final_mean - burn_in_mean) / steady);
-            stats_push(&v, v_replica / batch);
+            if (!col->autocorr) {
+                double v_replica = 0;
+                for (int j = 0; j < batch; j++)
+                    v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
+                stats_push(&v, v_replica / batch);
+            }
             for (int j = 0; col->autocorr && status == LYAP_OK && j < batch; j++)
                 status = lyap_autocorr_add(col->autocorr, col->series + (size_t)burn_in * batch + j, batch, r);
         }
