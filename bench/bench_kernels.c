@@ -4,7 +4,8 @@
  *   - normal variates per second (the matrix path's floor);
  *   - exact path: layer-steps per second by width (no matrix), 16 columns;
  *   - matrix path: time per layer against the time of its d*d variates
- *     and of its GEMM alone, by width, gaussian weights;
+ *     and of its GEMM alone, by width, gaussian weights, and its achieved
+ *     GFLOP/s (double and single) next to DGEMM and SGEMM alone;
  *   - a whole task (estimators included) per path: steps per second and
  *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2);
  *   - the time one task needs for a lambda stderr of 1e-3, by width and
@@ -83,30 +84,49 @@ static double time_to_stderr(int d, double steps_per_s)
     return v / 1e-6 / steps_per_s;
 }
 
+/* Seconds per call of GEMM (d x d times d x BATCH), double or single. */
+static double gemm_seconds(int d, int batch, int single)
+{
+    size_t n = (size_t)d * d + 2 * (size_t)d * batch;
+    double *dbuf = single ? NULL : calloc(n, sizeof *dbuf);
+    float *sbuf = single ? calloc(n, sizeof *sbuf) : NULL;
+    double t0 = now(), reps = 0;
+    while (now() - t0 < budget)
+        for (int i = 0; i < 16; i++, reps++)
+            if (single)
+                cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, 1.0f, sbuf, d, sbuf + d * d, d,
+                            0.0f, sbuf + d * d + d * batch, d);
+            else
+                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, 1.0, dbuf, d, dbuf + d * d, d,
+                            0.0, dbuf + d * d + d * batch, d);
+    double seconds = (now() - t0) / reps;
+    free(dbuf);
+    free(sbuf);
+    return seconds;
+}
+
+/* The matrix path's layer against its floor, and its achieved GFLOP/s (the
+ * layer's 2 d^2 batch flops over the whole layer time) next to OpenBLAS's
+ * DGEMM and SGEMM alone on the same shapes. */
 static void bench_matrix_layer(int d)
 {
     int batch = 8;
-    double per_layer, *W = malloc(sizeof *W * d * d), *x = calloc((size_t)d * batch, sizeof *x),
-                      *y = malloc(sizeof *y * d * batch);
+    double per_layer, per_layer_single, *W = malloc(sizeof *W * d * d);
     steps_per_second(LYAP_FAMILY_GAUSSIAN, d, batch, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, &per_layer);
+    steps_per_second(LYAP_FAMILY_GAUSSIAN, d, batch, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, &per_layer_single);
     lyap_rng rng;
     lyap_rng_init(&rng, 1, 2, 3, 4, LYAP_RNG_WEIGHTS);
     double t0 = now(), reps = 0;
     while (now() - t0 < budget)
         for (int i = 0; i < 16; i++, reps++)
             lyap_rng_normal(&rng, W, (size_t)d * d);
-    double variates = (now() - t0) / reps;
-    t0 = now(), reps = 0;
-    while (now() - t0 < budget)
-        for (int i = 0; i < 16; i++, reps++)
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, 1.0, W, d, x, d, 0.0, y, d);
-    double gemm = (now() - t0) / reps;
+    double variates = (now() - t0) / reps, gemm = gemm_seconds(d, batch, 0), sgemm = gemm_seconds(d, batch, 1);
+    double flops = 2.0 * d * d * batch;
     printf("BENCH matrix d=%d batch=%d layer_us=%.3f variates_us=%.3f gemm_us=%.3f gemm_gflops=%.2f "
-           "layer_over_floor=%.2f\n", d, batch, 1e6 * per_layer, 1e6 * variates, 1e6 * gemm,
-           2.0 * d * d * batch / gemm / 1e9, per_layer / fmax(variates, gemm));
+           "layer_over_floor=%.2f path_gflops=%.2f path_single_gflops=%.2f sgemm_gflops=%.2f\n", d, batch,
+           1e6 * per_layer, 1e6 * variates, 1e6 * gemm, flops / gemm / 1e9, per_layer / fmax(variates, gemm),
+           flops / per_layer / 1e9, flops / per_layer_single / 1e9, flops / sgemm / 1e9);
     free(W);
-    free(x);
-    free(y);
 }
 
 /* A whole task at He scale: wall time, stderr, cost to stderr 1e-3. */
