@@ -155,6 +155,15 @@ typedef struct {
     long done_replicas, total_replicas;
 } progress;
 
+/* Layers the exponents leave out. Looks-linear weights: the first layer
+ * is a transient (it depends on how x_0 splits, THEORY.md), so lambda, v
+ * and the spectrum use layers 2..L; the finite-depth moments keep it.
+ * Other families: every layer. */
+static int burn_in_layers(const lyap_task_spec *spec)
+{
+    return lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+}
+
 /* The adaptive stopping rule, checked before replica R: with a target,
  * stop at the end of a round once lambda's stderr is at most the target,
  * judged from LYAP_ADAPTIVE_MIN_REPLICAS replicas on (a stderr from fewer
@@ -233,10 +242,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
 {
     const lyap_task_spec *spec = prog->spec;
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
-    /* Looks-linear weights: the first layer is a transient (it depends on
-     * how x_0 splits, THEORY.md), so lambda and v use layers 2..L; the
-     * finite-depth moments keep it. Other families: every layer. */
-    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0, steady = depth - burn_in;
+    int burn_in = burn_in_layers(spec), steady = depth - burn_in;
     int b = lyap_estimate_clt_batch_length(steady), nbatches = steady / b;
     running_stats lambda = {0}, v = {0};
     depth_stats *at;
@@ -339,7 +345,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
 static int column_state_init(column_state *col, const lyap_task_spec *spec)
 {
     int batch = spec->batch, depth = spec->depths[spec->ndepths - 1];
-    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+    int burn_in = burn_in_layers(spec);
     size_t ntails = (size_t)spec->nvariances * spec->ndepths;
     memset(col, 0, sizeof *col);
     LYAP_CALL(lyap_alloc(&col->cum, (size_t)batch, sizeof *col->cum, "column sums"));
@@ -509,7 +515,7 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
                              lyap_task_result *res)
 {
     int k = spec->spectrum, nk = res->dims.nspectrum;
-    int burn_in = lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+    int burn_in = burn_in_layers(spec);
     int dies = lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0;
     running_stats *per_index = NULL, gap = {0};
     int *minus_inf = NULL, gap_inf = 0;

@@ -182,20 +182,7 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
         return LYAP_OK;
     }
     LYAP_CALL(lyap_weights_draw(p->sampler, &rng, p->s2, p->W, &scale));
-    if (p->h > 0) {
-        /* [[A, -A], [-A, A]] [u; v] = [z; -z] with z = A (u - v): one h x h
-         * product instead of d x d (THEORY.md "Looks-linear"). */
-        int h = p->h;
-        for (int j = 0; j < batch; j++)
-            for (int i = 0; i < h; i++)
-                p->t[(size_t)j * h + i] = p->x[(size_t)j * d + i] - p->x[(size_t)j * d + h + i];
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, h, batch, h, scale, p->W, h, p->t, h, 0.0, p->y, d);
-        for (int j = 0; j < batch; j++)
-            for (int i = 0; i < h; i++)
-                p->y[(size_t)j * d + h + i] = -p->y[(size_t)j * d + i];
-    } else {
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, scale, p->W, d, p->x, d, 0.0, p->y, d);
-    }
+    lyap_propagate_multiply(d, p->h, batch, scale, p->W, p->x, p->t, p->y);
     activate_and_normalize(d, batch, p->a, p->y, increments);
     double *swap = p->x; /* x_{l-1} had unit norm, so log|y| is the increment */
     p->x = p->y;
@@ -218,6 +205,24 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     free((*p)->yf);
     free(*p);
     *p = NULL;
+}
+
+void lyap_propagate_multiply(int d, int h, int n, double scale, const double *W, const double *x, double *t,
+                             double *y)
+{
+    if (h == 0) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, n, d, scale, W, d, x, d, 0.0, y, d);
+        return;
+    }
+    /* [[A, -A], [-A, A]] [u; v] = [z; -z] with z = A (u - v): one h x h
+     * product instead of d x d (THEORY.md "Looks-linear"). */
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < h; i++)
+            t[(size_t)j * h + i] = x[(size_t)j * d + i] - x[(size_t)j * d + h + i];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, h, n, h, scale, W, h, t, h, 0.0, y, d);
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < h; i++)
+            y[(size_t)j * d + h + i] = -y[(size_t)j * d + i];
 }
 
 void lyap_propagate_set_blas_threads(int nthreads)

@@ -1,10 +1,10 @@
 /* spectrum.c: Lyapunov spectrum by the QR (Benettin) method; see
  * spectrum.h for the two paths and THEORY.md for the mathematics. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "lyapdiag/error.h"
+#include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
 #include "lyapdiag/spectrum.h"
 #include "lyapdiag/weights.h"
@@ -84,24 +84,13 @@ int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method
     return status;
 }
 
-/* Y = W Q at unit scale. Full path: this layer's weights times the frame;
- * looks-linear W = [[A,-A],[-A,A]] gives Y = [A (Q_top - Q_bot); -(same)]. */
+/* Y = W Q at unit scale: this layer's weights times the frame (for
+ * looks-linear through its block). */
 static int full_image(lyap_spectrum_plan p, lyap_rng *rng)
 {
-    int d = p->d, k = p->tracked, h = p->h;
     double scale;
     LYAP_CALL(lyap_weights_draw(p->sampler, rng, 1.0, p->W, &scale));
-    if (!h) {
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, k, d, scale, p->W, d, p->Q, d, 0.0, p->Y, d);
-        return LYAP_OK;
-    }
-    for (int j = 0; j < k; j++)
-        for (int i = 0; i < h; i++)
-            p->T[(size_t)j * h + i] = p->Q[(size_t)j * d + i] - p->Q[(size_t)j * d + h + i];
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, h, k, h, scale, p->W, h, p->T, h, 0.0, p->Y, d);
-    for (int j = 0; j < k; j++)
-        for (int i = 0; i < h; i++)
-            p->Y[(size_t)j * d + h + i] = -p->Y[(size_t)j * d + i];
+    lyap_propagate_multiply(p->d, p->h, p->tracked, scale, p->W, p->Q, p->T, p->Y);
     return LYAP_OK;
 }
 

@@ -50,6 +50,13 @@ void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task
  * every later layer. Returns LYAP_OK or LYAP_ELAPACK. */
 int lyap_propagate_layer(lyap_propagate_plan plan, double *increments);
 
+/* Y = SCALE W X for N columns of length D (column-major, leading dimension
+ * D) with the weights as lyap_weights_draw gives them: W is d x d, or for
+ * H > 0 the h x h block A of looks-linear W = [[A, -A], [-A, A]] (T: h x N
+ * scratch), applied as [z; -z] with z = A (u - v). */
+void lyap_propagate_multiply(int d, int h, int n, double scale, const double *W, const double *x, double *t,
+                             double *y);
+
 /* Sets the BLAS threads of this process (OpenBLAS); lyapdiag uses one per
  * MPI rank unless asked otherwise, so ranks do not oversubscribe cores. */
 void lyap_propagate_set_blas_threads(int nthreads);
