@@ -14,6 +14,7 @@
 #include "lyapdiag/initnet.h"
 #include "lyapdiag/ncout.h"
 #include "lyapdiag/propagate.h"
+#include "lyapdiag/result.h"
 #include "lyapdiag/sched.h"
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/theory.h"
@@ -49,7 +50,9 @@ static const char usage_text[] =
     "      network whose mean log(|x_L|/|x_0|) over B random unit inputs\n"
     "      (default 16) is closest to 0. Seed default 1.\n"
     "      Load it in Python: postproc/load_init_weights.py W.nc\n"
-    "  lyapdiag --help | --help-deck | --version\n"
+    "  lyapdiag --help | --help-deck | --help-output | --version\n"
+    "      This text; every deck key with its default; every variable of the\n"
+    "      phase-diagram file (dimensions, units, meaning); the version.\n"
     "\n"
     "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
     "(as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)\n";
@@ -512,6 +515,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help-deck") == 0) {
         lyap_deck_print_reference(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help-output") == 0) {
+        lyap_result_print_schema(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {

@@ -21,90 +21,8 @@
 #include "lyapdiag/grid.h"
 #include "lyapdiag/ncout.h"
 
-#define FIELD(member) offsetof(lyap_task_result, member)
-
-const lyap_ncout_variable lyap_ncout_variables[] = {
-    {"lambda", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda), "1",
-     "Lyapunov exponent per layer, Monte Carlo (natural log growth rate of |x_L|)",
-     "-inf at slope 0 (ReLU: a layer maps the signal to 0 with probability 2^-width); looks-linear "
-     "families: from layer 2 on (the first layer is a transient, doc/THEORY.md)"},
-    {"lambda_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_stderr), "1",
-     "standard error of lambda (from independent replica means)", "0 at slope 0, where lambda = -inf exactly"},
-    {"lambda_theory", LYAP_SHAPE_VARIANCE, 0, FIELD(lambda_theory), "1",
-     "exact Lyapunov exponent per layer",
-     "NaN where no closed form exists (uniform family); -inf at slope 0 except looks-linear families"},
-    {"clt_variance", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance), "1",
-     "CLT variance per layer of log|x_L|, Monte Carlo (long-run variance of the increment series)",
-     "NaN at slope 0, where lambda = -inf"},
-    {"clt_variance_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance_stderr), "1",
-     "standard error of clt_variance", NULL},
-    {"clt_variance_theory", LYAP_SHAPE_VARIANCE, 0, FIELD(clt_variance_theory), "1",
-     "exact CLT variance per layer", "NaN where no closed form exists or at slope 0"},
-    {"phase", LYAP_SHAPE_VARIANCE, 1, FIELD(phase), "1",
-     "phase: -1 vanishing, 0 critical (|lambda| < 3 lambda_stderr + 1e-12), +1 exploding", NULL},
-    {"variance_crit", LYAP_SHAPE_TASK, 0, FIELD(variance_crit), "1",
-     "critical variance s2_crit where lambda = 0 (Lyapunov initialization), Monte Carlo",
-     "+inf at slope 0 (no finite variance reaches the boundary)"},
-    {"variance_crit_stderr", LYAP_SHAPE_TASK, 0, FIELD(variance_crit_stderr), "1",
-     "standard error of variance_crit (delta method: 2 s2_crit lambda_stderr)", NULL},
-    {"variance_crit_theory", LYAP_SHAPE_TASK, 0, FIELD(variance_crit_theory), "1",
-     "exact critical variance exp(-2 lambda(s2 = 1))",
-     "NaN where no closed form exists (uniform family); +inf at slope 0 except looks-linear families"},
-    {"death_probability", LYAP_SHAPE_TASK, 0, FIELD(death_probability), "1",
-     "probability per layer that the signal is mapped to exactly 0 (2^-width at slope 0, else 0; "
-     "always 0 for looks-linear families)", NULL},
-    {"replicas_used", LYAP_SHAPE_TASK, 0, FIELD(replicas_used), "1",
-     "independent networks simulated (fewer than [sampling] replicas when target_stderr stopped early)",
-     "with verify_homogeneity: those of the first variance"},
-    {"logn_mean", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(logn_mean), "1",
-     "mean of log(|x_L|/|x_0|) at recorded depth L, Monte Carlo",
-     "at slope 0: conditional on survival (see survival)"},
-    {"logn_var", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(logn_var), "1",
-     "variance of log(|x_L|/|x_0|) at recorded depth L, Monte Carlo",
-     "at slope 0: conditional on survival (see survival)"},
-    {"spectrum", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum), "1",
-     "Lyapunov spectrum of the input-output Jacobian, Monte Carlo (QR/Benettin): lambda_1 >= lambda_2 >= ...",
-     "spectrum_index i = 1..K ([sampling] spectrum); lambda_1 = lambda; NaN beyond the width; -inf where "
-     "exact (looks-linear beyond h = width/2, where W has rank h; slope 0 for families that die)"},
-    {"spectrum_stderr", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum_stderr), "1",
-     "standard error of spectrum (from independent replicas)", NULL},
-    {"spectrum_theory", LYAP_SHAPE_VARIANCE_SPECTRUM, 0, FIELD(spectrum_theory), "1",
-     "exact Lyapunov spectrum", "Newman's formula for gaussian at slope 1; log eta for orthogonal at slope 1; "
-     "looks-linear families at every slope; NaN where doc/THEORY.md gives no per-index value"},
-    {"isometry_gap", LYAP_SHAPE_VARIANCE, 0, FIELD(isometry_gap), "1",
-     "distance from dynamical isometry: lambda_1 - lambda_K, Monte Carlo",
-     "0 = perfect isometry; +inf when lambda_K = -inf; does not depend on the variance"},
-    {"isometry_gap_stderr", LYAP_SHAPE_VARIANCE, 0, FIELD(isometry_gap_stderr), "1",
-     "standard error of isometry_gap", NULL},
-    {"p_vanish", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish), "1",
-     "probability that |x_L| < eps |x_0| at depth L, Monte Carlo (eps: global attribute)",
-     "includes networks that died (slope 0); stderr from independent replicas"},
-    {"p_vanish_stderr", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish_stderr), "1",
-     "standard error of p_vanish (binomial, from the spread of replica fractions)", NULL},
-    {"p_vanish_theory", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_vanish_theory), "1",
-     "exact probability that |x_L| < eps |x_0| (FFT convolution power of the exact per-layer law)",
-     "gaussian and orthogonal only; NaN for other families"},
-    {"p_explode", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode), "1",
-     "probability that |x_L| > |x_0| / eps at depth L, Monte Carlo", NULL},
-    {"p_explode_stderr", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode_stderr), "1",
-     "standard error of p_explode", NULL},
-    {"p_explode_theory", LYAP_SHAPE_VARIANCE_DEPTH, 0, FIELD(p_explode_theory), "1",
-     "exact probability that |x_L| > |x_0| / eps (FFT convolution power of the exact per-layer law)",
-     "gaussian and orthogonal only; NaN for other families"},
-    {"autocorr_time", LYAP_SHAPE_TASK, 0, FIELD(autocorr_time), "layers",
-     "integrated autocorrelation time tau_int = 1/2 + sum_k rho_k of the per-layer log-norm increments",
-     "1/2 = independent increments, exact on the exact path; matrix path: FFT autocorrelation with "
-     "Sokal's window (c = 5), and clt_variance = 2 tau_int gamma_0; NaN if the window did not close"},
-    {"autocorr_time_stderr", LYAP_SHAPE_TASK, 0, FIELD(autocorr_time_stderr), "layers",
-     "standard error of autocorr_time", NULL},
-    {"survival", LYAP_SHAPE_DEPTH, 0, FIELD(survival), "1",
-     "fraction of Monte Carlo samples with |x_L| > 0 at depth L (below 1 only at slope 0)", NULL},
-    {"done", LYAP_SHAPE_TASK, 1, SIZE_MAX, "1", "task completion mask: 1 computed, 0 missing", NULL},
-};
-const int lyap_ncout_nvariables = (int)(sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0]);
-
-enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_VARIANCE, DIM_DEPTH, DIM_SPECTRUM, NDIMS };
-#define NVARIABLES (sizeof lyap_ncout_variables / sizeof lyap_ncout_variables[0])
+/* The file's dimensions: the task axes, then result.h's axes in order. */
+enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_RESULT, NDIMS = DIM_RESULT + LYAP_NAXES };
 
 struct lyap_ncout_s {
     const lyap_deck *deck;
@@ -117,7 +35,8 @@ struct lyap_ncout_s {
     double last_checkpoint;    /* monotonic seconds */
     /* the snapshot being written */
     int ncid;
-    int varid[NVARIABLES];
+    int *varid;                /* [lyap_result_nvariables] */
+    int coord[NDIMS];          /* coordinate variables */
     const char *writing;       /* its file name, for messages */
 };
 
@@ -149,69 +68,79 @@ static int def_coordinate(lyap_ncout *nc, const char *name, nc_type type, int di
     return units ? put_text_attr(nc, *varid, "units", units) : LYAP_OK;
 }
 
-/* Whether VAR is in this run's file: the spectrum variables only when
- * [sampling] spectrum is on. */
-static int is_present(const lyap_ncout *nc, const lyap_ncout_variable *var)
+/* Length of dimension I in this run's file. */
+static size_t dim_length(const lyap_ncout *nc, int i)
 {
-    return var->shape != LYAP_SHAPE_VARIANCE_SPECTRUM || nc->dims.nspectrum > 0;
+    const lyap_deck *deck = nc->deck;
+    const size_t task_axes[DIM_RESULT] = {(size_t)deck->nfamilies, (size_t)deck->nwidths, (size_t)deck->nslopes};
+    return i < DIM_RESULT ? task_axes[i] : (size_t)lyap_result_axis_length(nc->dims, i - DIM_RESULT);
+}
+
+/* Defines VAR (row V of the schema) over the file's dimensions DIMS. */
+static int define_variable(lyap_ncout *nc, int v, const int *dims)
+{
+    const lyap_result_variable *var = &lyap_result_variables[v];
+    int vdims[NDIMS] = {dims[DIM_FAMILY], dims[DIM_WIDTH], dims[DIM_SLOPE]}, n = DIM_RESULT;
+    for (int i = 0; i < LYAP_NAXES; i++)
+        if (var->axes & (1u << i))
+            vdims[n++] = dims[DIM_RESULT + i];
+    int *id = &nc->varid[v], flag = var->storage == LYAP_STORE_FLAG;
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, flag ? NC_BYTE : NC_DOUBLE, n, vdims, id), nc, var->name));
+    if (var->field == LYAP_RESULT_DONE_MASK) { /* always written, no _FillValue, so it stays int8 */
+        LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, NC_NOFILL, NULL), nc, var->name));
+    } else if (flag) {
+        signed char fill = NC_FILL_BYTE;
+        LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, 0, &fill), nc, var->name));
+    } else {
+        double fill = NAN;
+        LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, 0, &fill), nc, var->name));
+    }
+    LYAP_CALL(put_text_attr(nc, *id, "long_name", var->long_name));
+    LYAP_CALL(put_text_attr(nc, *id, "units", var->units));
+    if (var->comment)
+        LYAP_CALL(put_text_attr(nc, *id, "comment", var->comment));
+    if (flag) {
+        signed char values[8]; /* flag_min, flag_min + 1, ...: one per word of flag_meanings */
+        size_t nflags = 1;
+        for (const char *c = var->flag_meanings; *c && nflags < sizeof values; c++)
+            nflags += *c == ' ';
+        for (size_t i = 0; i < nflags; i++)
+            values[i] = (signed char)(var->flag_min + (int)i);
+        LYAP_CALL(nc_check(nc_put_att_schar(nc->ncid, *id, "flag_values", NC_BYTE, nflags, values), nc,
+                           "flag_values"));
+        LYAP_CALL(put_text_attr(nc, *id, "flag_meanings", var->flag_meanings));
+    }
+    return LYAP_OK;
 }
 
 static int define_schema(lyap_ncout *nc)
 {
-    const lyap_deck *deck = nc->deck;
-    int dims[NDIMS], coord[NDIMS];
-    size_t lengths[NDIMS] = {(size_t)deck->nfamilies, (size_t)deck->nwidths, (size_t)deck->nslopes,
-                             (size_t)deck->nvariances, (size_t)deck->ndepths, (size_t)nc->dims.nspectrum};
-    const char *names[NDIMS] = {"family", "width", "slope", "variance", "depth", "spectrum_index"};
-    int ndims = nc->dims.nspectrum > 0 ? NDIMS : DIM_SPECTRUM;
-    for (int i = 0; i < ndims; i++)
-        LYAP_CALL(nc_check(nc_def_dim(nc->ncid, names[i], lengths[i], &dims[i]), nc, names[i]));
-    LYAP_CALL(def_coordinate(nc, "family", NC_STRING, dims[DIM_FAMILY], NULL,
-                             "weight family (THEORY.md)", &coord[DIM_FAMILY]));
-    LYAP_CALL(def_coordinate(nc, "width", NC_INT, dims[DIM_WIDTH], "1", "network width d", &coord[DIM_WIDTH]));
-    LYAP_CALL(def_coordinate(nc, "slope", NC_DOUBLE, dims[DIM_SLOPE], "1",
-                             "Leaky ReLU negative-side slope a (0 = ReLU, 1 = linear)", &coord[DIM_SLOPE]));
-    LYAP_CALL(def_coordinate(nc, "variance", NC_DOUBLE, dims[DIM_VARIANCE], "1",
-                             "weight variance s2: entries N(0, s2/d); eta^2 for orthogonal", &coord[DIM_VARIANCE]));
-    LYAP_CALL(def_coordinate(nc, "depth", NC_INT, dims[DIM_DEPTH], "layers",
-                             "recorded depth L", &coord[DIM_DEPTH]));
-    if (ndims > DIM_SPECTRUM)
-        LYAP_CALL(def_coordinate(nc, "spectrum_index", NC_INT, dims[DIM_SPECTRUM], "1",
-                                 "index i of the Lyapunov exponent lambda_i (1 = largest)", &coord[DIM_SPECTRUM]));
-
-    for (int v = 0; v < lyap_ncout_nvariables; v++) {
-        const lyap_ncout_variable *var = &lyap_ncout_variables[v];
-        if (!is_present(nc, var))
+    static const struct {
+        const char *name, *units, *long_name;
+        nc_type type;
+    } task_axes[DIM_RESULT] = {
+        {"family", NULL, "weight family (THEORY.md)", NC_STRING},
+        {"width", "1", "network width d", NC_INT},
+        {"slope", "1", "Leaky ReLU negative-side slope a (0 = ReLU, 1 = linear)", NC_DOUBLE},
+    };
+    int dims[NDIMS];
+    for (int i = 0; i < NDIMS; i++) {
+        const char *name = i < DIM_RESULT ? task_axes[i].name : lyap_result_axes[i - DIM_RESULT].name;
+        size_t length = dim_length(nc, i);
+        if (length == 0) /* an axis that is off (the spectrum): its variables are absent */
             continue;
-        int vdims[NDIMS] = {dims[DIM_FAMILY], dims[DIM_WIDTH], dims[DIM_SLOPE]}, n = 3;
-        if (var->shape != LYAP_SHAPE_TASK && var->shape != LYAP_SHAPE_DEPTH)
-            vdims[n++] = dims[DIM_VARIANCE];
-        if (var->shape == LYAP_SHAPE_DEPTH || var->shape == LYAP_SHAPE_VARIANCE_DEPTH)
-            vdims[n++] = dims[DIM_DEPTH];
-        if (var->shape == LYAP_SHAPE_VARIANCE_SPECTRUM)
-            vdims[n++] = dims[DIM_SPECTRUM];
-        int *id = &nc->varid[v];
-        LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, var->is_flag ? NC_BYTE : NC_DOUBLE, n, vdims, id),
-                           nc, var->name));
-        if (var->field == SIZE_MAX) { /* done: always written, no _FillValue, so it stays int8 */
-            LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, NC_NOFILL, NULL), nc, var->name));
-        } else if (var->is_flag) {
-            signed char fill = NC_FILL_BYTE;
-            LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, 0, &fill), nc, var->name));
-        } else {
-            double fill = NAN;
-            LYAP_CALL(nc_check(nc_def_var_fill(nc->ncid, *id, 0, &fill), nc, var->name));
-        }
-        LYAP_CALL(put_text_attr(nc, *id, "long_name", var->long_name));
-        LYAP_CALL(put_text_attr(nc, *id, "units", var->units));
-        if (var->comment)
-            LYAP_CALL(put_text_attr(nc, *id, "comment", var->comment));
-        if (strcmp(var->name, "phase") == 0) {
-            signed char flags[3] = {-1, 0, 1};
-            LYAP_CALL(nc_check(nc_put_att_schar(nc->ncid, *id, "flag_values", NC_BYTE, 3, flags), nc, "flag_values"));
-            LYAP_CALL(put_text_attr(nc, *id, "flag_meanings", "vanishing critical exploding"));
-        }
+        LYAP_CALL(nc_check(nc_def_dim(nc->ncid, name, length, &dims[i]), nc, name));
+        if (i < DIM_RESULT)
+            LYAP_CALL(def_coordinate(nc, name, task_axes[i].type, dims[i], task_axes[i].units,
+                                     task_axes[i].long_name, &nc->coord[i]));
+        else
+            LYAP_CALL(def_coordinate(nc, name, i == DIM_RESULT ? NC_DOUBLE : NC_INT, dims[i],
+                                     lyap_result_axes[i - DIM_RESULT].units,
+                                     lyap_result_axes[i - DIM_RESULT].long_name, &nc->coord[i]));
     }
+    for (int v = 0; v < lyap_result_nvariables; v++)
+        if (lyap_result_is_present(&lyap_result_variables[v], nc->dims))
+            LYAP_CALL(define_variable(nc, v, dims));
     return LYAP_OK;
 }
 
@@ -269,46 +198,38 @@ static int put_coordinates(lyap_ncout *nc)
     const char *families[LYAP_FAMILY_COUNT];
     for (int i = 0; i < deck->nfamilies; i++)
         families[i] = lyap_family_name(deck->families[i]);
-    LYAP_CALL(nc_check(nc_put_var_string(nc->ncid, 0, families), nc, "family"));
-    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, 1, deck->widths), nc, "width"));
-    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, 2, deck->slopes), nc, "slope"));
-    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, 3, deck->variances), nc, "variance"));
-    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, 4, deck->depths), nc, "depth"));
+    LYAP_CALL(nc_check(nc_put_var_string(nc->ncid, nc->coord[DIM_FAMILY], families), nc, "family"));
+    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, nc->coord[DIM_WIDTH], deck->widths), nc, "width"));
+    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_SLOPE], deck->slopes), nc, "slope"));
+    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_RESULT], deck->variances), nc, "variance"));
+    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, nc->coord[DIM_RESULT + 1], deck->depths), nc, "depth"));
     for (int i = 0; i < nc->dims.nspectrum; i++) {
         int index = i + 1;
         size_t at = (size_t)i;
-        LYAP_CALL(nc_check(nc_put_var1_int(nc->ncid, 5, &at, &index), nc, "spectrum_index"));
+        LYAP_CALL(nc_check(nc_put_var1_int(nc->ncid, nc->coord[DIM_RESULT + 2], &at, &index), nc, "spectrum_index"));
     }
     return LYAP_OK;
 }
 
 
 /* Number of values of variable VAR per task. */
-static size_t values_per_task(const lyap_ncout *nc, const lyap_ncout_variable *var)
+static size_t values_per_task(const lyap_ncout *nc, const lyap_result_variable *var)
 {
-    return lyap_shape_size(var->shape, nc->dims);
-}
-
-/* Task T's values of VAR inside its result buffer. Variables are stored
- * task-major (family, width, slope, ...), so a task's values are one
- * contiguous run of the whole array, at T * values_per_task. */
-static double *task_values(const lyap_ncout *nc, const lyap_ncout_variable *var, long t)
-{
-    return *(double **)((char *)&nc->results[t] + var->field);
+    return lyap_result_axes_size(var->axes, nc->dims);
 }
 
 /* Writes variable V of every task (NaN / fill for tasks not done). */
 static int put_variable(lyap_ncout *nc, int v)
 {
-    const lyap_ncout_variable *var = &lyap_ncout_variables[v];
+    const lyap_result_variable *var = &lyap_result_variables[v];
     size_t per = values_per_task(nc, var), total = per * (size_t)nc->ntasks;
-    if (var->field == SIZE_MAX)
+    if (var->field == LYAP_RESULT_DONE_MASK)
         return nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], nc->done), nc, var->name);
-    if (!var->is_flag) {
+    if (var->storage == LYAP_STORE_REAL) {
         double *all;
         LYAP_CALL(lyap_alloc(&all, total, sizeof *all, var->name));
         for (long t = 0; t < nc->ntasks; t++)
-            memcpy(all + per * (size_t)t, task_values(nc, var, t), per * sizeof *all);
+            memcpy(all + per * (size_t)t, lyap_result_values(&nc->results[t], var), per * sizeof *all);
         int status = nc_check(nc_put_var_double(nc->ncid, nc->varid[v], all), nc, var->name);
         free(all);
         return status;
@@ -318,7 +239,7 @@ static int put_variable(lyap_ncout *nc, int v)
     for (long t = 0; t < nc->ntasks; t++)
         for (size_t i = 0; i < per; i++)
         {
-            double x = task_values(nc, var, t)[i];
+            double x = lyap_result_values(&nc->results[t], var)[i];
             flags[per * (size_t)t + i] = nc->done[t] && !isnan(x) ? (signed char)x : NC_FILL_BYTE;
         }
     int status = nc_check(nc_put_var_schar(nc->ncid, nc->varid[v], flags), nc, var->name);
@@ -341,8 +262,8 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
         status = nc_check(nc_enddef(nc->ncid), nc, "enddef");
     if (status == LYAP_OK)
         status = put_coordinates(nc);
-    for (int v = 0; status == LYAP_OK && v < lyap_ncout_nvariables; v++)
-        status = is_present(nc, &lyap_ncout_variables[v]) ? put_variable(nc, v) : LYAP_OK;
+    for (int v = 0; status == LYAP_OK && v < lyap_result_nvariables; v++)
+        status = lyap_result_is_present(&lyap_result_variables[v], nc->dims) ? put_variable(nc, v) : LYAP_OK;
     int closed = nc_close(nc->ncid);
     if (status == LYAP_OK)
         status = nc_check(closed, nc, "close");
@@ -400,11 +321,11 @@ static int check_same_deck(lyap_ncout *nc, int ncid)
 /* Loads the finished tasks of FILE (open as NCID) into memory. */
 static int load_tasks(lyap_ncout *nc, int ncid)
 {
-    for (int v = 0; v < lyap_ncout_nvariables; v++) {
-        const lyap_ncout_variable *var = &lyap_ncout_variables[v];
+    for (int v = 0; v < lyap_result_nvariables; v++) {
+        const lyap_result_variable *var = &lyap_result_variables[v];
         size_t per = values_per_task(nc, var);
         int varid;
-        if (!is_present(nc, var))
+        if (!lyap_result_is_present(var, nc->dims))
             continue;
         double *all;
         int found = nc_inq_varid(ncid, var->name, &varid);
@@ -415,10 +336,10 @@ static int load_tasks(lyap_ncout *nc, int ncid)
         LYAP_CALL(lyap_alloc(&all, per * (size_t)nc->ntasks, sizeof *all, var->name));
         int status = nc_check(nc_get_var_double(ncid, varid, all), nc, var->name);
         for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++) {
-            if (var->field == SIZE_MAX)
+            if (var->field == LYAP_RESULT_DONE_MASK)
                 nc->done[t] = all[t] == 1;
             else
-                memcpy(task_values(nc, var, t), all + per * (size_t)t, per * sizeof *all);
+                memcpy(lyap_result_values(&nc->results[t], var), all + per * (size_t)t, per * sizeof *all);
         }
         free(all);
         LYAP_CALL(status);
@@ -518,6 +439,8 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
         status = lyap_alloc(&nc->results, (size_t)nc->ntasks, sizeof *nc->results, "task results");
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->done, (size_t)nc->ntasks, 1, "done mask");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&nc->varid, (size_t)lyap_result_nvariables, sizeof *nc->varid, "variable ids");
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
         status = lyap_task_result_init(&nc->results[t], nc->dims);
     if (status == LYAP_OK && resume)
@@ -574,6 +497,7 @@ void lyap_ncout_close(lyap_ncout **nc)
         lyap_task_result_free(&(*nc)->results[t]);
     free((*nc)->results);
     free((*nc)->done);
+    free((*nc)->varid);
     free((*nc)->path);
     free((*nc)->partial);
     free((*nc)->tmp);

@@ -28,19 +28,39 @@ static double *var(const char *name)
     return nc_read_doubles(ncid, name, &n);
 }
 
+/* Every row of the schema table is in the file exactly as the table says
+ * (dimensions in order, storage, units, long_name), or absent when one of
+ * its axes is off. */
 static void check_schema(const lyap_deck *deck)
 {
-    for (int v = 0; v < lyap_ncout_nvariables; v++) {
-        int varid;
+    lyap_result_dims dims = lyap_result_dims_of_deck(deck);
+    for (int v = 0; v < lyap_result_nvariables; v++) {
+        const lyap_result_variable *row = &lyap_result_variables[v];
+        int varid, ndims, dimids[NC_MAX_VAR_DIMS];
+        nc_type type;
         size_t len;
-        const char *name = lyap_ncout_variables[v].name;
-        if (lyap_ncout_variables[v].shape == LYAP_SHAPE_VARIANCE_SPECTRUM && deck->spectrum == 0) {
-            check(nc_inq_varid(ncid, name, &varid) == NC_ENOTVAR, "variable %s absent (spectrum off)", name);
+        if (!lyap_result_is_present(row, dims)) {
+            check(nc_inq_varid(ncid, row->name, &varid) == NC_ENOTVAR, "variable %s absent (an axis is off)",
+                  row->name);
             continue;
         }
-        int ok = nc_inq_varid(ncid, name, &varid) == NC_NOERR && nc_inq_attlen(ncid, varid, "units", &len) == NC_NOERR &&
-                 nc_inq_attlen(ncid, varid, "long_name", &len) == NC_NOERR;
-        check(ok, "variable %s present with units and long_name", name);
+        int ok = nc_inq_varid(ncid, row->name, &varid) == NC_NOERR && nc_inq_attlen(ncid, varid, "units", &len) == NC_NOERR &&
+                 nc_inq_attlen(ncid, varid, "long_name", &len) == NC_NOERR &&
+                 nc_inq_var(ncid, varid, NULL, &type, &ndims, dimids, NULL) == NC_NOERR;
+        check(ok, "variable %s present with units and long_name", row->name);
+        if (!ok)
+            continue;
+        char expected[256] = "family,width,slope", got[256] = "";
+        for (int i = 0; i < LYAP_NAXES; i++)
+            if (row->axes & (1u << i))
+                snprintf(expected + strlen(expected), sizeof expected - strlen(expected), ",%s", lyap_result_axes[i].name);
+        for (int i = 0; i < ndims; i++) {
+            char name[NC_MAX_NAME + 1];
+            nc_inq_dimname(ncid, dimids[i], name);
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "", name);
+        }
+        check(strcmp(expected, got) == 0, "%s(%s) as the table says (%s)", row->name, got, expected);
+        check(type == (row->storage == LYAP_STORE_FLAG ? NC_BYTE : NC_DOUBLE), "%s stored as the table says", row->name);
     }
     const char *globals[] = {"title", "Conventions", "source", "history", "deck", "seed", "method", "precision"};
     for (size_t i = 0; i < sizeof globals / sizeof *globals; i++) {

@@ -1,5 +1,5 @@
 /* nc_compare A.nc B.nc: exit 0 if every data variable of the schema
- * (lyap_ncout_variables) and every numeric coordinate is bit-identical in
+ * (lyap_result_variables) and every numeric coordinate is bit-identical in
  * the two files, 1 otherwise (printing the first difference). Used by the
  * rank-invariance test. */
 #include <string.h>
@@ -43,8 +43,8 @@ int main(int argc, char **argv)
     nc_or_die(nc_open(argv[2], NC_NOWRITE, &b), argv[2]);
     for (size_t i = 0; i < sizeof coordinates / sizeof *coordinates; i++)
         same &= compare(a, b, coordinates[i]);
-    for (int v = 0; v < lyap_ncout_nvariables; v++)
-        same &= compare(a, b, lyap_ncout_variables[v].name);
+    for (int v = 0; v < lyap_result_nvariables; v++)
+        same &= compare(a, b, lyap_result_variables[v].name);
     nc_close(a);
     nc_close(b);
     return same ? 0 : 1;

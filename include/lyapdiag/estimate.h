@@ -14,6 +14,7 @@
 
 #include "lyapdiag/deck.h"
 #include "lyapdiag/family.h"
+#include "lyapdiag/result.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,66 +43,6 @@ typedef struct {
     int spectrum;            /* top exponents to compute at this width (0 = off) */
     double eps;              /* threshold of p_vanish and p_explode */
 } lyap_task_spec;
-
-/* The sizes of a task's result: the deck's variance and depth axes, and
- * the spectrum_index axis (0 when [sampling] spectrum is off). */
-typedef struct {
-    int nvariances, ndepths, nspectrum;
-} lyap_result_dims;
-
-/* The result sizes of DECK (the same for every task, so MPI messages have
- * one length; narrower widths leave their extra spectrum entries NaN). */
-lyap_result_dims lyap_result_dims_of_deck(const lyap_deck *deck);
-
-/* Axes of a result field after (family, width, slope). */
-typedef enum {
-    LYAP_SHAPE_TASK,             /* one value */
-    LYAP_SHAPE_VARIANCE,         /* [nvariances] */
-    LYAP_SHAPE_DEPTH,            /* [ndepths] */
-    LYAP_SHAPE_VARIANCE_DEPTH,   /* [nvariances * ndepths], variance-major */
-    LYAP_SHAPE_VARIANCE_SPECTRUM /* [nvariances * nspectrum], variance-major */
-} lyap_shape;
-
-/* Number of values of a field of SHAPE. */
-size_t lyap_shape_size(lyap_shape shape, lyap_result_dims dims);
-
-/* A task's results, all in one contiguous buffer of doubles (so MPI can
- * ship it as is); the pointers below index into BUF. Units: exponents per
- * layer (natural log); variances of the grid in s2 units. */
-typedef struct {
-    lyap_result_dims dims;
-    size_t length;              /* number of doubles in buf */
-    double *buf;
-    /* LYAP_SHAPE_VARIANCE */
-    double *lambda, *lambda_stderr, *lambda_theory;
-    double *clt_variance, *clt_variance_stderr, *clt_variance_theory;
-    double *phase;              /* -1 vanishing, 0 critical (|lambda| < 3 stderr + 1e-12), +1 exploding */
-    double *isometry_gap, *isometry_gap_stderr; /* lambda_1 - lambda_K (NaN when the spectrum is off) */
-    /* LYAP_SHAPE_VARIANCE_DEPTH */
-    double *logn_mean, *logn_var;
-    /* P(|x_L| < eps |x_0|) and P(|x_L| > |x_0| / eps): Monte Carlo, its
-     * stderr, and the exact law's value (gaussian, orthogonal; else NaN) */
-    double *p_vanish, *p_vanish_stderr, *p_vanish_theory;
-    double *p_explode, *p_explode_stderr, *p_explode_theory;
-    /* LYAP_SHAPE_VARIANCE_SPECTRUM: lambda_1 >= ... >= lambda_K */
-    double *spectrum, *spectrum_stderr, *spectrum_theory;
-    /* LYAP_SHAPE_DEPTH */
-    double *survival;           /* fraction of samples not mapped to 0 (ReLU) */
-    /* LYAP_SHAPE_TASK */
-    double *variance_crit, *variance_crit_stderr, *variance_crit_theory;
-    double *death_probability;  /* per layer: 2^-d at slope 0, else 0 */
-    double *replicas_used;      /* replicas run (per simulation; fewer than the cap when adaptive) */
-    double *autocorr_time, *autocorr_time_stderr; /* tau_int of the increments: 1/2 if i.i.d. */
-} lyap_task_result;
-
-/* Number of doubles in a result buffer of DIMS. */
-size_t lyap_task_result_length(lyap_result_dims dims);
-
-/* Allocates RESULT's buffer (NaN-filled) for DIMS and sets its pointers. */
-int lyap_task_result_init(lyap_task_result *result, lyap_result_dims dims);
-
-/* Frees RESULT's buffer; safe on a zeroed result. */
-void lyap_task_result_free(lyap_task_result *result);
 
 /* Called after every replica with the fraction of the task done; a
  * non-OK return aborts the task with that status. May be NULL. */

@@ -1,7 +1,7 @@
 /* ncout.h: the NetCDF-4 phase diagram (DESIGN.md, "Output schema").
  *
- * The schema is one table, lyap_ncout_variables[], read by the writer and
- * by the tests. The master keeps the diagram in memory and writes it as
+ * The schema is result.h's table, lyap_result_variables[]: this module
+ * writes and reads exactly its rows. The master keeps the diagram in memory and writes it as
  * whole snapshots: checkpoints to PATH.partial while running, PATH when
  * complete. Each snapshot goes to a temporary file renamed over its
  * target, so no file is ever seen half-written (even after SIGKILL).
@@ -18,19 +18,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct {
-    const char *name;
-    lyap_shape shape;     /* dimensions after (family, width, slope) */
-    int is_flag;          /* stored as int8 (phase, done), else float64 */
-    size_t field;         /* offsetof the double* in lyap_task_result; SIZE_MAX: done */
-    const char *units;
-    const char *long_name;
-    const char *comment;  /* NULL or how to read special values */
-} lyap_ncout_variable;
-
-extern const lyap_ncout_variable lyap_ncout_variables[];
-extern const int lyap_ncout_nvariables;
 
 /* The phase diagram of one run: results in memory, checkpoints on disk. */
 typedef struct lyap_ncout_s lyap_ncout;
