@@ -22,12 +22,19 @@
 struct key_spec;
 typedef int (*key_parser)(lyap_deck *deck, const char *value, const char *where);
 
+/* Whether a key may change between a run and its --resume: every row
+ * says it, and lyap_deck_first_difference compares every RESUME_MUST_MATCH
+ * key's parsed value, so no key can be forgotten there. */
+enum { RESUME_MUST_MATCH = 0, RESUME_MAY_CHANGE };
+
 struct key_spec {
     const char *section;
     const char *name;
     key_parser parse;
     const char *default_value; /* NULL: the key is required */
     const char *meaning;       /* unit and range, for --help-deck */
+    const char *example;       /* another valid value (docs; the tests try every key with it) */
+    int resume;                /* RESUME_MUST_MATCH or RESUME_MAY_CHANGE */
 };
 
 /* ---- value parsers ------------------------------------------------------ */
@@ -398,38 +405,54 @@ static int parse_checkpoint(lyap_deck *deck, const char *value, const char *wher
 
 static const struct key_spec deck_keys[] = {
     {"grid", "families", parse_families, "gaussian, orthogonal",
-     "weight families, a list of: gaussian, orthogonal, uniform, looks-linear, looks-linear-orthogonal"},
+     "weight families, a list of: gaussian, orthogonal, uniform, looks-linear, looks-linear-orthogonal",
+     "uniform", RESUME_MUST_MATCH},
     {"grid", "widths", parse_widths, NULL,
-     "network widths d (1..65536): list, start:stop:count or log:start:stop:count"},
-    {"grid", "slopes", parse_slopes, NULL, "Leaky ReLU slopes a, 0 <= a <= 1 (0 = ReLU, 1 = linear)"},
+     "network widths d (1..65536): list, start:stop:count or log:start:stop:count",
+     "2, 4, 8", RESUME_MUST_MATCH},
+    {"grid", "slopes", parse_slopes, NULL, "Leaky ReLU slopes a, 0 <= a <= 1 (0 = ReLU, 1 = linear)",
+     "0.01, 0.1", RESUME_MUST_MATCH},
     {"grid", "variances", parse_variances, NULL,
-     "weight variance s2 (entries N(0, s2/d); eta^2 for orthogonal), > 0; He = 2/(1+a^2)"},
+     "weight variance s2 (entries N(0, s2/d); eta^2 for orthogonal), > 0; He = 2/(1+a^2)",
+     "log:0.5:4:7", RESUME_MUST_MATCH},
     {"grid", "depths", parse_depths, NULL,
-     "recorded depths L in layers; the largest (>= 10) is simulated, the others recorded on the way"},
-    {"sampling", "seed", parse_seed, "1", "seed of all random streams (0..2^64-1)"},
-    {"sampling", "replicas", parse_replicas, "64", "independent networks per task (>= 2)"},
-    {"sampling", "batch", parse_batch, "16", "unit inputs pushed through each network (>= 1)"},
+     "recorded depths L in layers; the largest (>= 10) is simulated, the others recorded on the way",
+     "10, 100", RESUME_MUST_MATCH},
+    {"sampling", "seed", parse_seed, "1", "seed of all random streams (0..2^64-1)",
+     "7", RESUME_MUST_MATCH},
+    {"sampling", "replicas", parse_replicas, "64", "independent networks per task (>= 2)",
+     "256", RESUME_MUST_MATCH},
+    {"sampling", "batch", parse_batch, "16", "unit inputs pushed through each network (>= 1)",
+     "4", RESUME_MUST_MATCH},
     {"sampling", "target_stderr", parse_target_stderr, "0",
      "0 = run all replicas; > 0 = stop each task once lambda's stderr is at most this (replicas in "
-     "rounds of 16, at least 64; `replicas` is then the cap; slope 0 runs the cap)"},
+     "rounds of 16, at least 64; `replicas` is then the cap; slope 0 runs the cap)",
+     "1e-3", RESUME_MUST_MATCH},
     {"sampling", "verify_homogeneity", parse_verify, "no",
-     "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)"},
+     "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)",
+     "yes", RESUME_MUST_MATCH},
     {"sampling", "method", parse_method, "auto",
      "auto, exact or matrix: exact samples each layer's log-norm increment from its exact law (THEORY.md; "
      "gaussian and orthogonal only, O(1) per step); matrix draws weight matrices (GEMM; every family); "
-     "auto = exact where it exists"},
+     "auto = exact where it exists",
+     "matrix", RESUME_MUST_MATCH},
     {"sampling", "precision", parse_precision, "double",
      "double or single: single runs the matrix path's weights and GEMM in float (SGEMM; log-norms stay "
-     "double), about 3x faster; gaussian weights only"},
+     "double), about 3x faster; gaussian weights only",
+     "single", RESUME_MUST_MATCH},
     {"sampling", "spectrum", parse_spectrum, "0",
      "Lyapunov spectrum of the input-output Jacobian (QR/Benettin): 0 = off, K = the top K exponents "
-     "(all of them for widths below K; K <= the largest width), all = every exponent"},
+     "(all of them for widths below K; K <= the largest width), all = every exponent",
+     "all", RESUME_MUST_MATCH},
     {"sampling", "eps", parse_eps, "1e-3",
      "threshold of the finite-depth tail probabilities: p_vanish = P(|x_L| < eps |x_0|), "
-     "p_explode = P(|x_L| > |x_0| / eps); 0 < eps < 1"},
-    {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)"},
+     "p_explode = P(|x_L| > |x_0| / eps); 0 < eps < 1",
+     "1e-6", RESUME_MUST_MATCH},
+    {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)",
+     "results/phase.nc", RESUME_MAY_CHANGE},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
-     "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)"},
+     "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)",
+     "600", RESUME_MAY_CHANGE},
 };
 #define NKEYS ((int)(sizeof deck_keys / sizeof deck_keys[0]))
 
@@ -442,6 +465,7 @@ struct parse_state {
     int line;           /* line number of the last line handed to inih */
     int line_too_long;
     int seen_line[NKEYS];
+    char *canonical[NKEYS]; /* each key's value as lyap_deck_first_difference compares it */
     int status;
 };
 
@@ -522,6 +546,52 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
                      st->name, st->line, section, name, section, keys);
 }
 
+/* VALUE as resume compares it: the items between ',' and ':' trimmed and
+ * numbers written as %.17g, so that two spellings of one number ("0.10",
+ * "1e-1") agree. Stored in ST for key I. */
+static int set_canonical(struct parse_state *st, int i, const char *value, const char *where)
+{
+    size_t cap = 2 * strlen(value) + 64, len = 0;
+    char *out = malloc(cap), *copy = strdup(value);
+    if (!out || !copy) {
+        free(out);
+        free(copy);
+        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    }
+    char *item = copy;
+    for (;;) {
+        size_t span = strcspn(item, ",:");
+        char sep = item[span];
+        item[span] = '\0';
+        char *token = trim(item);
+        double x;
+        char number[32];
+        if (parse_number(token, &x) == 0) {
+            snprintf(number, sizeof number, "%.17g", x);
+            token = number;
+        }
+        if (len + strlen(token) + 2 > cap) {
+            char *grown = realloc(out, cap = 2 * cap + strlen(token));
+            if (!grown) {
+                free(out);
+                free(copy);
+                return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+            }
+            out = grown;
+        }
+        len += (size_t)sprintf(out + len, "%s", token);
+        if (sep == '\0')
+            break;
+        out[len++] = sep;
+        out[len] = '\0';
+        item += span + 1;
+    }
+    free(copy);
+    free(st->canonical[i]);
+    st->canonical[i] = out;
+    return LYAP_OK;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *raw_value)
 {
     struct parse_state *st = user;
@@ -549,6 +619,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return 0;
         }
         st->status = deck_keys[i].parse(st->deck, trim(value), where);
+        if (st->status == LYAP_OK)
+            st->status = set_canonical(st, i, trim(value), where);
         free(value);
         return st->status == LYAP_OK;
     }
@@ -567,7 +639,22 @@ static int apply_defaults(struct parse_state *st)
             return lyap_fail(LYAP_EDECK, "%s: missing; add it to [%s] (%s)", where, deck_keys[i].section,
                              deck_keys[i].meaning);
         LYAP_CALL(deck_keys[i].parse(st->deck, deck_keys[i].default_value, where));
+        LYAP_CALL(set_canonical(st, i, deck_keys[i].default_value, where));
     }
+    return LYAP_OK;
+}
+
+/* Joins the canonical values of ST, one "[section] key = value" line per
+ * key in table order, into DECK->canonical. */
+static int join_canonical(struct parse_state *st, lyap_deck *deck)
+{
+    size_t len = 1;
+    for (int i = 0; i < NKEYS; i++)
+        len += strlen(deck_keys[i].section) + strlen(deck_keys[i].name) + strlen(st->canonical[i]) + 8;
+    LYAP_CALL(lyap_alloc(&deck->canonical, len, 1, "canonical deck"));
+    for (int i = 0, n = 0; i < NKEYS; i++)
+        n += sprintf(deck->canonical + n, "[%s] %s = %s\n", deck_keys[i].section, deck_keys[i].name,
+                     st->canonical[i]);
     return LYAP_OK;
 }
 
@@ -613,6 +700,10 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
     if (st.status == LYAP_OK && lyap_deck_task_count(deck) > MAX_TASKS)
         st.status = lyap_fail(LYAP_EDECK, "%s: [grid] has %ld (family, width, slope) tasks, more than %ld; "
                               "split the deck", name, lyap_deck_task_count(deck), MAX_TASKS);
+    if (st.status == LYAP_OK)
+        st.status = join_canonical(&st, deck);
+    for (int i = 0; i < NKEYS; i++)
+        free(st.canonical[i]);
     if (st.status == LYAP_OK) {
         deck->name = strdup(name);
         deck->text = strdup(text);
@@ -669,49 +760,23 @@ void lyap_deck_free(lyap_deck *deck)
     free(deck->output);
     free(deck->name);
     free(deck->text);
+    free(deck->canonical);
     memset(deck, 0, sizeof *deck);
-}
-
-static int same_ints(int n, const int *a, int m, const int *b)
-{
-    return n == m && memcmp(a, b, sizeof *a * (size_t)n) == 0;
-}
-
-static int same_doubles(int n, const double *a, int m, const double *b)
-{
-    return n == m && memcmp(a, b, sizeof *a * (size_t)n) == 0;
 }
 
 const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b)
 {
-    if (a->nfamilies != b->nfamilies || memcmp(a->families, b->families, sizeof a->families[0] * a->nfamilies))
-        return "[grid] families";
-    if (!same_ints(a->nwidths, a->widths, b->nwidths, b->widths))
-        return "[grid] widths";
-    if (!same_doubles(a->nslopes, a->slopes, b->nslopes, b->slopes))
-        return "[grid] slopes";
-    if (!same_doubles(a->nvariances, a->variances, b->nvariances, b->variances))
-        return "[grid] variances";
-    if (!same_ints(a->ndepths, a->depths, b->ndepths, b->depths))
-        return "[grid] depths";
-    if (a->seed != b->seed)
-        return "[sampling] seed";
-    if (a->replicas != b->replicas)
-        return "[sampling] replicas";
-    if (a->batch != b->batch)
-        return "[sampling] batch";
-    if (a->target_stderr != b->target_stderr)
-        return "[sampling] target_stderr";
-    if (a->verify_homogeneity != b->verify_homogeneity)
-        return "[sampling] verify_homogeneity";
-    if (a->method != b->method)
-        return "[sampling] method";
-    if (a->precision != b->precision)
-        return "[sampling] precision";
-    if (a->spectrum != b->spectrum)
-        return "[sampling] spectrum";
-    if (a->eps != b->eps)
-        return "[sampling] eps";
+    static char key[128];
+    const char *line_a = a->canonical, *line_b = b->canonical;
+    for (int i = 0; i < NKEYS; i++) {
+        size_t len_a = strcspn(line_a, "\n"), len_b = strcspn(line_b, "\n");
+        if (deck_keys[i].resume == RESUME_MUST_MATCH && (len_a != len_b || memcmp(line_a, line_b, len_a) != 0)) {
+            snprintf(key, sizeof key, "[%s] %s", deck_keys[i].section, deck_keys[i].name);
+            return key;
+        }
+        line_a += len_a + 1;
+        line_b += len_b + 1;
+    }
     return NULL;
 }
 
@@ -743,4 +808,17 @@ void lyap_deck_print_reference(FILE *out)
         fprintf(out, "  %-19s %s\n  %-19s default: %s\n", deck_keys[i].name, deck_keys[i].meaning, "",
                 deck_keys[i].default_value ? deck_keys[i].default_value : "(required)");
     }
+}
+
+int lyap_deck_key_count(void)
+{
+    return NKEYS;
+}
+
+void lyap_deck_key(int i, const char **section, const char **name, const char **example, int *may_change_on_resume)
+{
+    *section = deck_keys[i].section;
+    *name = deck_keys[i].name;
+    *example = deck_keys[i].example;
+    *may_change_on_resume = deck_keys[i].resume == RESUME_MAY_CHANGE;
 }

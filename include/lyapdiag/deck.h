@@ -71,6 +71,8 @@ typedef struct {
     double checkpoint_seconds; /* [output] seconds between checkpoints */
     char *name;               /* deck file name, for messages */
     char *text;               /* the deck verbatim (stored in the output) */
+    char *canonical;          /* every key's value, defaults included: "[section] key = value" lines in
+                                 table order, numbers as %.17g (what resume compares) */
 } lyap_deck;
 
 /* Parses and validates TEXT (NUL-terminated INI) named NAME in messages into
@@ -87,8 +89,10 @@ int lyap_deck_read_file(const char *path, char **text);
 void lyap_deck_free(lyap_deck *deck);
 
 /* The first key, "[section] key", whose value differs between decks A and
- * B among those that change results (grid and sampling), or NULL if none
- * does: a run may only be resumed with a deck that matches. */
+ * B, or NULL if none does: a run may only be resumed with a deck that
+ * matches. Every key of the table is compared (its canonical value) except
+ * those marked as not changing results ([output] file and
+ * checkpoint_seconds). The text is valid until the next call. */
 const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b);
 
 /* Exponents of the Lyapunov spectrum a task of width D computes: the
@@ -105,6 +109,12 @@ long lyap_deck_task_count(const lyap_deck *deck);
 /* Writes the deck reference (every section, key, default, meaning) to OUT:
  * the text behind `lyapdiag --help-deck` and the README's deck table. */
 void lyap_deck_print_reference(FILE *out);
+
+/* Number of deck keys, and key I's section, name, an example value other
+ * than its default, and whether it may change on --resume: for tests that
+ * walk every key. */
+int lyap_deck_key_count(void);
+void lyap_deck_key(int i, const char **section, const char **name, const char **example, int *may_change_on_resume);
 
 #ifdef __cplusplus
 }
