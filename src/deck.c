@@ -679,6 +679,8 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
                 st.status = lyap_fail(LYAP_EDECK, "%s: [grid] widths: %s weights W = [[A, -A], [-A, A]] need even "
                                       "widths; %d is odd: use even widths, or put odd ones in another deck",
                                       name, lyap_family_name(deck->families[i]), deck->widths[w]);
+    for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
+        deck->methods[i] = lyap_method_resolve(deck->method, deck->families[i]);
     for (int i = 0; st.status == LYAP_OK && deck->method == LYAP_METHOD_EXACT && i < deck->nfamilies; i++)
         if (!lyap_family_is_rotation_invariant(deck->families[i]))
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] method = exact: family %s has no exact law; "
@@ -686,7 +688,7 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
                                   lyap_family_name(deck->families[i]));
     for (int i = 0; st.status == LYAP_OK && deck->precision == LYAP_PRECISION_SINGLE && i < deck->nfamilies; i++)
         if (deck->families[i] != LYAP_FAMILY_GAUSSIAN &&
-            lyap_method_resolve(deck->method, deck->families[i]) == LYAP_METHOD_MATRIX)
+            deck->methods[i] == LYAP_METHOD_MATRIX)
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] precision = single: the matrix path of family %s "
                                   "runs in double only; use precision = double, or method = auto for orthogonal "
                                   "(exact path)", name, lyap_family_name(deck->families[i]));

@@ -43,6 +43,25 @@ static double stats_stderr(const running_stats *s)
     return sqrt(stats_variance(s) / s->n);
 }
 
+/* SPEC with auto resolved: every step of a task sees exact or matrix. */
+static lyap_task_spec resolve_method(const lyap_task_spec *spec)
+{
+    lyap_task_spec resolved = *spec;
+    resolved.method = lyap_method_resolve(spec->method, spec->family);
+    return resolved;
+}
+
+double lyap_estimate_task_bytes(const lyap_task_spec *requested)
+{
+    lyap_task_spec spec = resolve_method(requested);
+    double d = spec.width, batch = spec.batch, k = spec.spectrum, depth = spec.depths[spec.ndepths - 1];
+    int matrix = spec.method == LYAP_METHOD_MATRIX;
+    double series = matrix ? depth * (batch + 70.0) : 0;
+    /* per (variance, depth): tail statistics, moments, the result buffer */
+    double grid = 26.0 * spec.nvariances * spec.ndepths;
+    return 8.0 * (d * d + 2.0 * d * batch + 66.0 * d + 4.0 * batch + 3.0 * d * k + series + grid) + (1 << 20);
+}
+
 int lyap_estimate_clt_batch_length(int depth)
 {
     int b = (int)floor(sqrt((double)depth));
@@ -120,7 +139,7 @@ static void count_tails(const lyap_task_spec *spec, column_state *col, double s2
     for (int i = 0; i < spec->nvariances; i++) {
         if (spec->verify_homogeneity && spec->variances[i] != s2)
             continue; /* that variance has its own simulation */
-        double shift = 0.5 * layer * log(spec->variances[i] / s2);
+        double shift = layer * lyap_theory_homogeneity_shift(spec->variances[i], s2);
         int below = 0, above = 0;
         for (int j = 0; j < spec->batch; j++) {
             below += col->cum[j] + shift < log_eps;
@@ -282,7 +301,7 @@ static int column_state_init(column_state *col, const lyap_task_spec *spec)
     LYAP_CALL(lyap_alloc(&col->batches, (size_t)batch, sizeof *col->batches, "batch statistics"));
     LYAP_CALL(lyap_alloc(&col->vanish, ntails, sizeof *col->vanish, "p_vanish statistics"));
     LYAP_CALL(lyap_alloc(&col->explode, ntails, sizeof *col->explode, "p_explode statistics"));
-    if (lyap_method_resolve(spec->method, spec->family) == LYAP_METHOD_EXACT)
+    if (spec->method == LYAP_METHOD_EXACT)
         return lyap_alloc(&col->increments, (size_t)batch, sizeof *col->increments, "increments");
     LYAP_CALL(lyap_alloc(&col->series, (size_t)depth * batch, sizeof *col->series, "increment series"));
     return lyap_autocorr_create(depth - burn_in, LYAP_AUTOCORR_BINS, LYAP_AUTOCORR_WINDOW_C, &col->autocorr);
@@ -328,7 +347,7 @@ static double phase_of(double lambda, double stderr_)
 static void store_variance(const lyap_task_spec *spec, const simulation *sim, double s2_sim, int i,
                            lyap_task_result *res)
 {
-    double shift = 0.5 * log(spec->variances[i] / s2_sim);
+    double shift = lyap_theory_homogeneity_shift(spec->variances[i], s2_sim);
     int nd = spec->ndepths;
     res->lambda[i] = sim->lambda + shift;
     res->lambda_stderr[i] = sim->lambda_stderr;
@@ -364,7 +383,7 @@ static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
     double log_eps = log(spec->eps);
     for (int k = 0; status == LYAP_OK && k < nd; k++)
         for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
-            double shift = 0.5 * spec->depths[k] * log(spec->variances[i]), prob[3];
+            double shift = spec->depths[k] * lyap_theory_homogeneity_shift(spec->variances[i], 1.0), prob[3];
             double edges[4] = {-INFINITY, log_eps - shift, -log_eps - shift, INFINITY};
             status = lyap_depthlaw_mass(law, spec->depths[k], edges, 3, prob);
             res->p_vanish_theory[(size_t)i * nd + k] = prob[0];
@@ -387,7 +406,7 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *r
     LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, &lambda1, &v,
                                 res->variance_crit_theory));
     for (int i = 0; i < spec->nvariances; i++) {
-        res->lambda_theory[i] = 0.5 * log(spec->variances[i]) + lambda1;
+        res->lambda_theory[i] = lambda1 + lyap_theory_homogeneity_shift(spec->variances[i], 1.0);
         res->clt_variance_theory[i] = v;
         if (relu) {
             res->lambda[i] = -INFINITY;
@@ -411,13 +430,13 @@ static void fill_boundary(const lyap_task_spec *spec, lyap_task_result *res)
         *res->variance_crit_stderr = 0;
         return;
     }
-    double lambda1 = res->lambda[0] - 0.5 * log(spec->variances[0]);
+    double lambda1 = res->lambda[0] - lyap_theory_homogeneity_shift(spec->variances[0], 1.0);
     double var1 = res->lambda_stderr[0] * res->lambda_stderr[0];
     if (spec->verify_homogeneity) { /* independent estimates: average them */
         int n = spec->nvariances;
         lambda1 = var1 = 0;
         for (int i = 0; i < n; i++) {
-            lambda1 += (res->lambda[i] - 0.5 * log(spec->variances[i])) / n;
+            lambda1 += (res->lambda[i] - lyap_theory_homogeneity_shift(spec->variances[i], 1.0)) / n;
             var1 += res->lambda_stderr[i] * res->lambda_stderr[i] / ((double)n * n);
         }
     }
@@ -457,7 +476,7 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
         status = lyap_alloc(&exponents, (size_t)k, sizeof *exponents, "spectrum replica");
     if (status == LYAP_OK && !dies)
         status = lyap_spectrum_plan_create(spec->family, spec->width, spec->slope, k,
-                                           lyap_method_resolve(spec->method, spec->family), &plan);
+                                           spec->method, &plan);
     for (int r = 0; status == LYAP_OK && !dies && r < replicas; r++) {
         status = lyap_spectrum_replica(plan, spec->seed, key, r, spec->depths[spec->ndepths - 1], burn_in,
                                        exponents);
@@ -474,7 +493,7 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
     if (status == LYAP_OK) /* at unit scale, shifted below like the estimates */
         status = lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, k, exponents);
     for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
-        double shift = 0.5 * log(spec->variances[i]);
+        double shift = lyap_theory_homogeneity_shift(spec->variances[i], 1.0);
         double *mean = res->spectrum + (size_t)i * nk, *err = res->spectrum_stderr + (size_t)i * nk;
         double *theory = res->spectrum_theory + (size_t)i * nk;
         for (int j = 0; j < k; j++)
@@ -497,9 +516,11 @@ static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int repli
     return status;
 }
 
-int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_poll_fn poll,
+int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, lyap_poll_fn poll,
                        void *poll_ctx)
 {
+    lyap_task_spec resolved = resolve_method(requested);
+    const lyap_task_spec *spec = &resolved;
     int nd = spec->ndepths, nsim = spec->verify_homogeneity ? spec->nvariances : 1;
     lyap_propagate_plan plan = NULL;
     column_state col;
@@ -517,7 +538,7 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *res, lyap_p
         status = lyap_alloc(&moments, 3 * (size_t)nd + 4 * ntails, sizeof *moments, "depth moments");
     if (status == LYAP_OK)
         status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch, spec->depths[nd - 1],
-                                            lyap_method_resolve(spec->method, spec->family), spec->precision, &plan);
+                                            spec->method, spec->precision, &plan);
     if (status == LYAP_OK) {
         sim.logn_mean = moments;
         sim.logn_var = moments + nd;

@@ -13,6 +13,11 @@ void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int 
     *family = (int)(task / deck->nwidths);
 }
 
+long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slope)
+{
+    return ((long)family * deck->nwidths + width) * deck->nslopes + slope;
+}
+
 double lyap_grid_task_cost(const lyap_deck *deck, long task)
 {
     int f, w, s;
@@ -28,7 +33,7 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     double weights = 200 + d * d * 3.5;
     if (lyap_family_block(deck->families[f]) == LYAP_FAMILY_ORTHOGONAL)
         weights += 0.34 * d * d * d;
-    int exact = lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT;
+    int exact = deck->methods[f] == LYAP_METHOD_EXACT;
     double layer = exact ? deck->batch * (30.0 + d / 32.0) : weights + d * d * 0.04 * deck->batch;
     /* The spectrum (K exponents, d x K frames): the QR at ~0.22 ns x d K^2
      * with ~1.5 us of LAPACK call overhead, plus d K variates (shortcut)
@@ -42,7 +47,7 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
         /* Replicas to reach the target: stderr^2 = v / (depth x inputs
          * per replica), with v ~ 1.5/d near He scale (THEORY.md's exact v
          * is ~1/(2d) + O(1/d)); matrix columns are correlated, count one. */
-        double inputs = lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_EXACT ? deck->batch : 1;
+        double inputs = exact ? deck->batch : 1;
         double needed = 1.5 / d / (depth * inputs * deck->target_stderr * deck->target_stderr);
         replicas = fmin(replicas, fmax(LYAP_ADAPTIVE_ROUND, needed));
     }

@@ -1,6 +1,7 @@
 /* main.c: the lyapdiag command line. Reads as a table of contents: parse the
  * command, load the deck on every rank, open the output, sweep, close.
- * Only main prints errors and chooses exit codes (STYLE.md). */
+ * Only main prints errors and chooses exit codes (doc/DESIGN.md,
+ * Principles); sched alone also prints, when one rank must abort all. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -167,7 +167,7 @@ static int put_global_attributes(lyap_ncout *nc)
     for (int i = 0; i < deck->nfamilies; i++)
         snprintf(methods + strlen(methods), sizeof methods - strlen(methods), "%s%s: %s", i ? ", " : "",
                  lyap_family_name(deck->families[i]),
-                 lyap_method_name(lyap_method_resolve(deck->method, deck->families[i])));
+                 lyap_method_name(deck->methods[i]));
     LYAP_CALL(put_text_attr(nc, g, "method", methods));
     LYAP_CALL(put_text_attr(nc, g, "precision", deck->precision == LYAP_PRECISION_SINGLE
                                                     ? "single (matrix path in float, log-norms in double)"

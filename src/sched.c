@@ -11,6 +11,7 @@
  * master then hands out no more tasks, collects what workers finish, and
  * returns LYAP_EINTERRUPTED, so every finished task reaches the checkpoint.
  */
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -131,20 +132,20 @@ int lyap_sched_check_ranks(const lyap_deck *deck)
     return LYAP_OK;
 }
 
-/* Bytes one rank needs for a task of width D: the weight matrix, the
- * activations and pre-activations (d x batch), the QR workspace, the
- * spectrum's frames (about 3 d x K), and on the matrix path each replica's
- * increment series (L x batch) with the FFT autocorrelation's bins (~70 L). */
-static double worker_bytes(const lyap_deck *deck, int d)
+/* The task spec of TASK: its grid point and the deck's sampling settings,
+ * the method resolved for its family. */
+static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
 {
-    double k = lyap_deck_spectrum_count(deck, d), depth = deck->depths[deck->ndepths - 1], series = 0;
-    for (int f = 0; f < deck->nfamilies; f++)
-        if (lyap_method_resolve(deck->method, deck->families[f]) == LYAP_METHOD_MATRIX)
-            series = depth * (deck->batch + 70.0);
-    /* and per (variance, depth): tail statistics, moments, result buffers */
-    double grid = 26.0 * deck->nvariances * deck->ndepths;
-    return 8.0 * ((double)d * d + 2.0 * d * deck->batch + 66.0 * d + 4.0 * deck->batch + 3.0 * d * k + series +
-                  grid) + (1 << 20);
+    int f, w, s;
+    lyap_grid_task_position(deck, task, &f, &w, &s);
+    *spec = (lyap_task_spec){
+        .family = deck->families[f], .width = deck->widths[w], .slope = deck->slopes[s],
+        .nvariances = deck->nvariances, .variances = deck->variances,
+        .ndepths = deck->ndepths, .depths = deck->depths,
+        .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
+        .verify_homogeneity = deck->verify_homogeneity,
+        .method = deck->methods[f], .precision = deck->precision,
+        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps};
 }
 
 int lyap_sched_check_memory(const lyap_deck *deck)
@@ -155,16 +156,22 @@ int lyap_sched_check_memory(const lyap_deck *deck)
     MPI_Comm_size(node, &local_ranks);
     MPI_Comm_free(&node);
     int widest = deck->widths[deck->nwidths - 1];
+    double worker = 0; /* the costliest family at the widest width */
+    for (int f = 0; f < deck->nfamilies; f++) {
+        lyap_task_spec spec;
+        task_spec(deck, lyap_grid_task_number(deck, f, deck->nwidths - 1, 0), &spec);
+        worker = fmax(worker, lyap_estimate_task_bytes(&spec));
+    }
     /* The master holds the whole diagram twice while it writes a snapshot. */
     double master = 2.0 * 8.0 * (double)lyap_deck_task_count(deck) *
                     (double)lyap_task_result_length(lyap_result_dims_of_deck(deck));
-    double need = local_ranks * worker_bytes(deck, widest) + master;
+    double need = local_ranks * worker + master;
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (have > 0 && need > have)
         return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d rank%s x %.2f GB for width %d, "
                          "plus %.2f GB of results on rank 0) but it has %.1f GB; reduce [grid] widths or "
                          "the grid, or use fewer ranks per node", deck->name, need / 1e9, local_ranks,
-                         local_ranks == 1 ? "" : "s", worker_bytes(deck, widest) / 1e9, widest, master / 1e9,
+                         local_ranks == 1 ? "" : "s", worker / 1e9, widest, master / 1e9,
                          have / 1e9);
     return LYAP_OK;
 }
@@ -190,20 +197,6 @@ typedef struct {
     double start, last_report;
     long reported_done;     /* done at the last progress line */
 } master_state;
-
-static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
-{
-    int f, w, s;
-    lyap_grid_task_position(deck, task, &f, &w, &s);
-    *spec = (lyap_task_spec){
-        .family = deck->families[f], .width = deck->widths[w], .slope = deck->slopes[s],
-        .nvariances = deck->nvariances, .variances = deck->variances,
-        .ndepths = deck->ndepths, .depths = deck->depths,
-        .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
-        .verify_homogeneity = deck->verify_homogeneity,
-        .method = deck->method, .precision = deck->precision,
-        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps};
-}
 
 static void report_progress(master_state *m, int force)
 {

@@ -63,7 +63,8 @@ typedef struct {
     int batch;                /* [sampling] inputs per network */
     double target_stderr;     /* [sampling] 0 = fixed replicas, else stop at this lambda stderr */
     int verify_homogeneity;   /* [sampling] 1 = simulate every variance */
-    lyap_method method;       /* [sampling] method */
+    lyap_method method;       /* [sampling] method, as given (may be auto) */
+    lyap_method methods[LYAP_FAMILY_COUNT]; /* the method each of families[] runs: resolved once, here */
     lyap_precision precision; /* [sampling] precision of the matrix path */
     int spectrum;             /* [sampling] top exponents wanted: 0 = off, LYAP_SPECTRUM_ALL = width */
     double eps;               /* [sampling] p_vanish = P(|x_L| < eps |x_0|), p_explode = P(|x_L| > |x_0|/eps) */

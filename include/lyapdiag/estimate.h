@@ -54,6 +54,14 @@ typedef int (*lyap_poll_fn)(void *ctx, double fraction_done);
 int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *result, lyap_poll_fn poll,
                        void *poll_ctx);
 
+/* Bytes lyap_estimate_task needs for SPEC: the weights and activations
+ * (d x d, d x batch), the QR workspace, the spectrum's frames (about
+ * 3 d x K), on the matrix path each replica's increment series (L x batch)
+ * with the autocorrelation's bins, and the per-(variance, depth)
+ * statistics and result. A model (within ~1 MiB), for refusing decks that
+ * cannot fit before any large allocation. */
+double lyap_estimate_task_bytes(const lyap_task_spec *spec);
+
 /* Batch length b of the CLT variance estimator for a series of L layers:
  * floor(sqrt(L)) (batch means; unbiased for i.i.d. increments). */
 int lyap_estimate_clt_batch_length(int depth);

@@ -13,6 +13,10 @@ extern "C" {
 /* Grid position of TASK (0 <= task < lyap_deck_task_count(deck)). */
 void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int *width, int *slope);
 
+/* The task number of grid position (FAMILY, WIDTH, SLOPE): the inverse of
+ * lyap_grid_task_position. */
+long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slope);
+
 /* Estimated cost of TASK in nanoseconds on one core: replicas x depth x
  * the cost of one layer (d^2 normal variates, the GEMM, a d^3 QR for
  * orthogonal weights), times the variances simulated. For scheduling

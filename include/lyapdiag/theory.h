@@ -7,6 +7,8 @@
 #ifndef LYAPDIAG_THEORY_H
 #define LYAPDIAG_THEORY_H
 
+#include <math.h>
+
 #include "lyapdiag/family.h"
 
 #ifdef __cplusplus
@@ -55,6 +57,15 @@ int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum);
 /* Per-layer probability that a layer maps the signal to exactly 0:
  * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
  * looks-linear families, where u - v carries the signal linearly. */
+/* Positive homogeneity (THEORY.md "The sharp boundary"), for every
+ * family: moving the weight variance from S2_FROM to S2_TO adds
+ * 0.5 log(s2_to / s2_from) to every exponent, and L times it to
+ * log(|x_L|/|x_0|) at depth L. The one place estimates are shifted. */
+static inline double lyap_theory_homogeneity_shift(double s2_to, double s2_from)
+{
+    return 0.5 * log(s2_to / s2_from);
+}
+
 double lyap_theory_death_probability(lyap_family f, int d, double a);
 
 /* Standard scale of family F at slope A: He 2/(1+a^2) (gaussian, uniform),
