@@ -71,6 +71,7 @@ int lyap_estimate_clt_batch_length(int depth)
 /* What one simulation (one weight scale) yields. */
 typedef struct {
     int replicas; /* run */
+    double death_rate; /* exact deaths per live layer-step (where the theory has no death probability) */
     double lambda, lambda_stderr, v, v_stderr;
     double tau_int, tau_int_stderr; /* integrated autocorrelation time of the increments */
     double *logn_mean, *logn_var, *survival; /* [ndepths] */
@@ -116,14 +117,14 @@ static int burn_in_layers(const lyap_task_spec *spec)
  * stop at the end of a round once lambda's stderr is at most the target,
  * judged from LYAP_ADAPTIVE_MIN_REPLICAS replicas on (a stderr from fewer
  * is itself too noisy: stopping at its first dip would understate it).
- * Where layers can kill the signal (slope 0) lambda = -inf needs no
+ * Where layers are known to kill the signal (slope 0) lambda = -inf needs no
  * estimate, and the cap is run for the finite-depth statistics. Depends
  * only on the task's own numbers, so it is as reproducible as they are. */
 static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
 {
     if (spec->target_stderr <= 0 || r < LYAP_ADAPTIVE_MIN_REPLICAS || r % LYAP_ADAPTIVE_ROUND != 0)
         return 0;
-    return lyap_theory_death_probability(spec->family, spec->width, spec->slope) == 0 &&
+    return !(lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0) &&
            stats_stderr(lambda) <= spec->target_stderr;
 }
 
@@ -182,9 +183,11 @@ static int long_run_variance(const lyap_autocorr *ac, long series_added, simulat
     return LYAP_OK;
 }
 
-/* Runs the replicas at scale S2 with stream key KEY. Columns that a ReLU
- * layer maps to 0 drop out of the finite-depth moments (which are then
- * conditional on survival, with SIMULATION->survival saying how many). */
+/* Runs the replicas at scale S2 with stream key KEY. Columns that a layer
+ * maps to exactly 0 (ReLU; rademacher rows that cancel) drop out of the
+ * finite-depth moments (which are then conditional on survival, with
+ * SIMULATION->survival saying how many). Where the theory has no death
+ * probability (NaN: rademacher), deaths are counted instead. */
 static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_state *col,
                     progress *prog, simulation *out)
 {
@@ -193,6 +196,8 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
     int burn_in = burn_in_layers(spec), steady = depth - burn_in;
     int b = lyap_estimate_clt_batch_length(steady), nbatches = steady / b;
     running_stats lambda = {0}, v = {0};
+    int count_deaths = isnan(lyap_theory_death_probability(spec->family, spec->width, spec->slope));
+    double deaths = 0, live_steps = 0;
     depth_stats *at;
     LYAP_CALL(lyap_alloc(&at, (size_t)nd, sizeof *at, "depth statistics"));
     int status = LYAP_OK;
@@ -209,6 +214,10 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
         for (int layer = 1, k = 0, to_batch_end = b; status == LYAP_OK && layer <= depth; layer++) {
             double *increments = col->series ? col->series + (size_t)(layer - 1) * batch : col->increments;
             status = lyap_propagate_layer(plan, increments);
+            for (int j = 0; count_deaths && j < batch; j++) {
+                live_steps += isfinite(col->cum[j]);
+                deaths += isfinite(col->cum[j]) && increments[j] == -INFINITY;
+            }
             for (int j = 0; j < batch; j++)
                 col->cum[j] += increments[j];
             if (layer == burn_in)
@@ -260,6 +269,7 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
     }
     out->replicas = r;
+    out->death_rate = live_steps > 0 ? deaths / live_steps : NAN;
     out->lambda = lambda.n ? lambda.mean : NAN;
     out->lambda_stderr = stats_stderr(&lambda);
     out->v = v.n ? v.mean : NAN;
@@ -394,11 +404,15 @@ static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
 }
 
 /* Exact theory beside the estimates (THEORY.md), and the ReLU convention:
- * at slope 0 lambda = -inf exactly, v undefined, no finite critical
+ * where a layer kills the signal with positive probability (slope 0; or
+ * rademacher weights, whose measured DEATH_RATE is then the probability
+ * reported), lambda = -inf exactly, v undefined, no finite critical
  * variance; death_probability flags it. */
-static int fill_theory_and_phase(const lyap_task_spec *spec, lyap_task_result *res)
+static int fill_theory_and_phase(const lyap_task_spec *spec, double death_rate, lyap_task_result *res)
 {
     *res->death_probability = lyap_theory_death_probability(spec->family, spec->width, spec->slope);
+    if (isnan(*res->death_probability))
+        *res->death_probability = death_rate;
     int relu = *res->death_probability > 0;
     /* One evaluation at s2 = 1 (the costly quadrature), shifted to every
      * variance as lyap_theory_exact itself does: 0.5 log s2 + lambda(1). */
@@ -525,6 +539,7 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
     lyap_propagate_plan plan = NULL;
     column_state col;
     simulation sim = {0};
+    double death_rate = NAN;
     double *moments = NULL;
     if (!(spec->eps > 0 && spec->eps < 1) || spec->batch < 1 || spec->replicas < 1)
         return lyap_fail(LYAP_EINTERNAL, "estimate: bad task spec (eps %g, batch %d, replicas %d)", spec->eps,
@@ -561,6 +576,7 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
         if (status == LYAP_OK && s == 0) { /* survival does not depend on scale */
             memcpy(res->survival, sim.survival, sizeof *res->survival * (size_t)nd);
             *res->replicas_used = sim.replicas;
+            death_rate = sim.death_rate;
             *res->autocorr_time = sim.tau_int;
             *res->autocorr_time_stderr = sim.tau_int_stderr;
             prog.total_replicas -= (long)(spec->replicas - sim.replicas) * (spec->spectrum > 0);
@@ -570,7 +586,7 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
         }
     }
     if (status == LYAP_OK)
-        status = fill_theory_and_phase(spec, res);
+        status = fill_theory_and_phase(spec, death_rate, res);
     if (status == LYAP_OK)
         fill_boundary(spec, res);
     lyap_propagate_plan_destroy(&plan);

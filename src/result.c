@@ -30,7 +30,8 @@ const lyap_result_axis lyap_result_axes[LYAP_NAXES] = {
 const lyap_result_variable lyap_result_variables[] = {
     REAL_ROW("lambda", V, lambda, "1",
      "Lyapunov exponent per layer, Monte Carlo (natural log growth rate of |x_L|)",
-     "-inf at slope 0 (ReLU: a layer maps the signal to 0 with probability 2^-width); looks-linear "
+     "-inf where death_probability > 0 (slope 0: a layer maps the signal to 0 with probability "
+     "2^-width; rademacher when deaths were seen); looks-linear "
      "families: from layer 2 on (the first layer is a transient, doc/THEORY.md)"),
     REAL_ROW("lambda_stderr", V, lambda_stderr, "1",
      "standard error of lambda (from independent replica means)", "0 at slope 0, where lambda = -inf exactly"),
@@ -57,7 +58,9 @@ const lyap_result_variable lyap_result_variables[] = {
      "NaN where no closed form exists (uniform family); +inf at slope 0 except looks-linear families"),
     REAL_ROW("death_probability", 0, death_probability, "1",
      "probability per layer that the signal is mapped to exactly 0 (2^-width at slope 0, else 0; "
-     "always 0 for looks-linear families)", NULL),
+     "always 0 for looks-linear families)",
+     "rademacher weights (rows can cancel at any slope): the Monte Carlo rate of exact deaths per live "
+     "layer-step, 0 if none was seen; where it is > 0, lambda = -inf as at slope 0"),
     REAL_ROW("replicas_used", 0, replicas_used, "1",
      "independent networks simulated (fewer than [sampling] replicas when target_stderr stopped early)",
      "with verify_homogeneity: those of the first variance"),

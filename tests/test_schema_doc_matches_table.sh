@@ -11,7 +11,7 @@ sed -n '/<!-- begin: lyapdiag --help-output -->/,/<!-- end: lyapdiag --help-outp
 if diff -u documented.txt printed.txt >diff.txt; then
   pass "doc/DESIGN.md lists exactly the $(grep -c '^[a-z_]*(' printed.txt) variables of the schema table"
 else
-  fail "doc/DESIGN.md's schema differs from lyapdiag --help-output (regenerate the block):"; cat diff.txt
+  fail "doc/DESIGN.md's schema differs from lyapdiag --help-output (paste ./lyapdiag --help-output between its markers):"; cat diff.txt
 fi
 "$LYAPDIAG" --help | grep -q -- '--help-output' && pass "--help names --help-output" || fail "--help lacks --help-output"
 finish
