@@ -15,7 +15,7 @@ struct lyap_qr_s {
 };
 
 struct lyap_weights_s {
-    lyap_family family;
+    lyap_entry_law entries;
     int d;
     lyap_qr *qr; /* orthogonal: the QR behind each Haar draw */
 };
@@ -97,14 +97,14 @@ void lyap_qr_destroy(lyap_qr **qr)
     *qr = NULL;
 }
 
-int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
+int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out)
 {
     lyap_weights *w;
     *out = NULL;
     LYAP_CALL(lyap_alloc(&w, 1, sizeof *w, "weight sampler"));
-    w->family = f;
+    w->entries = entries;
     w->d = d;
-    if (f == LYAP_FAMILY_ORTHOGONAL) {
+    if (w->entries == LYAP_ENTRIES_HAAR) {
         int status = lyap_qr_create(d, d, &w->qr);
         if (status != LYAP_OK) {
             lyap_weights_destroy(&w);
@@ -124,23 +124,22 @@ int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q)
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale)
 {
     size_t n = (size_t)w->d * w->d;
-    switch (w->family) {
-    case LYAP_FAMILY_GAUSSIAN:
+    switch (w->entries) {
+    case LYAP_ENTRIES_NORMAL:
         *scale = sqrt(s2 / w->d);
         lyap_rng_normal(rng, W, n);
         return LYAP_OK;
-    case LYAP_FAMILY_ORTHOGONAL:
+    case LYAP_ENTRIES_HAAR:
         *scale = sqrt(s2);
         return lyap_haar_frame(w->qr, rng, W);
-    case LYAP_FAMILY_UNIFORM:
+    case LYAP_ENTRIES_UNIFORM:
         *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform(rng, W, n);
         for (size_t i = 0; i < n; i++)
             W[i] = 2.0 * W[i] - 1.0;
         return LYAP_OK;
-    default:
-        return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for family %d", (int)w->family);
     }
+    return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for entry law %d", (int)w->entries);
 }
 
 void lyap_weights_destroy(lyap_weights **w)

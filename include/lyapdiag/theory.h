@@ -54,11 +54,14 @@ int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum);
 
 /* Per-layer probability that a layer maps the signal to exactly 0:
  * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
- * looks-linear families, where u - v carries the signal linearly. */
+ * looks-linear families, where u - v carries the signal linearly; NaN at
+ * every slope for the families whose rows can cancel (dies_at_every_slope
+ * in family.h: rademacher), where it is positive at small widths but has
+ * no closed form, and for an invalid F. */
 double lyap_theory_death_probability(lyap_family f, int d, double a);
 
-/* Standard scale of family F at slope A: He 2/(1+a^2) (gaussian, uniform),
- * orthogonal gain eta^2 = 2/(1+a^2) (orthogonal). */
+/* Standard scale of family F at slope A, 2/(1+a^2) for every family: He
+ * or the orthogonal gain eta^2 (lyap_family_info_of(F)->standard_scale). */
 double lyap_theory_standard_variance(lyap_family f, double a);
 
 #ifdef __cplusplus

@@ -39,9 +39,11 @@ int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q);
 /* Frees *QR and sets it to NULL; safe on NULL. */
 void lyap_qr_destroy(lyap_qr **qr);
 
-/* New sampler of d x d matrices of family F in *OUT. LYAP_ENOMEM, or
- * LYAP_ELAPACK if the QR workspace query fails. */
-int lyap_weights_create(lyap_family f, int d, lyap_weights **out);
+/* New sampler of d x d matrices with entry law ENTRIES (a family's
+ * lyap_family_info_of(f)->entries; a looks-linear family's is its block's,
+ * drawn at d = h) in *OUT. LYAP_ENOMEM, or LYAP_ELAPACK if the QR
+ * workspace query fails. */
+int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out);
 
 /* Draws one matrix at grid variance S2 as SCALE x W (W: d x d,
  * column-major), using RNG (advanced); the caller applies *SCALE (e.g. as
