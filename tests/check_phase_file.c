@@ -119,7 +119,9 @@ int main(int argc, char **argv)
              * phase must be the sign of the theory, 0 exactly at s2 = 1. */
             if (th_v == 0)
                 bad_phase += phase[k] != (fabs(th_lambda) < LYAP_LAMBDA_ROUNDING ? 0 : (th_lambda < 0 ? -1 : 1));
-            if (!lyap_family_info_of(f)->looks_linear) /* those exclude layer 1 from lambda */
+            /* Looks-linear lambda excludes layer 1; after deaths at slope > 0
+             * (rademacher) lambda averages whole replicas, logn_mean the survivors. */
+            if (!lyap_family_info_of(f)->looks_linear && survival[t * nd + nd - 1] == 1)
                 bad_logn += fabs(logn_mean[k * nd + nd - 1] / lmax - lambda[k]) > 1e-9;
             if (deck.spectrum && lyap_family_info_of(f)->exact_law && i == 0 && deck.replicas >= 16) {
                 /* lambda_1 of the spectrum is the activation exponent */

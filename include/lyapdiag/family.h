@@ -17,6 +17,7 @@ typedef enum {
     LYAP_FAMILY_UNIFORM = 2,    /* W_ij ~ U(-c, c), c = sqrt(3 s2/d) */
     LYAP_FAMILY_LOOKS_LINEAR = 3,            /* W = [[A,-A],[-A,A]], A gaussian h x h, h = d/2 */
     LYAP_FAMILY_LOOKS_LINEAR_ORTHOGONAL = 4, /* the same with A = eta O, O Haar */
+    LYAP_FAMILY_RADEMACHER = 5, /* W_ij = +-sqrt(s2/d), each sign with probability 1/2 */
     LYAP_FAMILY_COUNT
 } lyap_family;
 
@@ -25,7 +26,8 @@ typedef enum {
 typedef enum {
     LYAP_ENTRIES_NORMAL,  /* i.i.d. N(0, 1), scale sqrt(s2/n) */
     LYAP_ENTRIES_HAAR,    /* Haar orthogonal, scale sqrt(s2) */
-    LYAP_ENTRIES_UNIFORM  /* i.i.d. U(-1, 1), scale sqrt(3 s2/n) */
+    LYAP_ENTRIES_UNIFORM, /* i.i.d. U(-1, 1), scale sqrt(3 s2/n) */
+    LYAP_ENTRIES_SIGN     /* i.i.d. +-1, each with probability 1/2, scale sqrt(s2/n) */
 } lyap_entry_law;
 
 /* The closed forms of THEORY.md that hold (for a looks-linear family: the

@@ -50,7 +50,8 @@ int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out);
  * GEMM's alpha), which saves a pass over W. gaussian: N(0, 1) entries,
  * scale sqrt(s2/d); orthogonal: Haar (QR of a Gaussian matrix, column j
  * times sign(R_jj)), scale sqrt(s2); uniform: U(-1, 1) entries, scale
- * sqrt(3 s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
+ * sqrt(3 s2/d); sign (rademacher): +-1 entries from one random bit each,
+ * scale sqrt(s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale);
 
 /* Frees *W and sets it to NULL; safe on NULL. */
