@@ -33,6 +33,7 @@ struct key_spec {
     key_parser parse;
     const char *default_value; /* NULL: the key is required */
     const char *meaning;       /* unit and range, for --help-deck */
+    const char *(*choices)(void); /* NULL, or the allowed values, printed after MEANING */
     const char *example;       /* another valid value (docs; the tests try every key with it) */
     int resume;                /* RESUME_MUST_MATCH or RESUME_MAY_CHANGE */
 };
@@ -372,7 +373,7 @@ static int parse_eps(lyap_deck *deck, const char *value, const char *where)
 lyap_method lyap_method_resolve(lyap_method method, lyap_family f)
 {
     if (method == LYAP_METHOD_AUTO)
-        return lyap_family_is_rotation_invariant(f) ? LYAP_METHOD_EXACT : LYAP_METHOD_MATRIX;
+        return lyap_family_info_of(f)->exact_law ? LYAP_METHOD_EXACT : LYAP_METHOD_MATRIX;
     return method;
 }
 
@@ -404,55 +405,54 @@ static int parse_checkpoint(lyap_deck *deck, const char *value, const char *wher
 }
 
 static const struct key_spec deck_keys[] = {
-    {"grid", "families", parse_families, "gaussian, orthogonal",
-     "weight families, a list of: gaussian, orthogonal, uniform, looks-linear, looks-linear-orthogonal",
-     "uniform", RESUME_MUST_MATCH},
+    {"grid", "families", parse_families, "gaussian, orthogonal", "weight families, a list of:",
+     lyap_family_choices, "uniform", RESUME_MUST_MATCH},
     {"grid", "widths", parse_widths, NULL,
      "network widths d (1..65536): list, start:stop:count or log:start:stop:count",
-     "2, 4, 8", RESUME_MUST_MATCH},
+     NULL, "2, 4, 8", RESUME_MUST_MATCH},
     {"grid", "slopes", parse_slopes, NULL, "Leaky ReLU slopes a, 0 <= a <= 1 (0 = ReLU, 1 = linear)",
-     "0.01, 0.1", RESUME_MUST_MATCH},
+     NULL, "0.01, 0.1", RESUME_MUST_MATCH},
     {"grid", "variances", parse_variances, NULL,
      "weight variance s2 (entries N(0, s2/d); eta^2 for orthogonal), > 0; He = 2/(1+a^2)",
-     "log:0.5:4:7", RESUME_MUST_MATCH},
+     NULL, "log:0.5:4:7", RESUME_MUST_MATCH},
     {"grid", "depths", parse_depths, NULL,
      "recorded depths L in layers; the largest (>= 10) is simulated, the others recorded on the way",
-     "10, 100", RESUME_MUST_MATCH},
+     NULL, "10, 100", RESUME_MUST_MATCH},
     {"sampling", "seed", parse_seed, "1", "seed of all random streams (0..2^64-1)",
-     "7", RESUME_MUST_MATCH},
+     NULL, "7", RESUME_MUST_MATCH},
     {"sampling", "replicas", parse_replicas, "64", "independent networks per task (>= 2)",
-     "256", RESUME_MUST_MATCH},
+     NULL, "256", RESUME_MUST_MATCH},
     {"sampling", "batch", parse_batch, "16", "unit inputs pushed through each network (>= 1)",
-     "4", RESUME_MUST_MATCH},
+     NULL, "4", RESUME_MUST_MATCH},
     {"sampling", "target_stderr", parse_target_stderr, "0",
      "0 = run all replicas; > 0 = stop each task once lambda's stderr is at most this (replicas in "
      "rounds of 16, at least 64; `replicas` is then the cap; slope 0 runs the cap)",
-     "1e-3", RESUME_MUST_MATCH},
+     NULL, "1e-3", RESUME_MUST_MATCH},
     {"sampling", "verify_homogeneity", parse_verify, "no",
      "yes = simulate every variance instead of the exact homogeneity shift (slow; for checks)",
-     "yes", RESUME_MUST_MATCH},
+     NULL, "yes", RESUME_MUST_MATCH},
     {"sampling", "method", parse_method, "auto",
      "auto, exact or matrix: exact samples each layer's log-norm increment from its exact law (THEORY.md; "
      "gaussian and orthogonal only, O(1) per step); matrix draws weight matrices (GEMM; every family); "
      "auto = exact where it exists",
-     "matrix", RESUME_MUST_MATCH},
+     NULL, "matrix", RESUME_MUST_MATCH},
     {"sampling", "precision", parse_precision, "double",
      "double or single: single runs the matrix path's weights and GEMM in float (SGEMM; log-norms stay "
      "double), about 3x faster; gaussian weights only",
-     "single", RESUME_MUST_MATCH},
+     NULL, "single", RESUME_MUST_MATCH},
     {"sampling", "spectrum", parse_spectrum, "0",
      "Lyapunov spectrum of the input-output Jacobian (QR/Benettin): 0 = off, K = the top K exponents "
      "(all of them for widths below K; K <= the largest width), all = every exponent",
-     "all", RESUME_MUST_MATCH},
+     NULL, "all", RESUME_MUST_MATCH},
     {"sampling", "eps", parse_eps, "1e-3",
      "threshold of the finite-depth tail probabilities: p_vanish = P(|x_L| < eps |x_0|), "
      "p_explode = P(|x_L| > |x_0| / eps); 0 < eps < 1",
-     "1e-6", RESUME_MUST_MATCH},
+     NULL, "1e-6", RESUME_MUST_MATCH},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)",
-     "results/phase.nc", RESUME_MAY_CHANGE},
+     NULL, "results/phase.nc", RESUME_MAY_CHANGE},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
      "seconds between checkpoints of finished tasks to FILE.partial (0 = after every task)",
-     "600", RESUME_MAY_CHANGE},
+     NULL, "600", RESUME_MAY_CHANGE},
 };
 #define NKEYS ((int)(sizeof deck_keys / sizeof deck_keys[0]))
 
@@ -636,8 +636,9 @@ static int apply_defaults(struct parse_state *st)
         char where[512];
         snprintf(where, sizeof where, "%s: [%s] %s", st->name, deck_keys[i].section, deck_keys[i].name);
         if (!deck_keys[i].default_value)
-            return lyap_fail(LYAP_EDECK, "%s: missing; add it to [%s] (%s)", where, deck_keys[i].section,
-                             deck_keys[i].meaning);
+            return lyap_fail(LYAP_EDECK, "%s: missing; add it to [%s] (%s%s%s)", where, deck_keys[i].section,
+                             deck_keys[i].meaning, deck_keys[i].choices ? " " : "",
+                             deck_keys[i].choices ? deck_keys[i].choices() : "");
         LYAP_CALL(deck_keys[i].parse(st->deck, deck_keys[i].default_value, where));
         LYAP_CALL(set_canonical(st, i, deck_keys[i].default_value, where));
     }
@@ -674,7 +675,8 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
     for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
-        for (int w = 0; st.status == LYAP_OK && lyap_family_is_looks_linear(deck->families[i]) && w < deck->nwidths; w++)
+        for (int w = 0; st.status == LYAP_OK && lyap_family_info_of(deck->families[i])->looks_linear &&
+                        w < deck->nwidths; w++)
             if (deck->widths[w] % 2 != 0)
                 st.status = lyap_fail(LYAP_EDECK, "%s: [grid] widths: %s weights W = [[A, -A], [-A, A]] need even "
                                       "widths; %d is odd: use even widths, or put odd ones in another deck",
@@ -682,13 +684,12 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
     for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
         deck->methods[i] = lyap_method_resolve(deck->method, deck->families[i]);
     for (int i = 0; st.status == LYAP_OK && deck->method == LYAP_METHOD_EXACT && i < deck->nfamilies; i++)
-        if (!lyap_family_is_rotation_invariant(deck->families[i]))
+        if (!lyap_family_info_of(deck->families[i])->exact_law)
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] method = exact: family %s has no exact law; "
                                   "use method = auto (exact where possible) or matrix", name,
                                   lyap_family_name(deck->families[i]));
     for (int i = 0; st.status == LYAP_OK && deck->precision == LYAP_PRECISION_SINGLE && i < deck->nfamilies; i++)
-        if (deck->families[i] != LYAP_FAMILY_GAUSSIAN &&
-            deck->methods[i] == LYAP_METHOD_MATRIX)
+        if (!lyap_family_info_of(deck->families[i])->single_precision && deck->methods[i] == LYAP_METHOD_MATRIX)
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] precision = single: the matrix path of family %s "
                                   "runs in double only; use precision = double, or method = auto for orthogonal "
                                   "(exact path)", name, lyap_family_name(deck->families[i]));
@@ -807,7 +808,8 @@ void lyap_deck_print_reference(FILE *out)
             section = deck_keys[i].section;
             fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
         }
-        fprintf(out, "  %-19s %s\n  %-19s default: %s\n", deck_keys[i].name, deck_keys[i].meaning, "",
+        fprintf(out, "  %-19s %s%s%s\n  %-19s default: %s\n", deck_keys[i].name, deck_keys[i].meaning,
+                deck_keys[i].choices ? " " : "", deck_keys[i].choices ? deck_keys[i].choices() : "", "",
                 deck_keys[i].default_value ? deck_keys[i].default_value : "(required)");
     }
 }

@@ -74,12 +74,18 @@ struct lyap_depthlaw {
 
 /* ---- arguments and per-layer moments ------------------------------------------ */
 
+/* Gaussian theory: log r has a chi2_d part beside the slope part (THEORY.md). */
+static int chi2_norm(const lyap_depthlaw *law)
+{
+    return lyap_family_info_of(law->f)->theory == LYAP_THEORY_GAUSSIAN;
+}
+
 static int check_args(lyap_family f, int d, double a, double s2, int max_depth)
 {
-    if (f != LYAP_FAMILY_GAUSSIAN && f != LYAP_FAMILY_ORTHOGONAL)
-        return lyap_fail(LYAP_EDECK, "depthlaw: no exact law for %s; only gaussian and orthogonal "
-                         "weights have i.i.d. layers (THEORY.md \"Finite depth\")",
-                         lyap_family_name(f));
+    const lyap_family_info *info = lyap_family_info_of(f);
+    if (!info || !info->exact_law)
+        return lyap_fail(LYAP_EDECK, "depthlaw: no exact law for %s; only rotation-invariant families "
+                         "have i.i.d. layers (THEORY.md \"Finite depth\")", lyap_family_name(f));
     if (d < 1)
         return lyap_fail(LYAP_EDECK, "depthlaw: width d = %d must be >= 1", d);
     if (!(a >= 0.0 && a <= 1.0))
@@ -144,7 +150,7 @@ static int relu_moments(lyap_depthlaw *law)
             }
         }
     double m_h = sum_e / sum_w, v_h = sum_sq / sum_w;
-    if (law->f == LYAP_FAMILY_GAUSSIAN) { /* as theory.c: psi(d/2) - log(d/2) keeps digits */
+    if (chi2_norm(law)) { /* as theory.c: psi(d/2) - log(d/2) keeps digits */
         law->lambda = 0.5 * (log(law->s2) + (psi_d - log(0.5 * d)) + m_h);
         law->v = 0.25 * (psi1_d + v_h);
     } else {
@@ -466,13 +472,13 @@ static int build(lyap_depthlaw *law)
     law->dx = grid_spacing(law->v, law->a);
     part parts[2];
     memset(parts, 0, sizeof parts);
-    int nparts = law->f == LYAP_FAMILY_GAUSSIAN ? 2 : 1;
+    int nparts = chi2_norm(law) ? 2 : 1;
     int status = bin_slope_part(law, &parts[0]);
     if (status == LYAP_OK && nparts == 2)
         status = bin_chisq_part(law, &parts[1]);
     if (status == LYAP_OK) {
         law->mu = parts[0].mean + (nparts == 2 ? parts[1].mean : 0.0);
-        double c0 = 0.5 * log(law->f == LYAP_FAMILY_GAUSSIAN ? law->s2 / law->d : law->s2);
+        double c0 = 0.5 * log(chi2_norm(law) ? law->s2 / law->d : law->s2);
         law->mean_shift = law->lambda - (c0 + law->mu * law->dx);
         status = size_window(law, parts, nparts);
     }

@@ -110,7 +110,7 @@ typedef struct {
  * Other families: every layer. */
 static int burn_in_layers(const lyap_task_spec *spec)
 {
-    return lyap_family_is_looks_linear(spec->family) ? 1 : 0;
+    return lyap_family_info_of(spec->family)->looks_linear ? 1 : 0;
 }
 
 /* The adaptive stopping rule, checked before replica R: with a target,
@@ -383,7 +383,7 @@ static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
     int nd = spec->ndepths;
     for (size_t i = 0; i < (size_t)spec->nvariances * nd; i++)
         res->p_vanish_theory[i] = res->p_explode_theory[i] = NAN;
-    if (!lyap_family_is_rotation_invariant(spec->family))
+    if (!lyap_family_info_of(spec->family)->exact_law)
         return LYAP_OK;
     lyap_depthlaw *law;
     int status = lyap_depthlaw_create(spec->family, spec->width, spec->slope, 1.0, spec->depths[nd - 1], &law);

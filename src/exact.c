@@ -32,7 +32,7 @@
 enum { LONG_BLOCK = 512, SHORT_BLOCK = 256 };
 
 struct exact_sampler {
-    lyap_family family;
+    int chi2_norm;       /* gaussian theory: |W u|^2 carries a chi2_d factor (THEORY.md) */
     int d, batch, words_per_step;
     int block_len;       /* steps per block: LONG_BLOCK or SHORT_BLOCK */
     double a;
@@ -60,12 +60,12 @@ static size_t ready_stride(const exact_sampler *e)
     return (size_t)e->block_len + 8;
 }
 
-int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sampler **out)
+int exact_create(lyap_theory_kind theory, int d, double a, int batch, int depth, exact_sampler **out)
 {
     exact_sampler *e;
     *out = NULL;
     LYAP_CALL(lyap_alloc(&e, 1, sizeof *e, "exact sampler"));
-    e->family = f;
+    e->chi2_norm = theory == LYAP_THEORY_GAUSSIAN;
     e->d = d;
     e->a = a;
     e->batch = batch;
@@ -105,7 +105,7 @@ void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica
     e->replica = replica;
     e->block = 0;
     e->next = e->block_len; /* draw on the first layer */
-    e->log_scale = 0.5 * log(e->family == LYAP_FAMILY_GAUSSIAN ? s2 / e->d : s2);
+    e->log_scale = 0.5 * log(e->chi2_norm ? s2 / e->d : s2);
     memset(e->dead, 0, sizeof *e->dead * (size_t)e->batch);
 }
 
@@ -189,7 +189,7 @@ static void draw_block(exact_sampler *e, int column, double *increments, int str
         shape[i] = 0.5 * (d - k[i]);
     draw_gammas(e, LYAP_RNG_EXACT_NEG, column, e->neg);
     log_kept(e);
-    if (e->family == LYAP_FAMILY_GAUSSIAN) {
+    if (e->chi2_norm) {
         double offset = e->log_scale + 0.5 * log(2.0);
         for (int i = 0; i < n; i++)
             increments[(size_t)i * stride] = offset + 0.5 * logs[i];

@@ -8,9 +8,10 @@
 
 typedef struct exact_sampler exact_sampler;
 
-/* New sampler of the increments of a rotation-invariant family F at width
- * D, slope A, for BATCH independent columns. LYAP_ENOMEM on failure. */
-int exact_create(lyap_family f, int d, double a, int batch, int depth, exact_sampler **out);
+/* New sampler of the increments of a rotation-invariant family with
+ * closed forms THEORY (gaussian or orthogonal, lyap_family_info_of(f)->theory)
+ * at width D, slope A, for BATCH independent columns. LYAP_ENOMEM on failure. */
+int exact_create(lyap_theory_kind theory, int d, double a, int batch, int depth, exact_sampler **out);
 
 /* Begins replica REPLICA of task TASK_KEY at grid variance S2. */
 void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica, double s2);

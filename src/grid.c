@@ -23,7 +23,8 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     int f, w, s;
     lyap_grid_task_position(deck, task, &f, &w, &s);
     double d = deck->widths[w];
-    if (lyap_family_is_looks_linear(deck->families[f]))
+    const lyap_family_info *info = lyap_family_info_of(deck->families[f]);
+    if (info->looks_linear)
         d /= 2; /* one h x h block per layer */
     /* Nanoseconds per layer, measured by bench/ on the 2-core Zen 4
      * machines we develop on: d^2 variates at ~3.5 ns, the GEMM at ~0.02
@@ -31,7 +32,7 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
      * ~0.34 ns x d^3, and 200 ns of fixed overhead. The exact path draws
      * a binomial (d/32 words) and two gammas, ~30 ns a column. */
     double weights = 200 + d * d * 3.5;
-    if (lyap_family_block(deck->families[f]) == LYAP_FAMILY_ORTHOGONAL)
+    if (info->entries == LYAP_ENTRIES_HAAR)
         weights += 0.34 * d * d * d;
     int exact = deck->methods[f] == LYAP_METHOD_EXACT;
     double layer = exact ? deck->batch * (30.0 + d / 32.0) : weights + d * d * 0.04 * deck->batch;

@@ -64,7 +64,7 @@ int lyap_initnet_check(const lyap_initnet_spec *spec)
 {
     double s2;
     int critical;
-    if (lyap_family_is_looks_linear(spec->family) && spec->width % 2 != 0)
+    if (lyap_family_info_of(spec->family)->looks_linear && spec->width % 2 != 0)
         return lyap_fail(LYAP_EUSAGE, "--width %d is odd, but --family %s weights W = [[A, -A], [-A, A]] need an "
                          "even width; give an even --width", spec->width, lyap_family_name(spec->family));
     LYAP_CALL(resolve_variance(spec, &s2, &critical));
@@ -170,9 +170,9 @@ static int workspace_create(const lyap_initnet_spec *spec, double s2, workspace 
 {
     size_t cells = (size_t)spec->width * spec->inputs;
     *ws = (workspace){.spec = spec, .s2 = s2, .key = stream_key(spec), .block = spec->width};
-    if (lyap_family_is_looks_linear(spec->family))
+    if (lyap_family_info_of(spec->family)->looks_linear)
         ws->block = spec->width / 2;
-    LYAP_CALL(lyap_weights_create(lyap_family_block(spec->family), ws->block, &ws->sampler));
+    LYAP_CALL(lyap_weights_create(lyap_family_info_of(spec->family)->entries, ws->block, &ws->sampler));
     LYAP_CALL(lyap_alloc(&ws->raw, (size_t)ws->block * ws->block, sizeof *ws->raw, "weight draw"));
     LYAP_CALL(lyap_alloc(&ws->inputs, cells, sizeof *ws->inputs, "scoring inputs"));
     LYAP_CALL(lyap_alloc(&ws->x, cells, sizeof *ws->x, "activations"));

@@ -35,8 +35,7 @@ static const char usage_text[] =
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
-    "      initialization) for family F (gaussian, orthogonal, uniform,\n"
-    "      looks-linear, looks-linear-orthogonal; default:\n"
+    "      initialization) for family F (one of FAMILIES below; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
     "      With --depth L, also the exact law of |x_L|/|x_0| at depth L (FFT;\n"
     "      gaussian and orthogonal): p_vanish = P(|x_L| < E |x_0|), p_explode =\n"
@@ -44,8 +43,9 @@ static const char usage_text[] =
     "  lyapdiag init --width D --slope A --depth L --out W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
     "      Lyapunov initialization: draw the L weight matrices (D x D) of a Leaky\n"
-    "      ReLU network at the critical variance s2_crit (lambda = 0; uniform\n"
-    "      weights, and gaussian or orthogonal ones at slope 0, need --variance)\n"
+    "      ReLU network at the critical variance s2_crit (lambda = 0; families\n"
+    "      without a closed form (theory prints nan), and slope 0 where a\n"
+    "      family dies, need --variance)\n"
     "      and write them, scale included, to W.nc as weights(layer, row, col):\n"
     "      x_l = phi(W_l x_{l-1}). With N candidates (default 1) it keeps the\n"
     "      network whose mean log(|x_L|/|x_0|) over B random unit inputs\n"
@@ -53,8 +53,10 @@ static const char usage_text[] =
     "      Load it in Python: postproc/load_init_weights.py W.nc\n"
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
-    "      phase-diagram file (dimensions, units, meaning); the version.\n"
-    "\n"
+    "      phase-diagram file (dimensions, units, meaning); the version.\n";
+
+/* After the families (listed from their table, src/family.c). */
+static const char usage_footer[] =
     "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
     "(as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)\n";
 
@@ -127,14 +129,15 @@ static int print_depth_table(int nfamilies, const lyap_family *families, int d, 
     for (int i = 0; i < nfamilies; i++) {
         lyap_family f = families[i];
         double crit;
-        if (!lyap_family_is_rotation_invariant(f)) {
+        const lyap_family_info *info = lyap_family_info_of(f);
+        if (!info->exact_law) {
             printf("%-23s no exact finite-depth law: run a deck (p_vanish, p_explode by Monte Carlo)\n",
                    lyap_family_name(f));
             continue;
         }
         LYAP_CALL(lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &crit));
         LYAP_CALL(print_depth_row(f, d, a, isnan(variance) ? lyap_theory_standard_variance(f, a) : variance,
-                                  isnan(variance) ? (f == LYAP_FAMILY_ORTHOGONAL ? "gain" : "He") : "given", depth,
+                                  isnan(variance) ? info->standard_scale : "given", depth,
                                   eps));
         if (isfinite(crit))
             LYAP_CALL(print_depth_row(f, d, a, crit, "Lyapunov", depth, eps));
@@ -194,7 +197,7 @@ static int cmd_theory(int argc, char **argv)
         int status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
         if (status == LYAP_OK)
             status = print_theory_row(f, d, slope, isnan(variance) ? standard : variance,
-                                      isnan(variance) ? (lyap_family_block(f) == LYAP_FAMILY_ORTHOGONAL ? "gain" : "He") : "given");
+                                      isnan(variance) ? lyap_family_info_of(f)->standard_scale : "given");
         if (status == LYAP_OK && isfinite(crit))
             status = print_theory_row(f, d, slope, crit, "Lyapunov");
         if (status != LYAP_OK) {
@@ -202,10 +205,19 @@ static int cmd_theory(int argc, char **argv)
             return EXIT_RUN_FAILED;
         }
     }
-    for (int i = 0; i < nfamilies; i++)
-        if (!lyap_family_is_rotation_invariant(families[i]) && slope > 0)
+    for (int i = 0; i < nfamilies; i++) {
+        const lyap_family_info *info = lyap_family_info_of(families[i]);
+        if (info->theory == LYAP_THEORY_NONE && slope > 0)
             printf("%s weights have no closed form (nan): estimate them with a deck (lyapdiag run).\n",
-                   lyap_family_name(families[i]));
+                   info->name);
+        if (!info->limit_theorems)
+            printf("%s weights have no density: outside the assumptions of the limit theorems (doc/THEORY.md), "
+                   "so a deck's lambda and v are estimates without that guarantee.\n", info->name);
+        if (info->dies_at_every_slope)
+            printf("%s weights can kill the signal exactly (W x = 0: rows cancel) at every slope, with a "
+                   "per-layer probability that is unknown in closed form and largest at small widths.\n",
+                   info->name);
+    }
     int dies = 0;
     for (int i = 0; i < nfamilies; i++)
         dies |= lyap_theory_death_probability(families[i], d, slope) > 0;
@@ -512,6 +524,8 @@ int main(int argc, char **argv)
         return usage_error("%s", "missing command (run, theory or init)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, stdout);
+        printf("\nFAMILIES (weight families, doc/THEORY.md): %s\n\n", lyap_family_choices());
+        fputs(usage_footer, stdout);
         return 0;
     }
     if (strcmp(argv[1], "--help-deck") == 0) {

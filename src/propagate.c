@@ -29,7 +29,7 @@ struct lyap_propagate_plan_s {
     /* looks-linear: W = [[A, -A], [-A, A]] acts through its h x h block */
     int h;         /* d/2 for looks-linear families, else 0 */
     double *t;     /* [h*batch] u - v of each column */
-    /* matrix path in single precision (gaussian weights) */
+    /* matrix path in single precision (normal entries, float) */
     int single;
     float *Wf, *xf, *yf; /* as W, x, y */
     /* current replica */
@@ -44,10 +44,11 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
 {
     struct lyap_propagate_plan_s *p;
     *out = NULL;
-    if (method == LYAP_METHOD_EXACT && !lyap_family_is_rotation_invariant(f))
+    const lyap_family_info *info = lyap_family_info_of(f);
+    if (method == LYAP_METHOD_EXACT && !info->exact_law)
         return lyap_fail(LYAP_EINTERNAL, "propagate: no exact law for family %s", lyap_family_name(f));
     int single = method == LYAP_METHOD_MATRIX && precision == LYAP_PRECISION_SINGLE;
-    if (single && f != LYAP_FAMILY_GAUSSIAN)
+    if (single && !info->single_precision)
         return lyap_fail(LYAP_EINTERNAL, "propagate: no single-precision path for family %s", lyap_family_name(f));
     LYAP_CALL(lyap_alloc(&p, 1, sizeof *p, "propagate plan"));
     p->d = d;
@@ -56,7 +57,7 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
     p->family = f;
     p->method = method;
     if (method == LYAP_METHOD_EXACT) {
-        int status = exact_create(f, d, a, batch, depth, &p->exact);
+        int status = exact_create(info->theory, d, a, batch, depth, &p->exact);
         if (status != LYAP_OK)
             lyap_propagate_plan_destroy(&p);
         *out = p;
@@ -71,15 +72,15 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
             status = lyap_alloc(&p->xf, cells, sizeof *p->xf, "activations");
         if (status == LYAP_OK)
             status = lyap_alloc(&p->yf, cells, sizeof *p->yf, "pre-activations");
-    } else if (lyap_family_is_looks_linear(f)) {
+    } else if (info->looks_linear) {
         p->h = d / 2;
-        status = lyap_weights_create(lyap_family_block(f), p->h, &p->sampler);
+        status = lyap_weights_create(info->entries, p->h, &p->sampler);
         if (status == LYAP_OK)
             status = lyap_alloc(&p->W, (size_t)p->h * p->h, sizeof *p->W, "weight block");
         if (status == LYAP_OK)
             status = lyap_alloc(&p->t, (size_t)p->h * batch, sizeof *p->t, "looks-linear differences");
     } else {
-        status = lyap_weights_create(f, d, &p->sampler);
+        status = lyap_weights_create(info->entries, d, &p->sampler);
         if (status == LYAP_OK)
             status = lyap_alloc(&p->W, (size_t)d * d, sizeof *p->W, "weight matrix");
     }

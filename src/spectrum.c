@@ -45,7 +45,7 @@ void lyap_spectrum_plan_destroy(lyap_spectrum_plan *plan)
 static int allocate_full_path(lyap_spectrum_plan p)
 {
     int n = p->h ? p->h : p->d;
-    LYAP_CALL(lyap_weights_create(lyap_family_block(p->family), n, &p->sampler));
+    LYAP_CALL(lyap_weights_create(lyap_family_info_of(p->family)->entries, n, &p->sampler));
     LYAP_CALL(lyap_alloc(&p->W, (size_t)n * n, sizeof *p->W, "spectrum weights"));
     LYAP_CALL(lyap_alloc(&p->Q, (size_t)p->d * p->tracked, sizeof *p->Q, "spectrum frame"));
     if (p->h)
@@ -57,9 +57,10 @@ int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method
                               lyap_spectrum_plan *plan)
 {
     lyap_spectrum_plan p;
+    const lyap_family_info *info = lyap_family_info_of(f);
     *plan = NULL;
-    if (d < 1 || k < 1 || k > d || !(a >= 0 && a <= 1) || method == LYAP_METHOD_AUTO ||
-        (method == LYAP_METHOD_EXACT && !lyap_family_is_rotation_invariant(f)))
+    if (!info || d < 1 || k < 1 || k > d || !(a >= 0 && a <= 1) || method == LYAP_METHOD_AUTO ||
+        (method == LYAP_METHOD_EXACT && !info->exact_law))
         return lyap_fail(LYAP_EINTERNAL, "spectrum: bad plan (family %s, d = %d, a = %g, K = %d, method %s)",
                          lyap_family_name(f), d, a, k, lyap_method_name(method));
     LYAP_CALL(lyap_alloc(&p, 1, sizeof *p, "spectrum plan"));
@@ -67,10 +68,10 @@ int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method
     p->d = d;
     p->k = k;
     p->a = a;
-    p->h = lyap_family_is_looks_linear(f) ? d / 2 : 0;
+    p->h = info->looks_linear ? d / 2 : 0;
     p->tracked = p->h && k > p->h ? p->h : k;
     p->shortcut = method == LYAP_METHOD_EXACT;
-    p->log_scale = p->shortcut && f == LYAP_FAMILY_GAUSSIAN ? -0.5 * log((double)d) : 0.0;
+    p->log_scale = p->shortcut && info->entries == LYAP_ENTRIES_NORMAL ? -0.5 * log((double)d) : 0.0;
     int status = lyap_qr_create(d, p->tracked, &p->qr);
     if (status == LYAP_OK)
         status = lyap_alloc(&p->Y, (size_t)d * p->tracked, sizeof *p->Y, "spectrum image");
@@ -98,7 +99,7 @@ static int full_image(lyap_spectrum_plan p, lyap_rng *rng)
  * i.i.d. N(0, 1) entries (the 1/sqrt(d) goes to log_scale), or a Haar frame. */
 static int shortcut_image(lyap_spectrum_plan p, lyap_rng *rng)
 {
-    if (p->family == LYAP_FAMILY_ORTHOGONAL)
+    if (lyap_family_info_of(p->family)->entries == LYAP_ENTRIES_HAAR)
         return lyap_haar_frame(p->qr, rng, p->Y);
     lyap_rng_normal(rng, p->Y, (size_t)p->d * p->tracked);
     return LYAP_OK;

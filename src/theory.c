@@ -286,7 +286,7 @@ static int looks_linear(lyap_family f, int d, double a, double s2, double out[3]
     if (d % 2 != 0)
         return lyap_fail(LYAP_EDECK, "theory: %s needs an even width (h = d/2), not %d", lyap_family_name(f), d);
     double h = 0.5 * d, lambda1 = log1p(a), v = 0.0;
-    if (f == LYAP_FAMILY_LOOKS_LINEAR) {
+    if (lyap_family_info_of(f)->theory == LYAP_THEORY_GAUSSIAN) { /* gaussian A: chi2_h norms */
         gsl_sf_result psi, psi1;
         LYAP_CALL(gsl_status(gsl_sf_psi_e(0.5 * h, &psi), "gsl_sf_psi", d, 0, a));
         LYAP_CALL(gsl_status(gsl_sf_psi_1_e(0.5 * h, &psi1), "gsl_sf_psi_1", d, 0, a));
@@ -302,26 +302,27 @@ static int looks_linear(lyap_family f, int d, double a, double s2, double out[3]
 static int exact(lyap_family f, int d, double a, double s2, double out[3])
 {
     double m_h, v_h, lambda1, extra_v = 0.0;
-    if (f < 0 || f >= LYAP_FAMILY_COUNT)
+    const lyap_family_info *info = lyap_family_info_of(f);
+    if (!info)
         return lyap_fail(LYAP_EDECK, "theory: family %d is not one of %s", (int)f,
                          lyap_family_choices());
     LYAP_CALL(check_width(d));
     LYAP_CALL(check_slope(a));
     LYAP_CALL(check_variance(s2));
-    if (lyap_family_is_looks_linear(f))
+    if (info->looks_linear)
         return looks_linear(f, d, a, s2, out);
-    if (a == 0.0) { /* dies with probability 2^-d per layer, for any symmetric continuous rows */
+    if (a == 0.0) { /* dies with probability >= 2^-d per layer: each row is as likely as its negative */
         out[0] = -INFINITY;
         out[1] = NAN;
         out[2] = INFINITY;
         return LYAP_OK;
     }
-    if (!lyap_family_is_rotation_invariant(f)) {
+    if (info->theory == LYAP_THEORY_NONE) {
         out[0] = out[1] = out[2] = NAN;
         return LYAP_OK;
     }
     LYAP_CALL(h_moments(d, a, &m_h, &v_h));
-    if (f == LYAP_FAMILY_GAUSSIAN) {
+    if (info->theory == LYAP_THEORY_GAUSSIAN) {
         /* log(s2/d) + psi(d/2) + log 2 = log s2 + (psi(d/2) - log(d/2)): the
          * bracket is O(1/d), so lambda at He scale keeps its digits. */
         gsl_sf_result psi, psi1;
@@ -440,9 +441,9 @@ int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, doubl
     LYAP_CALL(lyap_theory_exact(f, d, a, s2, &lambda, NULL, NULL)); /* validates every argument */
     if (k < 1 || k > d)
         return lyap_fail(LYAP_EDECK, "theory: spectrum of %d exponents at width %d; use 1..%d", k, d, d);
-    lyap_family block = lyap_family_block(f);
-    int looks_linear = lyap_family_is_looks_linear(f), n = looks_linear ? d / 2 : d;
-    int known = looks_linear || (a == 1.0 && lyap_family_is_rotation_invariant(f));
+    const lyap_family_info *info = lyap_family_info_of(f);
+    int looks_linear = info->looks_linear, n = looks_linear ? d / 2 : d;
+    int known = info->theory != LYAP_THEORY_NONE && (looks_linear || a == 1.0);
     /* Exponents above 1 are linear in log s2 like lambda (homogeneity), and
      * a looks-linear network is the linear product (1+a) A_l (THEORY.md). */
     double offset = 0.5 * log(s2) + (looks_linear ? log1p(a) : 0.0);
@@ -451,10 +452,10 @@ int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, doubl
         if (a == 0.0 && !looks_linear)
             *e = -INFINITY; /* the network dies (THEORY.md "ReLU") */
         else if (!known)
-            *e = i == 1 ? lambda : NAN; /* lambda_1 = lambda (THEORY.md); NaN for uniform */
+            *e = i == 1 ? lambda : NAN; /* lambda_1 = lambda (THEORY.md); NaN without a closed form */
         else if (i > n)
             *e = -INFINITY; /* W = [[A,-A],[-A,A]] has rank h */
-        else if (block == LYAP_FAMILY_ORTHOGONAL)
+        else if (info->theory == LYAP_THEORY_ORTHOGONAL)
             *e = offset;
         else {
             LYAP_CALL(newman_exponent(n, i, e));
@@ -478,7 +479,10 @@ int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum)
 
 double lyap_theory_death_probability(lyap_family f, int d, double a)
 {
-    return a == 0.0 && !lyap_family_is_looks_linear(f) ? ldexp(1.0, -d) : 0.0;
+    const lyap_family_info *info = lyap_family_info_of(f);
+    if (!info || info->dies_at_every_slope) /* positive at small widths, unknown in closed form */
+        return NAN;
+    return a == 0.0 && !info->looks_linear ? ldexp(1.0, -d) : 0.0;
 }
 
 double lyap_theory_standard_variance(lyap_family f, double a)

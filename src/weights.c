@@ -1,6 +1,7 @@
 /* weights.c: weight samplers (THEORY.md, "Weight families"). */
 #include <lapacke.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "lyapdiag/error.h"
@@ -15,7 +16,7 @@ struct lyap_qr_s {
 };
 
 struct lyap_weights_s {
-    lyap_family family;
+    lyap_entry_law entries;
     int d;
     lyap_qr *qr; /* orthogonal: the QR behind each Haar draw */
 };
@@ -97,14 +98,14 @@ void lyap_qr_destroy(lyap_qr **qr)
     *qr = NULL;
 }
 
-int lyap_weights_create(lyap_family f, int d, lyap_weights **out)
+int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out)
 {
     lyap_weights *w;
     *out = NULL;
     LYAP_CALL(lyap_alloc(&w, 1, sizeof *w, "weight sampler"));
-    w->family = f;
+    w->entries = entries;
     w->d = d;
-    if (f == LYAP_FAMILY_ORTHOGONAL) {
+    if (w->entries == LYAP_ENTRIES_HAAR) {
         int status = lyap_qr_create(d, d, &w->qr);
         if (status != LYAP_OK) {
             lyap_weights_destroy(&w);
@@ -121,26 +122,47 @@ int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q)
     return lyap_qr_positive(qr, Q, 1);
 }
 
+/* N signs +-1 into W, one random bit each (bit b of word w is entry
+ * 32 w + b): a d x d matrix costs d^2/32 words, not d^2 variates. Words come
+ * a chunk (512) at a time into a small buffer; the signs depend only on the
+ * stream. */
+static void draw_signs(lyap_rng *rng, double *W, size_t n)
+{
+    enum { WORDS = 512 }; /* one chunk of 128 Philox blocks */
+    uint32_t bits[WORDS];
+    for (size_t done = 0; done < n;) {
+        size_t words = (n - done + 31) / 32;
+        words = words < WORDS ? words : WORDS;
+        lyap_rng_bits(rng, bits, words);
+        for (size_t w = 0; w < words; w++)
+            for (int b = 0; b < 32 && done < n; b++, done++)
+                W[done] = (bits[w] >> b) & 1u ? 1.0 : -1.0;
+    }
+}
+
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale)
 {
     size_t n = (size_t)w->d * w->d;
-    switch (w->family) {
-    case LYAP_FAMILY_GAUSSIAN:
+    switch (w->entries) {
+    case LYAP_ENTRIES_NORMAL:
         *scale = sqrt(s2 / w->d);
         lyap_rng_normal(rng, W, n);
         return LYAP_OK;
-    case LYAP_FAMILY_ORTHOGONAL:
+    case LYAP_ENTRIES_HAAR:
         *scale = sqrt(s2);
         return lyap_haar_frame(w->qr, rng, W);
-    case LYAP_FAMILY_UNIFORM:
+    case LYAP_ENTRIES_UNIFORM:
         *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform(rng, W, n);
         for (size_t i = 0; i < n; i++)
             W[i] = 2.0 * W[i] - 1.0;
         return LYAP_OK;
-    default:
-        return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for family %d", (int)w->family);
+    case LYAP_ENTRIES_SIGN:
+        *scale = sqrt(s2 / w->d);
+        draw_signs(rng, W, n);
+        return LYAP_OK;
     }
+    return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for entry law %d", (int)w->entries);
 }
 
 void lyap_weights_destroy(lyap_weights **w)

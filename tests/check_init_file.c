@@ -238,7 +238,7 @@ static void check_choice(const lyap_initnet_spec *s, const double *w)
     check_near("mean log gain re-scored from the stored weights", rescore(s, w), score[chosen], 1e-9);
     double mean = sum / n, sd = n > 1 ? sqrt((sum2 - n * mean * mean) / (n - 1)) : 0;
     printf("chosen |mean log gain| %.4f; candidates: mean %.4f, sd %.4f, over %zu\n", fabs(score[chosen]), mean, sd, n);
-    if (n >= 100 && lyap_family_is_rotation_invariant(s->family)) {
+    if (n >= 100 && lyap_family_info_of(s->family)->exact_law) {
         double lambda;
         lyap_theory_exact(s->family, s->width, s->slope, s->variance, &lambda, NULL, NULL);
         check_near("mean candidate score vs L lambda(s2) (4 stderr)", mean, s->depth * lambda, 4 * sd / sqrt((double)n));
@@ -259,14 +259,14 @@ int main(int argc, char **argv)
     check_layout(&spec, atoi(argv[2]), atoi(argv[3]));
     size_t n;
     double *w = nc_read_doubles(ncid, "weights", &n);
-    int b = lyap_family_is_looks_linear(spec.family) ? spec.width / 2 : spec.width;
+    int b = lyap_family_info_of(spec.family)->looks_linear ? spec.width / 2 : spec.width;
     printf("%s: %s d = %d, a = %g, L = %d, s2 = %.12g, %d candidates\n", argv[1], lyap_family_name(spec.family),
            spec.width, spec.slope, spec.depth, spec.variance, spec.candidates);
     check_variance(&spec);
     check_entries(&spec, w, b);
-    if (lyap_family_block(spec.family) == LYAP_FAMILY_ORTHOGONAL)
+    if (lyap_family_info_of(spec.family)->entries == LYAP_ENTRIES_HAAR)
         check_near("max |A^T A - s2 I| (orthogonal blocks)", orthogonality_error(&spec, w, b), 0, 1e-12 * spec.variance);
-    if (lyap_family_is_looks_linear(spec.family))
+    if (lyap_family_info_of(spec.family)->looks_linear)
         check(looks_linear_mismatches(&spec, w, b) == 0, "W = [[A, -A], [-A, A]] exactly in every layer (%ld off)",
               looks_linear_mismatches(&spec, w, b));
     check_choice(&spec, w);

@@ -19,7 +19,7 @@ static void sample(lyap_family f, int d, double s2, double *mean, double *second
     double *W = malloc(sizeof *W * d * d), *G = malloc(sizeof *G * d * d);
     lyap_rng rng;
     *mean = *second = *defect = *maxabs = 0;
-    if (lyap_weights_create(f, d, &w) != LYAP_OK) {
+    if (lyap_weights_create(lyap_family_info_of(f)->entries, d, &w) != LYAP_OK) {
         check(0, "create sampler: %s", lyap_error_message());
         return;
     }

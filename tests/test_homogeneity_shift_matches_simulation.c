@@ -2,9 +2,9 @@
  * log-norm by L log c, so lambda(s2) = lambda(1) + 0.5 log s2 and v does
  * not depend on s2, for EVERY family. Simulating each variance with its
  * own streams (verify_homogeneity) must agree with the shifted unit-scale
- * run within sqrt(se1^2 + se2^2) x 4; the uniform family, which has no
- * closed form, is checked here too (gaussian and orthogonal run the exact
- * path, uniform the matrix path). Also the ReLU convention at slope 0 and
+ * run within sqrt(se1^2 + se2^2) x 4; the uniform and rademacher
+ * families, which have no closed form, are checked here too (gaussian and
+ * orthogonal run the exact path, uniform and rademacher the matrix path). Also the ReLU convention at slope 0 and
  * the death rate of both paths. */
 #include <stdlib.h>
 
@@ -83,6 +83,7 @@ int main(void)
     check_family(LYAP_FAMILY_ORTHOGONAL, 8, 0.5);
     check_family(LYAP_FAMILY_UNIFORM, 3, 0.1);
     check_family(LYAP_FAMILY_UNIFORM, 16, 0.7);
+    check_family(LYAP_FAMILY_RADEMACHER, 8, 0.3); /* no density, rows may cancel: still homogeneous */
     check_relu(2, LYAP_METHOD_EXACT);
     check_relu(2, LYAP_METHOD_MATRIX);
     check_relu(4, LYAP_METHOD_EXACT);

@@ -29,7 +29,7 @@ static void check_mc(lyap_family f, int d, double a)
     check_near(what, r.lambda[0], r.lambda_theory[0], 4 * r.lambda_stderr[0] + 1e-12);
     snprintf(what, sizeof what, "%s d=%d a=%g: clt variance (4 stderr)", lyap_family_name(f), d, a);
     check_near(what, r.clt_variance[0], r.clt_variance_theory[0], 4 * r.clt_variance_stderr[0] + 1e-12);
-    if (lyap_family_block(f) == LYAP_FAMILY_ORTHOGONAL) /* constant increments up to rounding */
+    if (lyap_family_info_of(f)->entries == LYAP_ENTRIES_HAAR) /* constant increments up to rounding */
         check(r.clt_variance[0] == 0 && *r.autocorr_time == 0.5, "%s d=%d a=%g: v = 0 (%g) and tau_int = 1/2 (%g): "
               "rounding noise is not measured as correlation", lyap_family_name(f), d, a, r.clt_variance[0],
               *r.autocorr_time);

@@ -54,9 +54,6 @@ int lyap_theory_spectrum(lyap_family f, int d, double a, double s2, int k, doubl
  * a = 0. For tests of spectrum = all. */
 int lyap_theory_gauss_spectrum_sum(int d, double a, double s2, double *sum);
 
-/* Per-layer probability that a layer maps the signal to exactly 0:
- * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
- * looks-linear families, where u - v carries the signal linearly. */
 /* Positive homogeneity (THEORY.md "The sharp boundary"), for every
  * family: moving the weight variance from S2_FROM to S2_TO adds
  * 0.5 log(s2_to / s2_from) to every exponent, and L times it to
@@ -66,10 +63,16 @@ static inline double lyap_theory_homogeneity_shift(double s2_to, double s2_from)
     return 0.5 * log(s2_to / s2_from);
 }
 
+/* Per-layer probability that a layer maps the signal to exactly 0:
+ * 2^-d at slope 0 (ReLU), 0 otherwise (THEORY.md "ReLU"); always 0 for the
+ * looks-linear families, where u - v carries the signal linearly; NaN at
+ * every slope for the families whose rows can cancel (dies_at_every_slope
+ * in family.h: rademacher), where it is positive at small widths but has
+ * no closed form, and for an invalid F. */
 double lyap_theory_death_probability(lyap_family f, int d, double a);
 
-/* Standard scale of family F at slope A: He 2/(1+a^2) (gaussian, uniform),
- * orthogonal gain eta^2 = 2/(1+a^2) (orthogonal). */
+/* Standard scale of family F at slope A, 2/(1+a^2) for every family: He
+ * or the orthogonal gain eta^2 (lyap_family_info_of(F)->standard_scale). */
 double lyap_theory_standard_variance(lyap_family f, double a);
 
 #ifdef __cplusplus

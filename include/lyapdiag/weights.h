@@ -39,16 +39,19 @@ int lyap_haar_frame(lyap_qr *qr, lyap_rng *rng, double *Q);
 /* Frees *QR and sets it to NULL; safe on NULL. */
 void lyap_qr_destroy(lyap_qr **qr);
 
-/* New sampler of d x d matrices of family F in *OUT. LYAP_ENOMEM, or
- * LYAP_ELAPACK if the QR workspace query fails. */
-int lyap_weights_create(lyap_family f, int d, lyap_weights **out);
+/* New sampler of d x d matrices with entry law ENTRIES (a family's
+ * lyap_family_info_of(f)->entries; a looks-linear family's is its block's,
+ * drawn at d = h) in *OUT. LYAP_ENOMEM, or LYAP_ELAPACK if the QR
+ * workspace query fails. */
+int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out);
 
 /* Draws one matrix at grid variance S2 as SCALE x W (W: d x d,
  * column-major), using RNG (advanced); the caller applies *SCALE (e.g. as
  * GEMM's alpha), which saves a pass over W. gaussian: N(0, 1) entries,
  * scale sqrt(s2/d); orthogonal: Haar (QR of a Gaussian matrix, column j
  * times sign(R_jj)), scale sqrt(s2); uniform: U(-1, 1) entries, scale
- * sqrt(3 s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
+ * sqrt(3 s2/d); sign (rademacher): +-1 entries from one random bit each,
+ * scale sqrt(s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale);
 
 /* Frees *W and sets it to NULL; safe on NULL. */

@@ -1,0 +1,131 @@
+/* Rademacher weights through the matrix path (THEORY.md "Weight families";
+ * the only path they have).
+ * Width 1: W = +-sqrt(s2), so log r = 0.5 log s2 + (log a with probability
+ * 1/2), i.i.d.: lambda = 0.5 log s2 + 0.5 log a and v = (log a)^2 / 4
+ * exactly; the Monte Carlo must agree within 4 stderr.
+ * Deaths: equal rows cancel, so W x = 0 exactly at any slope (d = 2 often).
+ * A dead column stays exactly 0 with increments -inf, never NaN; a task
+ * with deaths keeps finite lambda, v and finite-depth moments (over the
+ * survivors) and survival < 1. At d = 3 the matrix path meets exact zeros
+ * at a = 0.1 (64 column deaths in 2e7 column-layers) but none at a = 0.05
+ * in 2e7 (32 near-zeros instead, increments ~ -17: the renormalization's
+ * rounding breaks some exact cancellations), so deaths are asserted at
+ * a = 0.1 and finiteness at both. Fixed seeds. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
+#include "lyapdiag/propagate.h"
+#include "lyapdiag/rng.h"
+
+static int run(int d, double a, double s2, int replicas, int batch, const int *depths, int nd,
+               lyap_task_result *r)
+{
+    lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_RADEMACHER, .width = d, .slope = a, .nvariances = 1,
+                           .variances = &s2, .ndepths = nd, .depths = depths, .seed = 31, .replicas = replicas,
+                           .batch = batch, .method = LYAP_METHOD_AUTO};
+    if (lyap_task_result_init(r, (lyap_result_dims){1, nd, 0}) != LYAP_OK ||
+        lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
+        check(0, "rademacher d=%d a=%g: %s", d, a, lyap_error_message());
+        lyap_task_result_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+static void width1_law(double a, double s2)
+{
+    enum { R = 64, ND = 2 };
+    static const int depths[ND] = {10, 2000};
+    lyap_task_result r;
+    if (run(1, a, s2, R, 2, depths, ND, &r))
+        return;
+    double lambda = 0.5 * log(s2) + 0.5 * log(a), v = 0.25 * log(a) * log(a);
+    char what[128];
+    snprintf(what, sizeof what, "rademacher d=1 a=%g s2=%g: lambda = 0.5 log s2 + 0.5 log a (4 stderr)", a, s2);
+    check_near(what, r.lambda[0], lambda, 4 * r.lambda_stderr[0]);
+    snprintf(what, sizeof what, "rademacher d=1 a=%g s2=%g: v = (log a)^2/4 (4 stderr)", a, s2);
+    if (isfinite(r.clt_variance_stderr[0]))
+        check_near(what, r.clt_variance[0], v, 4 * r.clt_variance_stderr[0]);
+    else
+        check(0, "%s: stderr %g is not finite", what, r.clt_variance_stderr[0]);
+    snprintf(what, sizeof what, "rademacher d=1 a=%g: logn_mean(%d) = L lambda", a, depths[ND - 1]);
+    check_near(what, r.logn_mean[ND - 1], depths[ND - 1] * lambda, 4 * sqrt(r.logn_var[ND - 1] / R));
+    check(r.survival[ND - 1] == 1 && isnan(r.lambda_theory[0]) && isnan(*r.death_probability),
+          "rademacher d=1 a=%g: no deaths (survival %g); theory nan (%g), death probability nan (%g): no closed "
+          "form", a, r.survival[ND - 1], r.lambda_theory[0], *r.death_probability);
+    lyap_task_result_free(&r);
+}
+
+/* Layer by layer at d = 2: once a column's increment is -inf, every later
+ * one is -inf too (the zero column stays zero), and none is NaN. */
+static void dead_columns_stay_dead(double a)
+{
+    enum { D = 2, BATCH = 4, DEPTH = 200, REPLICAS = 8 };
+    lyap_propagate_plan plan;
+    if (lyap_propagate_plan_create(LYAP_FAMILY_RADEMACHER, D, a, BATCH, DEPTH, LYAP_METHOD_MATRIX,
+                                   LYAP_PRECISION_DOUBLE, &plan) != LYAP_OK) {
+        check(0, "rademacher d=%d plan: %s", D, lyap_error_message());
+        return;
+    }
+    uint64_t key = lyap_rng_task_key(LYAP_FAMILY_RADEMACHER, D, a, 0);
+    long deaths = 0, nans = 0, revived = 0;
+    for (int r = 0; r < REPLICAS; r++) {
+        int dead[BATCH] = {0};
+        lyap_propagate_start(plan, 3, key, r, 2.0);
+        for (int layer = 1; layer <= DEPTH; layer++) {
+            double inc[BATCH];
+            if (lyap_propagate_layer(plan, inc) != LYAP_OK) {
+                check(0, "rademacher d=%d layer: %s", D, lyap_error_message());
+                break;
+            }
+            for (int j = 0; j < BATCH; j++) {
+                nans += isnan(inc[j]);
+                revived += dead[j] && inc[j] != -INFINITY;
+                if (!dead[j] && inc[j] == -INFINITY) {
+                    dead[j] = 1;
+                    deaths++;
+                }
+            }
+        }
+    }
+    lyap_propagate_plan_destroy(&plan);
+    check(deaths > 0 && nans == 0 && revived == 0, "rademacher d=%d a=%g: %ld columns died (W x = 0), %ld NaN "
+          "increments (reference 0), %ld increments after death not -inf (reference 0)", D, a, deaths, nans, revived);
+}
+
+/* A whole task at d = 3, deep enough for deaths (at A = 0.1: DEATHS). */
+static void task_with_deaths(double a, int deaths)
+{
+    enum { ND = 3 };
+    static const int depths[ND] = {100, 2000, 20000};
+    lyap_task_result r;
+    if (run(3, a, 2.0, 48, 4, depths, ND, &r))
+        return;
+    check((deaths ? r.survival[ND - 1] < 1 : 1) && r.survival[ND - 1] > 0 && r.survival[0] >= r.survival[1] &&
+              r.survival[1] >= r.survival[ND - 1],
+          "rademacher d=3 a=%g: survival at %d, %d, %d layers: %g, %g, %g (deepest in (0, %s, non-increasing)",
+          a, depths[0], depths[1], depths[2], r.survival[0], r.survival[1], r.survival[2], deaths ? "1)" : "1]");
+    int finite = isfinite(r.lambda[0]) && isfinite(r.lambda_stderr[0]) && isfinite(r.clt_variance[0]) &&
+                 isfinite(r.clt_variance_stderr[0]) && isfinite(*r.variance_crit) && isfinite(*r.autocorr_time);
+    for (int k = 0; k < ND; k++)
+        finite &= isfinite(r.logn_mean[k]) && isfinite(r.logn_var[k]) && !isnan(r.p_vanish[k]) &&
+                  !isnan(r.p_explode[k]);
+    check(finite, "rademacher d=3 a=%g: finite lambda %g +- %g, v %g +- %g, variance_crit %g, tau_int %g, "
+          "logn_mean(L) %g, logn_var(L) %g, p_vanish(L) %g (over survivors)", a, r.lambda[0], r.lambda_stderr[0],
+          r.clt_variance[0], r.clt_variance_stderr[0], *r.variance_crit, *r.autocorr_time, r.logn_mean[ND - 1],
+          r.logn_var[ND - 1], r.p_vanish[ND - 1]);
+    lyap_task_result_free(&r);
+}
+
+int main(void)
+{
+    width1_law(0.3, 1.5);
+    width1_law(0.05, 2.0);
+    dead_columns_stay_dead(0.5);
+    dead_columns_stay_dead(0.05);
+    task_with_deaths(0.1, 1);
+    task_with_deaths(0.05, 0);
+    return check_status();
+}
