@@ -5,6 +5,7 @@
  * safe and log-norms accumulate in double (DESIGN.md, Principles).
  */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ struct lyap_propagate_plan_s {
     /* matrix path in single precision (normal entries, float) */
     int single;
     float *Wf, *xf, *yf; /* as W, x, y */
+    /* lattice weights (rows that can cancel exactly): pre-activations within
+     * this many times the scale of 0 are rounding residues of an exact 0 */
+    double residue_factor;
     /* current replica */
     uint64_t seed, task_key;
     int replica;
@@ -55,6 +59,10 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
     p->a = a;
     p->batch = batch;
     p->family = f;
+    /* a d-term dot product with |x| = 1 and +-1 weights rounds by at most
+     * ~d^1.5 ulps of the scale (Higham's gamma_d bound), with a margin of 4 */
+    if (info->dies_at_every_slope)
+        p->residue_factor = 4.0 * d * sqrt((double)d) * DBL_EPSILON;
     p->method = method;
     if (method == LYAP_METHOD_EXACT) {
         int status = exact_create(info->theory, d, a, batch, depth, &p->exact);
@@ -140,6 +148,18 @@ static void activate_and_normalize(int d, int batch, double a, double *y, double
     }
 }
 
+/* Sets the entries of Y within FLOOR of 0 to exactly 0. With +-1 weights
+ * (rademacher) a row can cancel x exactly (repeated rows make equal
+ * components), and the network then dies as at ReLU; floating point
+ * leaves a residue of a few ulps instead, which renormalization would
+ * blow up into a live, meaningless direction. */
+static void zero_rounding_residues(size_t n, double floor, double *y)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabs(y[i]) <= floor)
+            y[i] = 0;
+}
+
 void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_key, int replica, double s2)
 {
     lyap_rng rng;
@@ -184,6 +204,8 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
     }
     LYAP_CALL(lyap_weights_draw(p->sampler, &rng, p->s2, p->W, &scale));
     lyap_propagate_multiply(d, p->h, batch, scale, p->W, p->x, p->t, p->y);
+    if (p->residue_factor > 0)
+        zero_rounding_residues((size_t)d * batch, p->residue_factor * scale, p->y);
     activate_and_normalize(d, batch, p->a, p->y, increments);
     double *swap = p->x; /* x_{l-1} had unit norm, so log|y| is the increment */
     p->x = p->y;

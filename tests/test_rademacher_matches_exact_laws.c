@@ -1,0 +1,192 @@
+/* Rademacher weights through the matrix path (THEORY.md "Weight families";
+ * the only path they have).
+ * Width 1: W = +-sqrt(s2), so log r = 0.5 log s2 + (log a with probability
+ * 1/2), i.i.d.: lambda = 0.5 log s2 + 0.5 log a and v = (log a)^2 / 4
+ * exactly; the Monte Carlo must agree within 4 stderr.
+ * Deaths: equal rows cancel, so W x = 0 exactly at any slope. A dead
+ * column stays exactly 0 with increments -inf, never NaN.
+ * Width 2, an independent route to the death rate: with u = x1 + x2 and
+ * v = x1 - x2 each row of W x is one of u, -u, v, -v (probability 1/4
+ * each), so x moves on three states: generic G (u, v nonzero, |u| != |v|),
+ * diagonal D (x1 = x2: v = 0) and axis A (one component 0: |u| = |v|).
+ * G -> D 1/4 (equal rows), G 3/4; D -> dead 1/4 (both rows pick 0),
+ * A 1/2, D 1/8, G 1/8; A -> D 1/2, G 1/2. Deaths per live layer-step from
+ * this chain, started in G (a gaussian input), must match the matrix
+ * path's count within 4 stderr, at any slope 0 < a < 1: floating point
+ * leaves rounding residues where the exact product is 0, which the path
+ * must recognize as 0.
+ * A task with deaths follows the ReLU convention: death_probability is the
+ * measured rate, lambda = -inf, clt_variance NaN, variance_crit +inf, and
+ * the finite-depth moments are over the survivors. Fixed seeds. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
+#include "lyapdiag/propagate.h"
+#include "lyapdiag/rng.h"
+
+static int run(int d, double a, double s2, int replicas, int batch, const int *depths, int nd,
+               lyap_task_result *r)
+{
+    lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_RADEMACHER, .width = d, .slope = a, .nvariances = 1,
+                           .variances = &s2, .ndepths = nd, .depths = depths, .seed = 31, .replicas = replicas,
+                           .batch = batch, .method = LYAP_METHOD_AUTO};
+    if (lyap_task_result_init(r, (lyap_result_dims){1, nd, 0}) != LYAP_OK ||
+        lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
+        check(0, "rademacher d=%d a=%g: %s", d, a, lyap_error_message());
+        lyap_task_result_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+static void width1_law(double a, double s2)
+{
+    enum { R = 64, ND = 2 };
+    static const int depths[ND] = {10, 2000};
+    lyap_task_result r;
+    if (run(1, a, s2, R, 2, depths, ND, &r))
+        return;
+    double lambda = 0.5 * log(s2) + 0.5 * log(a), v = 0.25 * log(a) * log(a);
+    char what[128];
+    snprintf(what, sizeof what, "rademacher d=1 a=%g s2=%g: lambda = 0.5 log s2 + 0.5 log a (4 stderr)", a, s2);
+    check_near(what, r.lambda[0], lambda, 4 * r.lambda_stderr[0]);
+    snprintf(what, sizeof what, "rademacher d=1 a=%g s2=%g: v = (log a)^2/4 (4 stderr)", a, s2);
+    if (isfinite(r.clt_variance_stderr[0]))
+        check_near(what, r.clt_variance[0], v, 4 * r.clt_variance_stderr[0]);
+    else
+        check(0, "%s: stderr %g is not finite", what, r.clt_variance_stderr[0]);
+    snprintf(what, sizeof what, "rademacher d=1 a=%g: logn_mean(%d) = L lambda", a, depths[ND - 1]);
+    check_near(what, r.logn_mean[ND - 1], depths[ND - 1] * lambda, 4 * sqrt(r.logn_var[ND - 1] / R));
+    check(r.survival[ND - 1] == 1 && isnan(r.lambda_theory[0]) && *r.death_probability == 0,
+          "rademacher d=1 a=%g: no deaths (survival %g), measured death probability %g; theory nan (%g): no closed "
+          "form", a, r.survival[ND - 1], *r.death_probability, r.lambda_theory[0]);
+    lyap_task_result_free(&r);
+}
+
+/* Layer by layer at d = 2: once a column's increment is -inf, every later
+ * one is -inf too (the zero column stays zero), and none is NaN. */
+static void dead_columns_stay_dead(double a)
+{
+    enum { D = 2, BATCH = 4, DEPTH = 200, REPLICAS = 8 };
+    lyap_propagate_plan plan;
+    if (lyap_propagate_plan_create(LYAP_FAMILY_RADEMACHER, D, a, BATCH, DEPTH, LYAP_METHOD_MATRIX,
+                                   LYAP_PRECISION_DOUBLE, &plan) != LYAP_OK) {
+        check(0, "rademacher d=%d plan: %s", D, lyap_error_message());
+        return;
+    }
+    uint64_t key = lyap_rng_task_key(LYAP_FAMILY_RADEMACHER, D, a, 0);
+    long deaths = 0, nans = 0, revived = 0;
+    for (int r = 0; r < REPLICAS; r++) {
+        int dead[BATCH] = {0};
+        lyap_propagate_start(plan, 3, key, r, 2.0);
+        for (int layer = 1; layer <= DEPTH; layer++) {
+            double inc[BATCH];
+            if (lyap_propagate_layer(plan, inc) != LYAP_OK) {
+                check(0, "rademacher d=%d layer: %s", D, lyap_error_message());
+                break;
+            }
+            for (int j = 0; j < BATCH; j++) {
+                nans += isnan(inc[j]);
+                revived += dead[j] && inc[j] != -INFINITY;
+                if (!dead[j] && inc[j] == -INFINITY) {
+                    dead[j] = 1;
+                    deaths++;
+                }
+            }
+        }
+    }
+    lyap_propagate_plan_destroy(&plan);
+    check(deaths > 0 && nans == 0 && revived == 0, "rademacher d=%d a=%g: %ld columns died (W x = 0), %ld NaN "
+          "increments (reference 0), %ld increments after death not -inf (reference 0)", D, a, deaths, nans, revived);
+}
+
+/* Deaths per live layer-step at width 2 (matrix path, one input per
+ * network so replicas are independent) against the three-state chain. */
+static void width2_death_rate_matches_chain(double a)
+{
+    enum { D = 2, DEPTH = 64, REPLICAS = 40000 };
+    static const double Q[3][3] = {{0.75, 0.25, 0}, {0.125, 0.125, 0.5}, {0.5, 0.5, 0}}; /* G, D, A */
+    double p[3] = {1, 0, 0}, expected_deaths = 0, expected_live = 0;
+    for (int layer = 1; layer <= DEPTH; layer++) {
+        double next[3] = {0, 0, 0};
+        expected_live += p[0] + p[1] + p[2];
+        expected_deaths += 0.25 * p[1];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                next[j] += p[i] * Q[i][j];
+        for (int j = 0; j < 3; j++)
+            p[j] = next[j];
+    }
+    lyap_propagate_plan plan;
+    if (lyap_propagate_plan_create(LYAP_FAMILY_RADEMACHER, D, a, 1, DEPTH, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE,
+                                   &plan) != LYAP_OK) {
+        check(0, "rademacher d=%d plan: %s", D, lyap_error_message());
+        return;
+    }
+    uint64_t key = lyap_rng_task_key(LYAP_FAMILY_RADEMACHER, D, a, 0);
+    double deaths = 0, live = 0, sum_dd = 0, sum_dl = 0, sum_ll = 0; /* per-replica moments: delta method */
+    for (int r = 0; r < REPLICAS; r++) {
+        double died = 0, steps = 0, inc;
+        lyap_propagate_start(plan, 17, key, r, 2.0);
+        for (int layer = 1; layer <= DEPTH && !died; layer++) {
+            if (lyap_propagate_layer(plan, &inc) != LYAP_OK)
+                break;
+            steps++;
+            died = inc == -INFINITY;
+        }
+        deaths += died;
+        live += steps;
+        sum_dd += died * died;
+        sum_dl += died * steps;
+        sum_ll += steps * steps;
+    }
+    lyap_propagate_plan_destroy(&plan);
+    double rate = deaths / live, reference = expected_deaths / expected_live, n = REPLICAS, mean_l = live / n;
+    /* Var(d - rate l) / (n mean_l^2), the ratio estimator's variance */
+    double var = (sum_dd - 2 * rate * sum_dl + rate * rate * sum_ll) / (n - 1) / (n * mean_l * mean_l);
+    check_near("rademacher d=2 deaths per live layer-step vs the three-state chain", rate, reference,
+               4 * sqrt(var));
+    check(deaths > 100, "rademacher d=2 a=%g: %g deaths in %g live layer-steps (enough to test)", a, deaths, live);
+}
+
+/* A whole task at d = 3, deep enough for deaths at A = 0.1: the ReLU
+ * convention with the measured death rate. */
+static void task_with_deaths(double a)
+{
+    enum { ND = 3 };
+    static const int depths[ND] = {100, 2000, 20000};
+    lyap_task_result r;
+    if (run(3, a, 2.0, 48, 4, depths, ND, &r))
+        return;
+    check(r.survival[ND - 1] < 1 && r.survival[ND - 1] > 0 && r.survival[0] >= r.survival[1] &&
+              r.survival[1] >= r.survival[ND - 1],
+          "rademacher d=3 a=%g: survival at %d, %d, %d layers: %g, %g, %g (deepest in (0, 1), non-increasing)",
+          a, depths[0], depths[1], depths[2], r.survival[0], r.survival[1], r.survival[2]);
+    double rate = *r.death_probability, samples = 48.0 * 4 * depths[ND - 1];
+    check(rate > 0 && rate < 1e-3 && r.lambda[0] == -INFINITY && r.lambda_stderr[0] == 0 &&
+              isnan(r.clt_variance[0]) && *r.variance_crit == INFINITY && r.phase[0] == -1,
+          "rademacher d=3 a=%g: death_probability %g (measured, about %.0f deaths), so as at ReLU lambda %g +- %g, "
+          "v %g, variance_crit %g, phase %g", a, rate, rate * samples * r.survival[ND - 1], r.lambda[0],
+          r.lambda_stderr[0], r.clt_variance[0], *r.variance_crit, r.phase[0]);
+    int finite = 1;
+    for (int k = 0; k < ND; k++)
+        finite &= isfinite(r.logn_mean[k]) && isfinite(r.logn_var[k]) && !isnan(r.p_vanish[k]) &&
+                  !isnan(r.p_explode[k]);
+    check(finite, "rademacher d=3 a=%g: finite-depth moments over the survivors: logn_mean(L) %g, logn_var(L) %g, "
+          "p_vanish(L) %g", a, r.logn_mean[ND - 1], r.logn_var[ND - 1], r.p_vanish[ND - 1]);
+    lyap_task_result_free(&r);
+}
+
+int main(void)
+{
+    width1_law(0.3, 1.5);
+    width1_law(0.05, 2.0);
+    dead_columns_stay_dead(0.5);
+    dead_columns_stay_dead(0.05);
+    width2_death_rate_matches_chain(0.05);
+    width2_death_rate_matches_chain(0.5);
+    task_with_deaths(0.1);
+    return check_status();
+}
