@@ -92,10 +92,11 @@ int lyap_sched_agree(int status)
 
 void lyap_sched_abort(int status)
 {
+    (void)status; /* every failure exits 1: 2 is main's status for a bad command line */
     fprintf(stderr, "lyapdiag: error on rank %d: %s\n", lyap_sched_rank(), lyap_error_message());
     fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, status == LYAP_OK ? 1 : 2);
-    exit(2); /* MPI_Abort does not return; this keeps the compiler sure of it */
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1); /* MPI_Abort does not return; this keeps the compiler sure of it */
 }
 
 int lyap_sched_load_deck(const char *path, lyap_deck *deck)

@@ -44,8 +44,9 @@ int lyap_sched_check_ranks(const lyap_deck *deck);
  * plus the results rank 0 keeps): refused before any large allocation. */
 int lyap_sched_check_memory(const lyap_deck *deck);
 
-/* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank: for
- * a failure one rank cannot share (LAMMPS's Error::one). Does not return. */
+/* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank with
+ * exit status 1: for a failure one rank cannot share (LAMMPS's Error::one).
+ * The one place outside main that prints and exits. Does not return. */
 void lyap_sched_abort(int status) __attribute__((noreturn));
 
 /* On rank 0: 1 if TASK is already finished (resume), so it is skipped. */
