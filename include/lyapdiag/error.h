@@ -22,6 +22,7 @@ enum {
     LYAP_ENOMEM = -1,     /* allocation failed or size overflow */
     LYAP_EUSAGE = -2,     /* bad command line */
     LYAP_EINTERRUPTED = -3, /* stopped by a signal; finished work is kept */
+    LYAP_ENOPROGRESS = -4, /* stopped by a signal in a restart that finished no task */
     LYAP_EDECK = -10,     /* input deck: syntax, unknown key, bad value */
     LYAP_EIO = -20,       /* file cannot be read or written */
     LYAP_ENETCDF = -30,   /* NetCDF-C call failed */
