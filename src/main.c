@@ -12,6 +12,7 @@
 #include "config.h"
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/grid.h"
 #include "lyapdiag/initnet.h"
 #include "lyapdiag/ncout.h"
 #include "lyapdiag/propagate.h"
@@ -20,18 +21,31 @@
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/theory.h"
 
-/* Exit statuses: 3 means "stopped early, finished work kept: --resume". */
-enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
+/* Exit statuses: 3 means "stopped early, finished work kept: --resume";
+ * 4 means stopped in a restart that finished no task (its tasks outlast
+ * the time slot): the work is kept, but requeueing would loop forever. */
+enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_NO_PROGRESS = 4 };
 
 static const char usage_text[] =
     "Usage:\n"
-    "  lyapdiag run DECK [--output FILE] [--resume] [--threads N] [--quiet]\n"
+    "  lyapdiag run DECK [--output FILE] [--resume | --overwrite] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
     "      write the NetCDF phase diagram ([output] file, or FILE). Finished\n"
     "      tasks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
     "      stop the run with exit status 3, and --resume computes only the\n"
-    "      tasks still missing (the deck must match). --threads: BLAS threads\n"
-    "      per rank for hybrid MPI x threads runs (default 1).\n"
+    "      tasks still missing (the deck must match). A run refuses to start\n"
+    "      over an existing FILE.partial unless given --resume (continue it)\n"
+    "      or --overwrite (discard it); while a run writes FILE it holds\n"
+    "      FILE.lock, and a second run on FILE is refused. The space FILE and\n"
+    "      its checkpoints need is checked before any work. Every variable\n"
+    "      carries a checksum: --resume refuses a damaged checkpoint, naming\n"
+    "      the variable, and keeps it for inspection. --threads: BLAS\n"
+    "      threads per rank for hybrid MPI x threads runs (default 1).\n"
+    "      Exit status: 0 done; 1 error (one line says why and what to do);\n"
+    "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
+    "      rerun with --resume; 4 stopped by a signal in a restart that\n"
+    "      finished no task (its tasks need more time than the run gets):\n"
+    "      work kept, but do not requeue; give the job more time.\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
@@ -236,7 +250,7 @@ static int cmd_theory(int argc, char **argv)
 
 typedef struct {
     const char *program, *deck_path, *output;
-    int quiet, resume, threads;
+    int quiet, resume, overwrite, threads;
 } run_options;
 
 static int parse_run_options(int argc, char **argv, run_options *opt)
@@ -247,6 +261,8 @@ static int parse_run_options(int argc, char **argv, run_options *opt)
             opt->quiet = 1;
         } else if (strcmp(argv[i], "--resume") == 0) {
             opt->resume = 1;
+        } else if (strcmp(argv[i], "--overwrite") == 0) {
+            opt->overwrite = 1;
         } else if (strcmp(argv[i], "--threads") == 0) {
             char *end = NULL;
             long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
@@ -266,6 +282,8 @@ static int parse_run_options(int argc, char **argv, run_options *opt)
     }
     if (!opt->deck_path)
         return usage_error("run: %s", "missing DECK (e.g. lyapdiag run inputs/quick.ini)");
+    if (opt->resume && opt->overwrite)
+        return usage_error("run: %s", "--resume keeps FILE.partial and --overwrite discards it: give one of them");
     return 0;
 }
 
@@ -308,13 +326,56 @@ static int stop_all(int status)
     return status == LYAP_EUSAGE ? EXIT_USAGE : EXIT_RUN_FAILED;
 }
 
+/* The comparator that puts the task needing the most time first. */
+static int by_need(const void *a, const void *b)
+{
+    double x = ((const lyap_sched_unfinished *)a)->needed, y = ((const lyap_sched_unfinished *)b)->needed;
+    return (x < y) - (x > y);
+}
+
+/* One line for a restart that finished no task before its signal: which
+ * tasks were running, how far they got, and the time they need against
+ * the time slot this run had. */
+static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long done)
+{
+    char running[1024] = "";
+    size_t n = 0;
+    int listed = r->nshown < 3 ? r->nshown : 3;
+    qsort(r->shown, (size_t)r->nshown, sizeof *r->shown, by_need);
+    for (int i = 0; i < listed && n < sizeof running; i++) {
+        const lyap_sched_unfinished *u = &r->shown[i];
+        int f, w, s;
+        char need[64] = "more: not one replica finished";
+        lyap_grid_task_position(deck, u->task, &f, &w, &s);
+        if (isfinite(u->needed))
+            snprintf(need, sizeof need, "needs about %.0f s", u->needed);
+        n += (size_t)snprintf(running + n, sizeof running - n, "%s%s width %d slope %g (%.0f%% done in %.0f s, %s)",
+                              i ? ", " : "", lyap_family_name(deck->families[f]), deck->widths[w], deck->slopes[s],
+                              100 * u->fraction, u->seconds, need);
+    }
+    if (r->nunfinished > listed && n < sizeof running)
+        snprintf(running + n, sizeof running - n, " and %d more", r->nunfinished - listed);
+    fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop signal; "
+            "running: %s; a time slot of %.0f s cannot finish %s (an unfinished task restarts from zero), so "
+            "requeueing would loop: give the job more time (e.g. sbatch --time) or make the tasks shorter (fewer "
+            "replicas or smaller depths); %ld/%ld tasks stay in %s.partial for --resume (exit status 4)\n", r->slot,
+            running[0] ? running : "none", r->slot, r->nunfinished == 1 ? "it" : "them", done,
+            lyap_deck_task_count(deck), deck->output);
+}
+
 /* Rank 0 writes the complete file, or the checkpoint of a stopped run;
  * returns the exit status (the same on every rank). */
 static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options *opt, int status,
-                      double elapsed)
+                      lyap_sched_report *report)
 {
     if (lyap_sched_rank() != 0)
-        return status == LYAP_OK ? 0 : status == LYAP_EINTERRUPTED ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
+        return status == LYAP_OK ? 0 : status == LYAP_EINTERRUPTED ? EXIT_INTERRUPTED
+                                   : status == LYAP_ENOPROGRESS   ? EXIT_NO_PROGRESS : EXIT_RUN_FAILED;
+    if (status == LYAP_ENOPROGRESS) { /* nothing new: the checkpoint on disk holds it all */
+        say_no_progress(deck, report, lyap_ncout_done_count(*out));
+        lyap_ncout_close(out);
+        return EXIT_NO_PROGRESS;
+    }
     if (status == LYAP_EINTERRUPTED) {
         long done = lyap_ncout_done_count(*out);
         status = lyap_ncout_checkpoint(*out);
@@ -338,7 +399,7 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
     }
     if (!opt->quiet)
         printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s\n", deck->output, lyap_deck_task_count(deck),
-               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", elapsed);
+               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", report->seconds);
     return 0;
 }
 
@@ -348,7 +409,8 @@ static int cmd_run(int argc, char **argv)
     lyap_deck deck;
     lyap_ncout *out = NULL;
     char history[2048];
-    double elapsed = 0;
+    lyap_sched_report report;
+    const char *resumed_from = NULL;
 
     int usage = parse_run_options(argc, argv, &opt);
     if (usage)
@@ -371,9 +433,10 @@ static int cmd_run(int argc, char **argv)
     if (status == LYAP_OK)
         status = lyap_sched_check_memory(&deck);
     if (status == LYAP_OK && lyap_sched_rank() == 0) {
-        const char *resumed_from;
         make_history(argc, argv, history, sizeof history);
-        status = lyap_ncout_open(deck.output, &deck, history, opt.resume, &resumed_from, &out);
+        status = lyap_ncout_open(deck.output, &deck, history,
+                                 opt.resume ? LYAP_NCOUT_RESUME : opt.overwrite ? LYAP_NCOUT_OVERWRITE : LYAP_NCOUT_NEW,
+                                 &resumed_from, &out);
         if (status == LYAP_OK && !opt.quiet)
             echo_settings(&deck);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
@@ -389,10 +452,16 @@ static int cmd_run(int argc, char **argv)
         return stop_all(status);
     }
 
-    status = lyap_sched_run(&deck, opt.quiet, is_done, store_result, out, &elapsed);
-    if (status != LYAP_OK && status != LYAP_EINTERRUPTED) /* rank 0's own failure: workers wait on it */
+    status = lyap_sched_run(&deck, opt.quiet, is_done, store_result, out, &report);
+    if (status != LYAP_OK && status != LYAP_EINTERRUPTED) { /* rank 0's own failure: workers wait on it */
+        lyap_ncout_close(&out); /* the last checkpoint stays; the lock goes */
         lyap_sched_abort(status);
-    status = finish_run(&deck, &out, &opt, lyap_sched_agree(status), elapsed);
+    }
+    /* A restart that finished nothing before its signal would do the same
+     * again in the same time slot: stop the requeue loop (exit 4). */
+    if (status == LYAP_EINTERRUPTED && resumed_from && report.finished == 0)
+        status = LYAP_ENOPROGRESS;
+    status = finish_run(&deck, &out, &opt, lyap_sched_agree(status), &report);
     lyap_deck_free(&deck);
     lyap_sched_finalize();
     return status;

@@ -5,16 +5,29 @@
  * Every write is a whole snapshot to a temporary file renamed over its
  * target (rename is atomic in POSIX), so neither the checkpoint PATH.partial
  * nor the final PATH can ever be seen half-written, even after SIGKILL: a
- * crash loses at most the tasks finished since the last checkpoint. */
+ * crash loses at most the tasks finished since the last checkpoint.
+ *
+ * Nothing finished is lost by mistake either: every variable carries an
+ * HDF5 fletcher32 checksum, checked before a checkpoint is trusted; a run
+ * holds an fcntl lock on PATH.lock, so two runs never interleave their
+ * snapshots (the kernel drops it when the process dies); a new run will
+ * not discard an existing PATH.partial unless told to; and the space the
+ * snapshots need is checked before any work. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <netcdf.h>
+#include <netcdf_mem.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "lyapdiag/error.h"
@@ -38,6 +51,8 @@ struct lyap_ncout_s {
     int *varid;                /* [lyap_result_nvariables] */
     int coord[NDIMS];          /* coordinate variables */
     const char *writing;       /* its file name, for messages */
+    char *lock;                /* PATH.lock, held (fcntl) from open to close */
+    int lock_fd;               /* -1 if not held */
 };
 
 static double monotonic_seconds(void)
@@ -144,6 +159,25 @@ static int define_schema(lyap_ncout *nc)
     return LYAP_OK;
 }
 
+/* Families outside the limit theorems' assumptions (doc/THEORY.md, "Weight
+ * families": rademacher entries have no density) are allowed but flagged:
+ * the attribute limit_theorems names them, or says none is. */
+static int put_outside_theorems_note(lyap_ncout *nc)
+{
+    char note[512] = "";
+    for (int i = 0; i < nc->deck->nfamilies; i++)
+        if (!lyap_family_info_of(nc->deck->families[i])->limit_theorems)
+            snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s", note[0] ? ", " : "",
+                     lyap_family_name(nc->deck->families[i]));
+    if (!note[0])
+        return put_text_attr(nc, NC_GLOBAL, "limit_theorems", "every family meets the assumptions of the limit "
+                             "theorems of doc/THEORY.md");
+    snprintf(note + strlen(note), sizeof note - strlen(note), ": outside the assumptions of the limit theorems of "
+             "doc/THEORY.md (entries without a density); allowed and flagged: lambda and v are Monte Carlo "
+             "estimates only, and networks can die exactly at any slope (see death_probability)");
+    return put_text_attr(nc, NC_GLOBAL, "limit_theorems", note);
+}
+
 static int put_global_attributes(lyap_ncout *nc)
 {
     const lyap_deck *deck = nc->deck;
@@ -169,6 +203,7 @@ static int put_global_attributes(lyap_ncout *nc)
                  lyap_family_name(deck->families[i]),
                  lyap_method_name(deck->methods[i]));
     LYAP_CALL(put_text_attr(nc, g, "method", methods));
+    LYAP_CALL(put_outside_theorems_note(nc));
     LYAP_CALL(put_text_attr(nc, g, "precision", deck->precision == LYAP_PRECISION_SINGLE
                                                     ? "single (matrix path in float, log-norms in double)"
                                                     : "double"));
@@ -247,15 +282,128 @@ static int put_variable(lyap_ncout *nc, int v)
     return status;
 }
 
-/* Writes the whole diagram to TARGET via nc->tmp and an atomic rename. */
+/* Gives every variable of the file open as NCID in define mode an HDF5
+ * fletcher32 checksum, so that a damaged value fails to read instead of
+ * being trusted (load_checkpoint). Strings are left out: HDF5 would check
+ * only their heap references, and NetCDF refuses filters on them. */
+static int add_checksums(int ncid, const char *file)
+{
+    int nvars;
+    int status = nc_inq_nvars(ncid, &nvars);
+    for (int v = 0; status == NC_NOERR && v < nvars; v++) {
+        nc_type type;
+        status = nc_inq_vartype(ncid, v, &type);
+        if (status == NC_NOERR && type != NC_STRING)
+            status = nc_def_var_fletcher32(ncid, v, NC_FLETCHER32);
+    }
+    return status == NC_NOERR ? LYAP_OK : lyap_fail(LYAP_ENETCDF, "%s: checksums: %s", file, nc_strerror(status));
+}
+
+/* The mount point of the file system holding PATH's directory (the path
+ * itself if it cannot tell), for messages about space. */
+static void file_system_of(const char *dir, char *out, size_t size)
+{
+    char here[PATH_MAX], up[PATH_MAX + 3];
+    struct stat st, parent;
+    snprintf(out, size, "%s", dir);
+    if (!realpath(dir, here) || stat(here, &st) != 0)
+        return;
+    for (;;) {
+        snprintf(up, sizeof up, "%s/..", here);
+        char *slash = strrchr(here, '/');
+        if (strcmp(here, "/") == 0 || stat(up, &parent) != 0 || parent.st_dev != st.st_dev)
+            break;
+        if (slash == here)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    snprintf(out, size, "%s", here);
+}
+
+/* The directory of PATH ("." if none), in BUF. */
+static void directory_of(const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        snprintf(buf, size, ".");
+    else if (slash == buf)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+}
+
+/* Free bytes for an unprivileged writer in DIR's file system, or -1. */
+static double free_bytes(const char *dir)
+{
+    struct statvfs fs;
+    return statvfs(dir, &fs) == 0 ? (double)fs.f_bavail * (double)fs.f_frsize : -1;
+}
+
+/* Bytes of one snapshot, from above: 8 per value and task (the int8
+ * variables counted as doubles), the deck and history text, and HDF5's
+ * headers, B-trees and checksums (measured: under 2 KB per variable and
+ * 20 KB per file; 4 and 64 taken). */
+static double snapshot_bytes(const lyap_ncout *nc)
+{
+    double values = 8.0 * (double)nc->ntasks * (double)lyap_task_result_length(nc->dims) + (double)nc->ntasks;
+    double text = (double)strlen(nc->deck->text) + (double)strlen(nc->history);
+    return values + text + 4096.0 * (lyap_result_nvariables + NDIMS) + 65536.0;
+}
+
+/* Writes the SIZE bytes at DATA to the new file TMP and syncs them to
+ * disk. errno-level failures are kept exact: a full file system is named
+ * in plain words, with the bytes needed and free. TMP is removed on failure. */
+static int write_file(const lyap_ncout *nc, const char *tmp, const char *target, const void *data, size_t size)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err = 0;
+    if (fd < 0)
+        return lyap_fail(LYAP_EIO, "%s: cannot write output (%s while creating %s); choose a writable path "
+                         "with [output] file or --output", nc->path, strerror(errno), tmp);
+    for (size_t done = 0; done < size && !err;) {
+        ssize_t n = write(fd, (const char *)data + done, size - done);
+        if (n < 0 && errno != EINTR)
+            err = errno;
+        done += n > 0 ? (size_t)n : 0;
+    }
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err)
+        return LYAP_OK;
+    remove(tmp);
+    if (err != ENOSPC && err != EDQUOT)
+        return lyap_fail(LYAP_EIO, "%s: cannot write %s (%s); choose a writable path with [output] file or "
+                         "--output", nc->path, tmp, strerror(err));
+    char dir[PATH_MAX], fs[PATH_MAX];
+    directory_of(nc->path, dir, sizeof dir);
+    file_system_of(dir, fs, sizeof fs);
+    struct stat st;
+    int kept = strcmp(target, nc->partial) != 0 || stat(nc->partial, &st) == 0;
+    return lyap_fail(LYAP_EIO, "file system %s is full%s: writing %s needs %zu bytes but only %.0f are free; %s%s: "
+                     "free some space on %s, then run again with --resume", fs, err == EDQUOT ? " (quota)" : "",
+                     target, size, free_bytes(dir), kept ? "the last checkpoint is intact in " : "no checkpoint "
+                     "was written yet", kept ? nc->partial : "", fs);
+}
+
+/* Writes the whole diagram to TARGET via nc->tmp and an atomic rename.
+ * NetCDF builds the file in memory and write_file puts it on disk: HDF5
+ * never meets a full disk (its failed close left the file half-closed,
+ * and both its exit handler and nc_abort then crashed), and the cause of a
+ * failed write keeps its errno. TARGET keeps its previous snapshot on
+ * failure. */
 static int write_snapshot(lyap_ncout *nc, const char *target)
 {
+    NC_memio image = {0};
     nc->writing = nc->tmp;
-    int status = nc_create(nc->tmp, NC_NETCDF4 | NC_CLOBBER, &nc->ncid);
+    int status = nc_create_mem(nc->tmp, NC_NETCDF4, (size_t)snapshot_bytes(nc), &nc->ncid);
     if (status != NC_NOERR)
-        return lyap_fail(LYAP_EIO, "%s: cannot write output (%s while creating %s); choose a writable path "
-                         "with [output] file or --output", nc->path, nc_strerror(status), nc->tmp);
+        return lyap_fail(LYAP_ENETCDF, "%s: cannot build the snapshot in memory (%s)", nc->tmp, nc_strerror(status));
     status = define_schema(nc);
+    if (status == LYAP_OK)
+        status = add_checksums(nc->ncid, nc->writing);
     if (status == LYAP_OK)
         status = put_global_attributes(nc);
     if (status == LYAP_OK)
@@ -264,13 +412,17 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
         status = put_coordinates(nc);
     for (int v = 0; status == LYAP_OK && v < lyap_result_nvariables; v++)
         status = lyap_result_is_present(&lyap_result_variables[v], nc->dims) ? put_variable(nc, v) : LYAP_OK;
-    int closed = nc_close(nc->ncid);
     if (status == LYAP_OK)
-        status = nc_check(closed, nc, "close");
-    if (status == LYAP_OK && rename(nc->tmp, target) != 0)
+        status = nc_check(nc_close_memio(nc->ncid, &image), nc, "close");
+    else
+        nc_abort(nc->ncid);
+    if (status == LYAP_OK)
+        status = write_file(nc, nc->tmp, target, image.memory, image.size);
+    free(image.memory);
+    if (status == LYAP_OK && rename(nc->tmp, target) != 0) {
         status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", nc->tmp, target, strerror(errno));
-    if (status != LYAP_OK)
         remove(nc->tmp);
+    }
     nc->last_checkpoint = monotonic_seconds();
     return status;
 }
@@ -331,7 +483,7 @@ static int load_tasks(lyap_ncout *nc, int ncid)
         int found = nc_inq_varid(ncid, var->name, &varid);
         if (found == NC_ENOTVAR)
             return lyap_fail(LYAP_EIO, "%s: has no variable %s: written by an older lyapdiag; finish it with that "
-                             "version, or delete it to start afresh", nc->writing, var->name);
+                             "version, or move it aside and start afresh with --overwrite", nc->writing, var->name);
         LYAP_CALL(nc_check(found, nc, var->name));
         LYAP_CALL(lyap_alloc(&all, per * (size_t)nc->ntasks, sizeof *all, var->name));
         int status = nc_check(nc_get_var_double(ncid, varid, all), nc, var->name);
@@ -355,6 +507,47 @@ static int load_tasks(lyap_ncout *nc, int ncid)
     return LYAP_OK;
 }
 
+/* Reads every variable of FILE (open as NCID) whole, so that HDF5 checks
+ * each one's fletcher32 checksum: a flipped bit anywhere in the values
+ * fails here, naming the variable, before anything is trusted. The file is
+ * kept for inspection (never deleted, never advised to be). */
+static int verify_checksums(int ncid, const char *file)
+{
+    int nvars, status = nc_inq_nvars(ncid, &nvars);
+    for (int v = 0; status == NC_NOERR && v < nvars; v++) {
+        char name[NC_MAX_NAME + 1] = "?";
+        int ndims, dimids[NC_MAX_VAR_DIMS];
+        nc_type type;
+        size_t n = 1, len, size;
+        void *values;
+        status = nc_inq_var(ncid, v, name, &type, &ndims, dimids, NULL);
+        for (int d = 0; status == NC_NOERR && d < ndims; d++) {
+            status = nc_inq_dimlen(ncid, dimids[d], &len);
+            n *= len;
+        }
+        if (status == NC_NOERR)
+            status = nc_inq_type(ncid, type, NULL, &size);
+        if (status != NC_NOERR)
+            break;
+        if (lyap_alloc(&values, n, type == NC_STRING ? sizeof(char *) : size, name) != LYAP_OK)
+            return LYAP_ENOMEM;
+        status = nc_get_var(ncid, v, values);
+        if (status == NC_NOERR && type == NC_STRING)
+            nc_free_string(n, values);
+        free(values);
+        if (status != NC_NOERR)
+            return lyap_fail(LYAP_EIO, "%s: variable %s does not read back (%s): the file is damaged (a checksum "
+                             "or its structure fails); it is kept for inspection: move it aside (mv %s %s.damaged) "
+                             "and run again, which computes its tasks anew", file, name, nc_strerror(status), file,
+                             file);
+    }
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: its variables cannot be listed (%s): the file is damaged; it is kept for "
+                         "inspection: move it aside (mv %s %s.damaged) and run again", file, nc_strerror(status),
+                         file, file);
+    return LYAP_OK;
+}
+
 /* Resumes from PATH.partial, else from a complete PATH, else starts empty
  * (*FOUND = 0). The history attribute keeps the earlier runs' lines. */
 static int load_checkpoint(lyap_ncout *nc, const char **found)
@@ -367,10 +560,13 @@ static int load_checkpoint(lyap_ncout *nc, const char **found)
         if (status == ENOENT)
             continue;
         if (status != NC_NOERR)
-            return lyap_fail(LYAP_EIO, "%s: cannot read it to resume (%s); delete it to start afresh",
-                             candidates[i], nc_strerror(status));
+            return lyap_fail(LYAP_EIO, "%s: cannot read it to resume (%s): it is damaged or not a lyapdiag file; it "
+                             "is kept for inspection: move it aside (mv %s %s.damaged) and run again",
+                             candidates[i], nc_strerror(status), candidates[i], candidates[i]);
         char *old_history = NULL;
-        status = check_same_deck(nc, ncid);
+        status = verify_checksums(ncid, candidates[i]);
+        if (status == LYAP_OK)
+            status = check_same_deck(nc, ncid);
         if (status == LYAP_OK)
             status = load_tasks(nc, ncid);
         if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
@@ -415,15 +611,179 @@ static int check_output_path(const char *path)
     return status;
 }
 
+/* ---- one run per output, nothing discarded unasked, room to write ----------- */
+
+/* Takes the advisory write lock on PATH.lock (fcntl: the kernel drops it
+ * when the process ends, even by SIGKILL, so it cannot outlive a run) and
+ * writes "pid host" into it for the message of a refused second run. */
+static int acquire_lock(lyap_ncout *nc)
+{
+    for (int attempt = 0; attempt < 10; attempt++) {
+        int fd = open(nc->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return lyap_fail(LYAP_EIO, "%s: cannot create the lock file %s (%s); choose a writable directory with "
+                             "[output] file or --output", nc->path, nc->lock, strerror(errno));
+        struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_SETLK, &lock) != 0) {
+            int err = errno;
+            char holder[300] = "";
+            struct flock probe = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+            ssize_t got = read(fd, holder, sizeof holder - 1);
+            holder[got > 0 ? got : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+            long pid = 0;
+            char host[256] = "";
+            if (sscanf(holder, "%ld %255s", &pid, host) < 1)
+                pid = 0;
+            if (fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK && probe.l_pid > 0 &&
+                (!host[0] || pid == 0))
+                pid = probe.l_pid;
+            close(fd);
+            if (err != EACCES && err != EAGAIN)
+                return lyap_fail(LYAP_EIO, "%s: cannot lock %s (%s); choose a file system with working locks "
+                                 "with [output] file or --output", nc->path, nc->lock, strerror(err));
+            char who[320] = "another process";
+            if (pid > 0)
+                snprintf(who, sizeof who, "process %ld%s%s", pid, host[0] ? " on " : "", host);
+            return lyap_fail(LYAP_EIO, "%s: another lyapdiag run is writing it (%s holds %s); wait for that run "
+                             "to end or stop it, or write elsewhere with --output", nc->path, who, nc->lock);
+        }
+        /* Its last holder may have removed the file between our open and
+         * our lock: then we hold a lock on a name nobody sees; retry. */
+        struct stat held, named;
+        if (fstat(fd, &held) == 0 && stat(nc->lock, &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev) {
+            char line[300], host[256] = "?";
+            gethostname(host, sizeof host - 1);
+            int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), host);
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+                int err = errno;
+                close(fd);
+                return lyap_fail(LYAP_EIO, "%s: cannot write the lock file %s (%s); free some space or write "
+                                 "elsewhere with --output", nc->path, nc->lock, strerror(err));
+            }
+            nc->lock_fd = fd;
+            return LYAP_OK;
+        }
+        close(fd);
+    }
+    return lyap_fail(LYAP_EIO, "%s: the lock file %s keeps disappearing; is another run starting and stopping "
+                     "there?", nc->path, nc->lock);
+}
+
+/* Removes PATH.lock and drops the lock (in that order: a run that opened
+ * the old file meanwhile sees it gone and retries). */
+static void release_lock(lyap_ncout *nc)
+{
+    if (nc->lock_fd < 0)
+        return;
+    unlink(nc->lock);
+    close(nc->lock_fd);
+    nc->lock_fd = -1;
+}
+
+/* Without --resume or --overwrite, an existing PATH.partial (an earlier
+ * run's finished work) is refused, naming its tasks; else a new run would
+ * silently replace it with its own first checkpoint. */
+static int refuse_to_discard(const lyap_ncout *nc)
+{
+    struct stat st;
+    if (stat(nc->partial, &st) != 0)
+        return LYAP_OK;
+    char held[700] = "";
+    int ncid, varid[4];
+    int status = nc_open(nc->partial, NC_NOWRITE, &ncid);
+    if (status != NC_NOERR) {
+        snprintf(held, sizeof held, "cannot be read (%s)", nc_strerror(status));
+        return lyap_fail(LYAP_EIO, "%s exists and %s: a run without --resume would replace it; move it aside "
+                         "(mv %s %s.damaged), or discard it with --overwrite", nc->partial, held, nc->partial,
+                         nc->partial);
+    }
+    const char *names[4] = {"done", "family", "width", "slope"};
+    int dimids[3], ndims = 0;
+    size_t len[3] = {0, 0, 0};
+    for (int i = 0; status == NC_NOERR && i < 4; i++)
+        status = nc_inq_varid(ncid, names[i], &varid[i]);
+    if (status == NC_NOERR)
+        status = nc_inq_var(ncid, varid[0], NULL, NULL, &ndims, dimids, NULL);
+    for (int i = 0; status == NC_NOERR && i < 3 && ndims == 3; i++)
+        status = nc_inq_dimlen(ncid, dimids[i], &len[i]);
+    size_t total = len[0] * len[1] * len[2];
+    signed char *done = NULL;
+    char **families = NULL;
+    int *widths = NULL;
+    double *slopes = NULL;
+    if (status == NC_NOERR && ndims == 3 && total > 0 && (done = calloc(total, 1)) &&
+        (families = calloc(len[0], sizeof *families)) && (widths = calloc(len[1], sizeof *widths)) &&
+        (slopes = calloc(len[2], sizeof *slopes)) && nc_get_var_schar(ncid, varid[0], done) == NC_NOERR &&
+        nc_get_var_string(ncid, varid[1], families) == NC_NOERR &&
+        nc_get_var_int(ncid, varid[2], widths) == NC_NOERR && nc_get_var_double(ncid, varid[3], slopes) == NC_NOERR) {
+        long ndone = 0;
+        size_t n = 0;
+        for (size_t t = 0; t < total; t++) {
+            if (done[t] != 1)
+                continue;
+            if (++ndone <= 3)
+                n += (size_t)snprintf(held + n, sizeof held - n, "%s%s width %d slope %g", ndone > 1 ? ", " : "",
+                                      families[t / (len[1] * len[2])], widths[t / len[2] % len[1]],
+                                      slopes[t % len[2]]);
+            if (n >= sizeof held)
+                n = sizeof held - 1;
+        }
+        char list[600];
+        snprintf(list, sizeof list, "%ld of %zu tasks finished by an earlier run%s%s%s%s", ndone, total,
+                 ndone ? " (" : "", held, ndone > 3 ? ", ..." : "", ndone ? ")" : "");
+        snprintf(held, sizeof held, "%s", list);
+        nc_free_string(len[0], families);
+    } else {
+        snprintf(held, sizeof held, "the tasks of an earlier run, which cannot be counted (%s)",
+                 status != NC_NOERR ? nc_strerror(status) : "no done(family, width, slope) variable");
+    }
+    free(done);
+    free(families);
+    free(widths);
+    free(slopes);
+    nc_close(ncid);
+    return lyap_fail(LYAP_EIO, "%s holds %s; continue it with --resume, or discard it with --overwrite",
+                     nc->partial, held);
+}
+
+/* Refuses, before any work, a run whose snapshots cannot fit: up to three
+ * copies live at once (PATH.partial, its .tmp, the final PATH), less the
+ * space earlier copies already hold. */
+static int check_space(const lyap_ncout *nc)
+{
+    char dir[PATH_MAX], fs[PATH_MAX];
+    directory_of(nc->path, dir, sizeof dir);
+    double have = free_bytes(dir);
+    if (have < 0)
+        return LYAP_OK; /* cannot tell: the writes will say */
+    double one = snapshot_bytes(nc), need = 3 * one;
+    struct stat st;
+    if (stat(nc->partial, &st) == 0)
+        need -= (double)st.st_size;
+    if (stat(nc->path, &st) == 0)
+        need -= (double)st.st_size;
+    need = need > one ? need : one;
+    if (have >= need)
+        return LYAP_OK;
+    file_system_of(dir, fs, sizeof fs);
+    return lyap_fail(LYAP_EIO, "%s: not enough space: file system %s has %.0f bytes free, and the output and its "
+                     "checkpoints need about %.0f (3 copies at once of about %.0f bytes: %s.partial, its .tmp, the "
+                     "final file); free some space there or write elsewhere with --output", nc->path, fs, have,
+                     need, one, nc->path);
+}
+
 /* ---- public ------------------------------------------------------------------ */
 
-int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int resume,
+int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int mode,
                     const char **resumed_from, lyap_ncout **out)
 {
     lyap_ncout *nc;
     *out = NULL;
     *resumed_from = NULL;
     LYAP_CALL(lyap_alloc(&nc, 1, sizeof *nc, "phase diagram"));
+    nc->lock_fd = -1;
     nc->deck = deck;
     nc->dims = lyap_result_dims_of_deck(deck);
     nc->ntasks = lyap_deck_task_count(deck);
@@ -431,10 +791,17 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     nc->partial = join(path, ".partial");
     nc->tmp = join(path, ".partial.tmp");
     nc->history = join(history, "");
-    int status = (nc->path && nc->partial && nc->tmp && nc->history)
+    nc->lock = join(path, ".lock");
+    int status = (nc->path && nc->partial && nc->tmp && nc->history && nc->lock)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
         status = check_output_path(path);
+    if (status == LYAP_OK)
+        status = acquire_lock(nc);
+    if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
+        status = refuse_to_discard(nc);
+    if (status == LYAP_OK)
+        status = check_space(nc);
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->results, (size_t)nc->ntasks, sizeof *nc->results, "task results");
     if (status == LYAP_OK)
@@ -443,7 +810,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
         status = lyap_alloc(&nc->varid, (size_t)lyap_result_nvariables, sizeof *nc->varid, "variable ids");
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
         status = lyap_task_result_init(&nc->results[t], nc->dims);
-    if (status == LYAP_OK && resume)
+    if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
         status = load_checkpoint(nc, resumed_from);
     if (status == LYAP_OK) /* fail now, not after hours, if PATH cannot be written */
         status = write_snapshot(nc, nc->partial);
@@ -493,6 +860,8 @@ void lyap_ncout_close(lyap_ncout **nc)
 {
     if (!nc || !*nc)
         return;
+    release_lock(*nc);
+    free((*nc)->lock);
     for (long t = 0; (*nc)->results && t < (*nc)->ntasks; t++)
         lyap_task_result_free(&(*nc)->results[t]);
     free((*nc)->results);
@@ -566,6 +935,7 @@ static int put_init_file(lyap_ncout *nc, const lyap_initnet *net, const char *hi
     LYAP_CALL(put_text_attr(nc, gains, "long_name", "mean of log(|x_L|/|x_0|) over the scoring inputs, per candidate"));
     LYAP_CALL(put_text_attr(nc, gains, "units", "1"));
     LYAP_CALL(put_init_attributes(nc, net, history));
+    LYAP_CALL(add_checksums(nc->ncid, nc->writing));
     LYAP_CALL(nc_check(nc_enddef(nc->ncid), nc, "enddef"));
 
     size_t n = lengths[0] + 1; /* 0..n-1 covers every coordinate; layer takes 1..L */

@@ -1,15 +1,19 @@
 /* sched.c: MPI master/worker sweep (DESIGN.md, "MPI").
  *
  * Protocol: a worker sends TAG_RESULT with [task, result...] (task =
- * NO_RESULT on its first request, STOPPING when a signal made it abandon
- * its task) and receives TAG_TASK with the next task number, or -1 to
- * stop. Rank 0 serves these between the replicas of its own tasks
+ * NO_RESULT on its first request; STOPPING, then the abandoned task, the
+ * fraction of it done and the seconds spent on it, when a signal made it
+ * abandon its task) and receives TAG_TASK with the next task number, or -1
+ * to stop. Rank 0 serves these between the replicas of its own tasks
  * (estimate's poll hook), so it never idles a core.
  *
  * Stopping (SLURM --signal, Ctrl-C, kill): SIGTERM, SIGINT and SIGUSR1 set
  * a flag. A rank that sees it abandons its task at the next replica; the
  * master then hands out no more tasks, collects what workers finish, and
  * returns LYAP_EINTERRUPTED, so every finished task reaches the checkpoint.
+ * The abandoned tasks, how far they got and in how long, go to the
+ * caller's report: a restart that finishes nothing must say why (a task
+ * longer than the job's time slot) rather than be requeued forever.
  */
 #include <math.h>
 #include <mpi.h>
@@ -93,10 +97,11 @@ int lyap_sched_agree(int status)
 
 void lyap_sched_abort(int status)
 {
+    (void)status; /* every failure exits 1: 2 is main's status for a bad command line */
     fprintf(stderr, "lyapdiag: error on rank %d: %s\n", lyap_sched_rank(), lyap_error_message());
     fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, status == LYAP_OK ? 1 : 2);
-    exit(2); /* MPI_Abort does not return; this keeps the compiler sure of it */
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1); /* MPI_Abort does not return; this keeps the compiler sure of it */
 }
 
 int lyap_sched_load_deck(const char *path, lyap_deck *deck)
@@ -162,8 +167,10 @@ int lyap_sched_check_memory(const lyap_deck *deck)
         task_spec(deck, lyap_grid_task_number(deck, f, deck->nwidths - 1, 0), &spec);
         worker = fmax(worker, lyap_estimate_task_bytes(&spec));
     }
-    /* The master holds the whole diagram twice while it writes a snapshot. */
-    double master = 2.0 * 8.0 * (double)lyap_deck_task_count(deck) *
+    /* The master holds the whole diagram three times while it writes a
+     * snapshot: its results, one variable's array, the file's image in
+     * memory (ncout builds it there, then writes it). */
+    double master = 3.0 * 8.0 * (double)lyap_deck_task_count(deck) *
                     (double)lyap_task_result_length(lyap_result_dims_of_deck(deck));
     double need = local_ranks * worker + master;
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
@@ -191,8 +198,13 @@ typedef struct {
     int stopping;           /* a signal arrived: assign nothing more */
     double total_cost, done_cost;
     double own_cost, own_fraction; /* rank 0's current task and how far it is */
+    double own_start;       /* when rank 0 started it (MPI_Wtime) */
+    long finished;          /* tasks finished in this run */
+    double stop_time;       /* when the stop was first seen (MPI_Wtime), else 0 */
+    lyap_sched_report *report; /* the abandoned tasks go here */
     int active_workers;     /* workers not yet told to stop */
-    double *message;        /* [1 + result length]: task, result */
+    double *message;        /* [count]: task, result (or STOPPING, task, fraction, seconds) */
+    int count;              /* doubles per worker message */
     lyap_task_result inbox; /* a received result */
     double start, last_report;
     long reported_done;     /* done at the last progress line */
@@ -220,24 +232,56 @@ static int record(master_state *m, long task, const lyap_task_result *result)
 {
     LYAP_CALL(m->sink(m->sink_ctx, task, result));
     m->done++;
+    m->finished++;
     m->done_cost += lyap_grid_task_cost(m->deck, task);
     report_progress(m, 0);
     return LYAP_OK;
+}
+
+/* Notes that the stop was seen now (the end of the run's time slot). */
+static void note_stop(master_state *m)
+{
+    if (m->stopping && m->stop_time == 0)
+        m->stop_time = MPI_Wtime();
+}
+
+/* Adds an abandoned TASK to the report, keeping the ones that need the most
+ * time when there are more than it holds. */
+static void note_unfinished(master_state *m, long task, double fraction, double seconds)
+{
+    lyap_sched_report *r = m->report;
+    lyap_sched_unfinished u = {task, fraction, seconds, fraction > 0 ? seconds / fraction : INFINITY};
+    int at = r->nshown;
+    if (at == LYAP_SCHED_MAX_SHOWN) { /* replace the one needing the least, if it needs less */
+        at = 0;
+        for (int i = 1; i < r->nshown; i++)
+            if (r->shown[i].needed < r->shown[at].needed)
+                at = i;
+        if (!(r->shown[at].needed < u.needed))
+            at = -1;
+    } else {
+        r->nshown++;
+    }
+    if (at >= 0)
+        r->shown[at] = u;
+    r->nunfinished++;
 }
 
 /* Receives one worker message (blocking), stores its result, replies with
  * the next task or -1. */
 static int serve_one(master_state *m, const MPI_Status *probed)
 {
-    int count = (int)m->inbox.length + 1;
     MPI_Status status;
-    LYAP_MPI(MPI_Recv(m->message, count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
+    LYAP_MPI(MPI_Recv(m->message, m->count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
     long task = (long)m->message[0];
     if (task >= 0) {
         memcpy(m->inbox.buf, m->message + 1, m->inbox.length * sizeof *m->message);
         LYAP_CALL(record(m, task, &m->inbox));
     }
     m->stopping |= task == STOPPING || stop_signal;
+    note_stop(m);
+    if (task == STOPPING)
+        note_unfinished(m, (long)m->message[1], m->message[2], m->message[3]);
     long next = !m->stopping && m->next < m->ntodo ? m->order[m->next++] : -1;
     if (next < 0)
         m->active_workers--;
@@ -259,14 +303,15 @@ static int serve_waiting(void *ctx, double fraction_done)
     }
     report_progress(m, 0);
     m->stopping |= stop_signal != 0;
+    note_stop(m);
     return stop_status(m->stopping);
 }
 
-/* estimate's poll hook on workers: abandon the task when a signal came. */
+/* estimate's poll hook on workers: abandon the task when a signal came.
+ * CTX is the fraction of the task done, sent with STOPPING. */
 static int check_stop(void *ctx, double fraction_done)
 {
-    (void)ctx;
-    (void)fraction_done;
+    *(double *)ctx = fraction_done;
     return stop_status(stop_signal != 0);
 }
 
@@ -294,8 +339,11 @@ static int run_master(master_state *m, lyap_task_result *own)
         long task = replica_ns < MAX_MASTER_REPLICA_NS ? m->order[m->next++] : m->order[--m->ntodo];
         m->own_cost = lyap_grid_task_cost(m->deck, task);
         m->own_fraction = 0;
+        m->own_start = MPI_Wtime();
         status = compute(m->deck, task, own, serve_waiting, m);
         m->own_cost = 0;
+        if (status == LYAP_EINTERRUPTED)
+            note_unfinished(m, task, m->own_fraction, MPI_Wtime() - m->own_start);
         if (status == LYAP_OK)
             status = record(m, task, own);
         if (status == LYAP_OK)
@@ -312,37 +360,47 @@ static int run_master(master_state *m, lyap_task_result *own)
     return stop_status(m->stopping);
 }
 
-static int run_worker(const lyap_deck *deck, double *message, lyap_task_result *own)
+static int run_worker(const lyap_deck *deck, double *message, int count, lyap_task_result *own)
 {
     long task = NO_RESULT;
+    double fraction = 0, start = 0;
     for (;;) {
         message[0] = (double)task;
         if (task >= 0)
             memcpy(message + 1, own->buf, own->length * sizeof *message);
-        LYAP_MPI(MPI_Send(message, (int)own->length + 1, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        LYAP_MPI(MPI_Send(message, count, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
         LYAP_MPI(MPI_Recv(&task, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
         if (task < 0)
             return stop_signal ? LYAP_EINTERRUPTED : LYAP_OK;
-        int status = compute(deck, task, own, check_stop, NULL);
-        if (status == LYAP_EINTERRUPTED)
-            task = STOPPING; /* tell the master, then wait for its -1 */
-        else if (status != LYAP_OK)
+        fraction = 0;
+        start = MPI_Wtime();
+        int status = compute(deck, task, own, check_stop, &fraction);
+        if (status == LYAP_EINTERRUPTED) { /* tell the master how far it got, then wait for its -1 */
+            message[1] = (double)task;
+            message[2] = fraction;
+            message[3] = MPI_Wtime() - start;
+            task = STOPPING;
+        } else if (status != LYAP_OK) {
             return status;
+        }
     }
 }
 
 int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_result_sink sink, void *ctx,
-                   double *elapsed)
+                   lyap_sched_report *report)
 {
     int size = lyap_sched_size(), rank = lyap_sched_rank();
     long ntasks = lyap_deck_task_count(deck);
     double start = MPI_Wtime();
+    *report = (lyap_sched_report){0};
     master_state m = {.deck = deck, .quiet = quiet, .sink = sink, .sink_ctx = ctx, .ntasks = ntasks,
-                      .active_workers = size - 1, .start = start, .last_report = start};
+                      .active_workers = size - 1, .start = start, .last_report = start, .report = report};
     lyap_task_result own = {0};
     int status = lyap_task_result_init(&own, lyap_result_dims_of_deck(deck));
+    /* [task, result] or [STOPPING, task, fraction, seconds]: whichever is longer */
+    int count = (int)(own.length > 3 ? own.length : 3) + 1;
     if (status == LYAP_OK)
-        status = lyap_alloc(&m.message, own.length + 1, sizeof *m.message, "result message");
+        status = lyap_alloc(&m.message, (size_t)count, sizeof *m.message, "result message");
     if (status == LYAP_OK && rank == 0)
         status = lyap_task_result_init(&m.inbox, lyap_result_dims_of_deck(deck));
     if (status == LYAP_OK && rank == 0)
@@ -358,12 +416,15 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_
     }
     if (status != LYAP_OK) /* allocation failures: this rank alone */
         lyap_sched_abort(status);
-    status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, &own);
+    m.count = count;
+    status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, count, &own);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED && rank != 0) /* a worker's own failure */
         lyap_sched_abort(status);
     if (status == LYAP_OK && rank == 0)
         report_progress(&m, 1);
-    *elapsed = MPI_Wtime() - start;
+    report->seconds = MPI_Wtime() - start;
+    report->finished = m.finished;
+    report->slot = m.stop_time > 0 ? m.stop_time - start : report->seconds;
     lyap_task_result_free(&own);
     lyap_task_result_free(&m.inbox);
     free(m.message);

@@ -75,6 +75,6 @@ mpi 2 "$LYAPDIAG" run "$deck" --quiet --output worker.nc --resume && "$top_build
 
 # 4. A damaged checkpoint is refused, not trusted.
 echo "not a netcdf file" >damaged.nc.partial
-expect_error "damaged checkpoint" 1 "damaged.nc.partial: cannot read it to resume .*delete it" \
+expect_error "damaged checkpoint" 1 "damaged.nc.partial: cannot read it to resume .*kept for inspection: move it aside \\(mv damaged.nc.partial damaged.nc.partial.damaged\\)" \
   "$LYAPDIAG" run "$deck" --output damaged.nc --resume
 finish

@@ -3,9 +3,15 @@
 # single-node SLURM (tests/slurm/up.sh), then
 #   1. sbatch --wait jobs/phase.sbatch on a small deck: the file passes
 #      check_phase_file and equals an mpirun run of the same deck bit for bit;
-#   2. a job with a 1-minute limit on a ~100 s deck: SLURM's USR1 reaches
-#      lyapdiag through the batch script's trap, the job checkpoints, requeues
-#      itself and resumes until the deck is complete.
+#   2. a job with a 1-minute limit on a deck of many short tasks (~45-80 s
+#      on 2 cores): SLURM's USR1 reaches lyapdiag through the batch script's
+#      trap, the job checkpoints, requeues itself and resumes until the deck is
+#      complete, every restart making progress;
+#   3. a job whose tasks outlast the time slot (tests/decks/long_task.ini):
+#      the first restart that finishes nothing exits 4 and the batch script
+#      does not requeue it.
+# A watchdog bounds every job: it is cancelled (and the test fails) after
+# $LYAP_SLURM_MAX_RESTARTS restarts or $LYAP_SLURM_MAX_SECONDS seconds.
 . "${top_srcdir:-.}/tests/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: the SLURM test needs root (it starts slurmctld and slurmd)"; exit 77; fi
 for cmd in slurmctld slurmd munged sbatch; do
@@ -32,20 +38,61 @@ mpi 2 "$LYAPDIAG" run "$small" --quiet --output reference.nc &&
   pass "SLURM job and mpirun give bit-identical files" || fail "SLURM job differs from mpirun"
 grep 'phase.sbatch: start' job1.out
 
+# watched_job NAME LOG SBATCH-ARGS...: sbatch --wait under a watchdog that
+# cancels the job after too many restarts or too long; the reason, if it
+# had to, lands in NAME.watchdog. Sets $status and $seconds.
+max_restarts=${LYAP_SLURM_MAX_RESTARTS:-30} max_seconds=${LYAP_SLURM_MAX_SECONDS:-900}
+watched_job() {
+  local name=$1 log=$2; shift 2
+  local start; start=$(date +%s)
+  rm -f "$name.watchdog"
+  (
+    while sleep 5; do
+      restarts=$(grep -c 'phase.sbatch: start (restart' "$log" 2>/dev/null)
+      elapsed=$(( $(date +%s) - start ))
+      if [ "${restarts:-0}" -gt "$max_restarts" ] || [ "$elapsed" -gt "$max_seconds" ]; then
+        echo "watchdog: cancelled job $name after $elapsed s and ${restarts:-0} restarts (limits: $max_seconds s, $max_restarts restarts)" >"$name.watchdog"
+        scancel --name="$name"
+        exit
+      fi
+    done
+  ) &
+  local watchdog=$!
+  sbatch --wait --job-name="$name" --output="$log" "$@" >/dev/null
+  status=$?
+  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+  seconds=$(( $(date +%s) - start ))
+  if [ -e "$name.watchdog" ]; then fail "$(cat "$name.watchdog")"; cat "$log"; fi
+}
+
 # 2. A job that hits its time limit: signal, checkpoint, requeue, resume.
 long=$top_srcdir/tests/decks/slurm_long.ini
-start=$(date +%s)
-sbatch --wait --time=1 --signal=B:USR1@55 --chdir="$WORK" --output=job2.out \
-  "$top_srcdir/jobs/phase.sbatch" "$long" long.nc >/dev/null
-status=$?
-echo "time-limited job: exit $status after $(( $(date +%s) - start )) s; its log:"
-grep -E 'phase.sbatch|stopped|resuming|wrote' job2.out
+watched_job lyap-long job2.out --time=1 --signal=B:USR1@55 --chdir="$WORK" "$top_srcdir/jobs/phase.sbatch" "$long" long.nc
+echo "time-limited job: exit $status after $seconds s; its log:"
+grep -E 'phase.sbatch|stopped|resuming|wrote|no progress' job2.out
 stops=$(grep -c 'stopped by a signal' job2.out)
 resumes=$(grep -c 'resuming from' job2.out)
 [ "$status" -eq 0 ] && [ "$stops" -ge 1 ] && [ "$resumes" -ge 1 ] && [ -s long.nc ] && [ ! -e long.nc.partial ] &&
-  pass "time limit: $stops stop(s) by USR1, $resumes resume(s), deck completed" ||
+  ! grep -q 'no progress' job2.out &&
+  pass "time limit: $stops stop(s) by USR1, $resumes resume(s), deck completed in $seconds s" ||
   { fail "time-limited job: exit $status, $stops stops, $resumes resumes"; cat job2.out; }
+# Every restart added tasks: the counts resumed from strictly increase.
+counts=$(sed -n 's/.*resuming from long.nc.partial: \([0-9]*\)\/.*/\1/p' job2.out | tr '\n' ' ')
+echo "$counts" | awk '{ for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) exit 1 }' &&
+  pass "every restart made progress (tasks done at each resume: $counts)" || fail "a restart made no progress: $counts"
 "$top_builddir/tests/check_phase_file" long.nc >check2.txt && pass "long.nc (resumed across requeues) passes check_phase_file" ||
   { fail "long.nc checks"; grep FAIL check2.txt; }
+
+# 3. Tasks longer than the time slot: the first restart without progress
+# exits 4 and is not requeued (before, the job requeued itself forever).
+watched_job lyap-noprog job3.out --time=1 --signal=B:USR1@55 --chdir="$WORK" \
+  "$top_srcdir/jobs/phase.sbatch" "$top_srcdir/tests/decks/long_task.ini" noprog.nc
+echo "job without progress: exit $status after $seconds s; its log:"
+grep -E 'phase.sbatch|stopped|resuming|no progress' job3.out
+starts=$(grep -c 'phase.sbatch: start' job3.out)
+[ "$status" -eq 4 ] && [ "$starts" -le 3 ] && grep -q 'lyapdiag: no progress: .*gaussian width 32 slope' job3.out &&
+  grep -q 'phase.sbatch: not requeueing: .*exit 4' job3.out && [ -e noprog.nc.partial ] &&
+  pass "no progress: exit 4 after $starts allocation(s), not requeued, checkpoint kept" ||
+  { fail "no-progress job: exit $status, $starts allocations"; cat job3.out; }
 cat "$LYAP_SLURM_DIR/log/jobcomp.log" 2>/dev/null | sed 's/^/jobcomp: /' | cut -c1-200
 finish

@@ -2,8 +2,11 @@
  *
  * Functions return LYAP_OK (0) or a negative LYAP_E* code, grouped by the
  * module or library that raised it (NetCDF-C style), and leave a one-line
- * human message (cause; fix) in a per-process buffer. Modules never print or
- * exit: main reports lyap_error_message() and chooses the exit status.
+ * human message (cause; fix) in a per-process buffer. Modules do not print
+ * or exit: main reports lyap_error_message() and chooses the exit status.
+ * The one exception is lyap_sched_abort (sched.h), for a failure on one MPI
+ * rank that the others cannot share: it prints the message and aborts all
+ * ranks with status 1.
  */
 #ifndef LYAPDIAG_ERROR_H
 #define LYAPDIAG_ERROR_H
@@ -19,6 +22,7 @@ enum {
     LYAP_ENOMEM = -1,     /* allocation failed or size overflow */
     LYAP_EUSAGE = -2,     /* bad command line */
     LYAP_EINTERRUPTED = -3, /* stopped by a signal; finished work is kept */
+    LYAP_ENOPROGRESS = -4, /* stopped by a signal in a restart that finished no task */
     LYAP_EDECK = -10,     /* input deck: syntax, unknown key, bad value */
     LYAP_EIO = -20,       /* file cannot be read or written */
     LYAP_ENETCDF = -30,   /* NetCDF-C call failed */

@@ -4,7 +4,8 @@
  * writes and reads exactly its rows. The master keeps the diagram in memory and writes it as
  * whole snapshots: checkpoints to PATH.partial while running, PATH when
  * complete. Each snapshot goes to a temporary file renamed over its
- * target, so no file is ever seen half-written (even after SIGKILL).
+ * target, so no file is ever seen half-written (even after SIGKILL), and
+ * every variable carries a fletcher32 checksum, verified on resume.
  */
 #ifndef LYAPDIAG_NCOUT_H
 #define LYAPDIAG_NCOUT_H
@@ -22,13 +23,28 @@ extern "C" {
 /* The phase diagram of one run: results in memory, checkpoints on disk. */
 typedef struct lyap_ncout_s lyap_ncout;
 
-/* Opens the diagram of DECK for output PATH (HISTORY: this run's line).
- * With RESUME, loads the finished tasks of PATH.partial, or of a complete
- * PATH, after checking that their stored deck matches DECK (LYAP_EDECK
- * names the first differing key); *RESUMED_FROM gets that file's name, or
- * NULL if neither exists. Then writes a first checkpoint PATH.partial, so an
- * unwritable PATH fails now (LYAP_EIO names the file and the fix). */
-int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int resume,
+/* How lyap_ncout_open treats an existing PATH.partial. */
+enum {
+    LYAP_NCOUT_NEW = 0,      /* refuse to start over it (LYAP_EIO naming its tasks) */
+    LYAP_NCOUT_RESUME = 1,   /* load its finished tasks (--resume) */
+    LYAP_NCOUT_OVERWRITE = 2 /* discard it (--overwrite) */
+};
+
+/* Opens the diagram of DECK for output PATH (HISTORY: this run's line), on
+ * rank 0, before any work. Takes the fcntl lock PATH.lock for this process
+ * (LYAP_EIO naming the pid and host holding it if another run has it; the
+ * lock dies with the process, and lyap_ncout_close removes the file).
+ * MODE LYAP_NCOUT_NEW refuses an existing PATH.partial (LYAP_EIO, naming its
+ * finished tasks and the two ways on). Refuses (LYAP_EIO, with the bytes
+ * needed and free) if PATH's file system lacks the space of three snapshots.
+ * With LYAP_NCOUT_RESUME, loads the finished tasks of PATH.partial, or of
+ * a complete PATH, after verifying every variable's checksum (LYAP_EIO
+ * naming a damaged variable; the file is kept) and that their stored deck
+ * matches DECK (LYAP_EDECK names the first differing key); *RESUMED_FROM
+ * gets that file's name, or NULL if neither exists. Then writes a first
+ * checkpoint PATH.partial, so an unwritable PATH fails now (LYAP_EIO names
+ * the file and the fix). */
+int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history, int mode,
                     const char **resumed_from, lyap_ncout **out);
 
 /* 1 if TASK is finished (loaded or stored), else 0. */
@@ -39,7 +55,8 @@ long lyap_ncout_done_count(const lyap_ncout *nc);
 
 /* Stores the results of TASK (copied) and marks it done; writes a
  * checkpoint when [output] checkpoint_seconds have passed since the last.
- * LYAP_ENETCDF/LYAP_EIO if that write fails. */
+ * LYAP_ENETCDF/LYAP_EIO if that write fails (a full file system is named,
+ * with the bytes needed and free); the previous checkpoint stays whole. */
 int lyap_ncout_store_task(lyap_ncout *nc, long task, const lyap_task_result *result);
 
 /* Writes every finished task to PATH.partial now (atomically). */
@@ -49,8 +66,9 @@ int lyap_ncout_checkpoint(lyap_ncout *nc);
  * and frees *NC. On error *NC stays open (close it). */
 int lyap_ncout_finish(lyap_ncout **nc);
 
-/* Frees *NC and sets it to NULL, leaving the files as they are (the last
- * checkpoint stays for --resume). Safe on NULL. */
+/* Frees *NC and sets it to NULL, removing PATH.lock and dropping the lock,
+ * leaving the other files as they are (the last checkpoint stays for
+ * --resume). Safe on NULL. */
 void lyap_ncout_close(lyap_ncout **nc);
 
 /* Writes the network of `lyapdiag init` to PATH, NetCDF-4, atomically (via
