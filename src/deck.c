@@ -546,47 +546,80 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
                      st->name, st->line, section, name, section, keys);
 }
 
-/* VALUE as resume compares it: the items between ',' and ':' trimmed and
- * numbers written as %.17g, so that two spellings of one number ("0.10",
- * "1e-1") agree. Stored in ST for key I. */
+/* Appends TEXT to the growing string *OUT (length *LEN, capacity *CAP). */
+static int append_text(char **out, size_t *len, size_t *cap, const char *text, const char *where)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > *cap) {
+        size_t grown_cap = 2 * (*cap + n + 1);
+        char *grown = realloc(*out, grown_cap);
+        if (!grown)
+            return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+        *out = grown;
+        *cap = grown_cap;
+    }
+    memcpy(*out + *len, text, n + 1);
+    *len += n;
+    return LYAP_OK;
+}
+
+/* TOKEN as resume compares it, in BUF: whole numbers exactly (a seed may
+ * need all 64 bits), other numbers as %.17g, anything else as written. */
+static const char *canonical_token(const char *token, char *buf, size_t size)
+{
+    char *end;
+    double x;
+    errno = 0;
+    if (token[0] != '-' && isdigit((unsigned char)token[token[0] == '+'])) {
+        unsigned long long u = strtoull(token, &end, 10);
+        if (*end == '\0' && errno == 0) {
+            snprintf(buf, size, "%llu", u);
+            return buf;
+        }
+    }
+    if (parse_number(token, &x) == 0) {
+        snprintf(buf, size, "%.17g", x == 0 ? 0.0 : x);
+        return buf;
+    }
+    return token;
+}
+
+/* VALUE as resume compares it: its comma-separated items trimmed, ranges
+ * (start:stop:count, log:start:stop:count) expanded to their points, and
+ * numbers canonical, so that two spellings of the same values agree
+ * ("0.10" and "1e-1"; "2:4:2" and "2, 4"). Stored in ST for key I. */
 static int set_canonical(struct parse_state *st, int i, const char *value, const char *where)
 {
     size_t cap = 2 * strlen(value) + 64, len = 0;
-    char *out = malloc(cap), *copy = strdup(value);
-    if (!out || !copy) {
-        free(out);
-        free(copy);
-        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
-    }
-    char *item = copy;
-    for (;;) {
-        size_t span = strcspn(item, ",:");
-        char sep = item[span];
-        item[span] = '\0';
-        char *token = trim(item);
-        double x;
-        char number[32];
-        if (parse_number(token, &x) == 0) {
-            snprintf(number, sizeof number, "%.17g", x);
-            token = number;
-        }
-        if (len + strlen(token) + 2 > cap) {
-            char *grown = realloc(out, cap = 2 * cap + strlen(token));
-            if (!grown) {
-                free(out);
-                free(copy);
-                return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    char *out = malloc(cap), *copy = strdup(value), *cursor = copy;
+    int status = out && copy ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
+    if (out)
+        out[0] = '\0';
+    for (char *item = next_item(&cursor, ','); status == LYAP_OK && item; item = next_item(&cursor, ',')) {
+        char buf[64], *range = NULL;
+        double *points = NULL;
+        int npoints = 0;
+        item = trim(item);
+        if (len > 0)
+            status = append_text(&out, &len, &cap, ",", where);
+        if (strchr(item, ':') && (range = strdup(item)) && expand_range(where, range, &points, &npoints) == LYAP_OK) {
+            for (int k = 0; status == LYAP_OK && k < npoints; k++) {
+                snprintf(buf, sizeof buf, "%.17g", points[k]);
+                status = append_text(&out, &len, &cap, k ? "," : "", where);
+                if (status == LYAP_OK)
+                    status = append_text(&out, &len, &cap, canonical_token(buf, buf, sizeof buf), where);
             }
-            out = grown;
+        } else if (status == LYAP_OK) {
+            status = append_text(&out, &len, &cap, canonical_token(item, buf, sizeof buf), where);
         }
-        len += (size_t)sprintf(out + len, "%s", token);
-        if (sep == '\0')
-            break;
-        out[len++] = sep;
-        out[len] = '\0';
-        item += span + 1;
+        free(range);
+        free(points);
     }
     free(copy);
+    if (status != LYAP_OK) {
+        free(out);
+        return status;
+    }
     free(st->canonical[i]);
     st->canonical[i] = out;
     return LYAP_OK;

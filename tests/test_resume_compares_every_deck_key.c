@@ -67,6 +67,27 @@ int main(void)
     const char *found = lyap_deck_first_difference(&base, &changed);
     check(found == NULL, "respelled numbers and explicit defaults are no difference (got %s)", found ? found : "none");
     lyap_deck_free(&changed);
+    /* Ranges are compared as the points they give. */
+    const char *ranges = "[grid]\nwidths = 4:8:2\nslopes = 0.1:0.5:2\nvariances = 1, 2\ndepths = 20, 200\n";
+    check(lyap_deck_parse(ranges, "ranges.ini", &changed) == LYAP_OK, "deck with ranges parses");
+    found = lyap_deck_first_difference(&base, &changed);
+    check(found == NULL, "widths = 4:8:2 is widths = 4, 8 (got %s)", found ? found : "none");
+    lyap_deck_free(&changed);
+    /* Seeds differ in their last bit above 2^53, where doubles cannot tell. */
+    lyap_deck a, b;
+    const char *seed_a = "[grid]\nwidths = 4\nslopes = 0.1\nvariances = 1\ndepths = 20\n"
+                         "[sampling]\nseed = 9007199254740993\n";
+    const char *seed_b = "[grid]\nwidths = 4\nslopes = 0.1\nvariances = 1\ndepths = 20\n"
+                         "[sampling]\nseed = 9007199254740992\n";
+    if (lyap_deck_parse(seed_a, "a.ini", &a) == LYAP_OK && lyap_deck_parse(seed_b, "b.ini", &b) == LYAP_OK) {
+        found = lyap_deck_first_difference(&a, &b);
+        check(found && strcmp(found, "[sampling] seed") == 0, "seeds 2^53 + 1 and 2^53 differ (got %s)",
+              found ? found : "no difference");
+        lyap_deck_free(&a);
+        lyap_deck_free(&b);
+    } else {
+        check(0, "seed decks parse: %s", lyap_error_message());
+    }
     lyap_deck_free(&base);
     return check_status();
 }
