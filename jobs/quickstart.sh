@@ -53,7 +53,10 @@ case $mode in
   run)
     install_packages $PACKAGES
     build
-    mpirun --oversubscribe -np "$(nproc)" ./lyapdiag run inputs/quick.ini --output phase.nc
+    # An interrupted earlier run (phase.nc.partial) continues where it stopped.
+    resume=""
+    [ -e phase.nc.partial ] && resume=--resume
+    mpirun --oversubscribe -np "$(nproc)" ./lyapdiag run inputs/quick.ini --output phase.nc $resume
     # postproc needs Debian's python (xarray, netCDF4, matplotlib), not the
     # python3 that may come first on PATH.
     /usr/bin/python3 postproc/plot_phase.py phase.nc -o phase.png

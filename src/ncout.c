@@ -41,6 +41,7 @@ struct lyap_ncout_s {
     const lyap_deck *deck;
     lyap_result_dims dims;     /* of every task's result */
     long ntasks, ndone;
+    long checkpointed;         /* tasks in PATH.partial as last written (-1: none written yet) */
     lyap_task_result *results; /* [ntasks], NaN until done */
     signed char *done;         /* [ntasks] */
     char *path, *partial, *tmp; /* PATH, PATH.partial, PATH.partial.tmp */
@@ -380,12 +381,13 @@ static int write_file(const lyap_ncout *nc, const char *tmp, const char *target,
     char dir[PATH_MAX], fs[PATH_MAX];
     directory_of(nc->path, dir, sizeof dir);
     file_system_of(dir, fs, sizeof fs);
-    struct stat st;
-    int kept = strcmp(target, nc->partial) != 0 || stat(nc->partial, &st) == 0;
-    return lyap_fail(LYAP_EIO, "file system %s is full%s: writing %s needs %zu bytes but only %.0f are free; %s%s: "
+    char kept[PATH_MAX + 160] = "no checkpoint was written yet";
+    if (nc->checkpointed >= 0)
+        snprintf(kept, sizeof kept, "the last checkpoint %s is intact with %ld of %ld tasks (%ld finished since "
+                 "then are lost)", nc->partial, nc->checkpointed, nc->ntasks, nc->ndone - nc->checkpointed);
+    return lyap_fail(LYAP_EIO, "file system %s is full%s: writing %s needs %zu bytes but only %.0f are free; %s: "
                      "free some space on %s, then run again with --resume", fs, err == EDQUOT ? " (quota)" : "",
-                     target, size, free_bytes(dir), kept ? "the last checkpoint is intact in " : "no checkpoint "
-                     "was written yet", kept ? nc->partial : "", fs);
+                     target, size, free_bytes(dir), kept, fs);
 }
 
 /* Writes the whole diagram to TARGET via nc->tmp and an atomic rename.
@@ -423,6 +425,8 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
         status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", nc->tmp, target, strerror(errno));
         remove(nc->tmp);
     }
+    if (status == LYAP_OK && target == nc->partial)
+        nc->checkpointed = nc->ndone;
     nc->last_checkpoint = monotonic_seconds();
     return status;
 }
@@ -466,7 +470,7 @@ static int check_same_deck(lyap_ncout *nc, int ncid)
     lyap_deck_free(&stored);
     if (key)
         return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that "
-                         "deck, or start afresh without --resume", nc->writing, key);
+                         "deck, or start afresh with --overwrite", nc->writing, key);
     return LYAP_OK;
 }
 
@@ -787,6 +791,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     nc->deck = deck;
     nc->dims = lyap_result_dims_of_deck(deck);
     nc->ntasks = lyap_deck_task_count(deck);
+    nc->checkpointed = -1;
     nc->path = join(path, "");
     nc->partial = join(path, ".partial");
     nc->tmp = join(path, ".partial.tmp");
