@@ -545,7 +545,10 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
         return lyap_fail(LYAP_EINTERNAL, "estimate: bad task spec (eps %g, batch %d, replicas %d)", spec->eps,
                          spec->batch, spec->replicas);
     /* Replicas to run (the cap, if adaptive), the spectrum's included. */
-    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + (spec->spectrum > 0))};
+    /* Lattice weights lose rank exactly, and QR leaves rounding noise for
+     * the exponents beyond it: their spectrum stays NaN (family.h). */
+    int spectrum = spec->spectrum > 0 && !lyap_family_info_of(spec->family)->lattice;
+    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + spectrum)};
 
     size_t ntails = (size_t)spec->nvariances * nd;
     int status = column_state_init(&col, spec);
@@ -579,8 +582,8 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
             death_rate = sim.death_rate;
             *res->autocorr_time = sim.tau_int;
             *res->autocorr_time_stderr = sim.tau_int_stderr;
-            prog.total_replicas -= (long)(spec->replicas - sim.replicas) * (spec->spectrum > 0);
-            if (spec->spectrum > 0)
+            prog.total_replicas -= (long)(spec->replicas - sim.replicas) * spectrum;
+            if (spectrum)
                 status = estimate_spectrum(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0),
                                            sim.replicas, &prog, res);
         }

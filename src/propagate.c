@@ -61,7 +61,7 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
     p->family = f;
     /* a d-term dot product with |x| = 1 and +-1 weights rounds by at most
      * ~d^1.5 ulps of the scale (Higham's gamma_d bound), with a margin of 4 */
-    if (info->dies_at_every_slope)
+    if (info->lattice)
         p->residue_factor = 4.0 * d * sqrt((double)d) * DBL_EPSILON;
     p->method = method;
     if (method == LYAP_METHOD_EXACT) {

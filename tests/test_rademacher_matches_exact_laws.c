@@ -168,6 +168,30 @@ static void task_with_deaths(double a)
     lyap_task_result_free(&r);
 }
 
+/* Lattice weights lose rank exactly, which QR cannot see: their spectrum
+ * is left NaN (family.h, lattice), never rounding noise. */
+static void spectrum_is_nan(void)
+{
+    enum { ND = 1 };
+    static const int depths[ND] = {50};
+    double s2 = 2.0;
+    lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_RADEMACHER, .width = 4, .slope = 0.5, .nvariances = 1,
+                           .variances = &s2, .ndepths = ND, .depths = depths, .seed = 6, .replicas = 4, .batch = 2,
+                           .method = LYAP_METHOD_AUTO, .spectrum = 4};
+    lyap_task_result r;
+    if (lyap_task_result_init(&r, (lyap_result_dims){1, ND, 4}) != LYAP_OK ||
+        lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+        check(0, "rademacher spectrum task: %s", lyap_error_message());
+        return;
+    }
+    int nan = isnan(r.isometry_gap[0]);
+    for (int i = 0; i < 4; i++)
+        nan &= isnan(r.spectrum[i]) && isnan(r.spectrum_stderr[i]);
+    check(nan, "rademacher d=4: spectrum NaN (%g %g %g %g), isometry gap NaN (%g)", r.spectrum[0], r.spectrum[1],
+          r.spectrum[2], r.spectrum[3], r.isometry_gap[0]);
+    lyap_task_result_free(&r);
+}
+
 int main(void)
 {
     width1_law(0.3, 1.5);
@@ -177,5 +201,6 @@ int main(void)
     width2_death_rate_is_exact(0.05);
     width2_death_rate_is_exact(0.5);
     task_with_deaths(0.1);
+    spectrum_is_nan();
     return check_status();
 }

@@ -52,6 +52,9 @@ typedef struct {
     int limit_theorems;           /* meets the assumptions of the limit theorems (entries have a
                                    * density); 0: allowed, but flagged */
     int single_precision;         /* the matrix path has a float version (precision = single) */
+    int lattice;                  /* entries on a lattice (+-c): sums cancel exactly, so pre-activations
+                                   * at the rounding level of 0 are 0, and products lose rank exactly,
+                                   * which leaves the QR spectrum's lower exponents undefined */
 } lyap_family_info;
 
 /* The descriptor of F, or NULL if F is not a family. Static storage. */
