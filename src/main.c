@@ -37,9 +37,9 @@ static const char usage_text[] =
     "      over an existing FILE.partial unless given --resume (continue it)\n"
     "      or --overwrite (discard it); while a run writes FILE it holds\n"
     "      FILE.lock, and a second run on FILE is refused. The space FILE and\n"
-    "      its checkpoints need is checked before any work. Every variable\n"
-    "      carries a checksum: --resume refuses a damaged checkpoint, naming\n"
-    "      the variable, and keeps it for inspection. --threads: BLAS\n"
+    "      its checkpoints need is checked before any work. Every numeric\n"
+    "      variable carries a checksum: --resume refuses a damaged checkpoint,\n"
+    "      naming the variable, and keeps it for inspection. --threads: BLAS\n"
     "      threads per rank for hybrid MPI x threads runs (default 1).\n"
     "      Exit status: 0 done; 1 error (one line says why and what to do);\n"
     "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
@@ -426,8 +426,10 @@ static int cmd_run(int argc, char **argv)
     if (opt.output) {
         free(deck.output);
         deck.output = strdup(opt.output);
-        if (!deck.output) /* this rank alone: the others would wait for it */
-            lyap_sched_abort(lyap_fail(LYAP_ENOMEM, "out of memory"));
+        if (!deck.output) { /* this rank alone: the others would wait for it */
+            lyap_fail(LYAP_ENOMEM, "out of memory");
+            lyap_sched_abort();
+        }
     }
     status = lyap_sched_check_ranks(&deck);
     if (status == LYAP_OK)
@@ -455,7 +457,7 @@ static int cmd_run(int argc, char **argv)
     status = lyap_sched_run(&deck, opt.quiet, is_done, store_result, out, &report);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED) { /* rank 0's own failure: workers wait on it */
         lyap_ncout_close(&out); /* the last checkpoint stays; the lock goes */
-        lyap_sched_abort(status);
+        lyap_sched_abort();
     }
     /* A restart that finished nothing before its signal would do the same
      * again in the same time slot: stop the requeue loop (exit 4). */

@@ -95,9 +95,9 @@ int lyap_sched_agree(int status)
     return worst;
 }
 
-void lyap_sched_abort(int status)
+void lyap_sched_abort(void)
 {
-    (void)status; /* every failure exits 1: 2 is main's status for a bad command line */
+    /* every failure exits 1: 2 is main's status for a bad command line */
     fprintf(stderr, "lyapdiag: error on rank %d: %s\n", lyap_sched_rank(), lyap_error_message());
     fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -117,7 +117,7 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
     if (length < 0) /* rank 0 holds the message */
         return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
     if (lyap_sched_rank() != 0 && lyap_alloc(&text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
-        lyap_sched_abort(LYAP_ENOMEM); /* rank 0 would wait in the broadcast */
+        lyap_sched_abort(); /* rank 0 would wait in the broadcast */
     status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
     if (status == LYAP_OK)
         status = lyap_deck_parse(text, path, deck);
@@ -415,11 +415,11 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_
         m.total_cost += lyap_grid_task_cost(deck, t);
     }
     if (status != LYAP_OK) /* allocation failures: this rank alone */
-        lyap_sched_abort(status);
+        lyap_sched_abort();
     m.count = count;
     status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, count, &own);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED && rank != 0) /* a worker's own failure */
-        lyap_sched_abort(status);
+        lyap_sched_abort();
     if (status == LYAP_OK && rank == 0)
         report_progress(&m, 1);
     report->seconds = MPI_Wtime() - start;

@@ -4,9 +4,10 @@
  * module or library that raised it (NetCDF-C style), and leave a one-line
  * human message (cause; fix) in a per-process buffer. Modules do not print
  * or exit: main reports lyap_error_message() and chooses the exit status.
- * The one exception is lyap_sched_abort (sched.h), for a failure on one MPI
- * rank that the others cannot share: it prints the message and aborts all
- * ranks with status 1.
+ * The exceptions live in sched (sched.h): rank 0's progress lines on
+ * stderr, and lyap_sched_abort, for a failure on one MPI rank that the
+ * others cannot share, which prints the message and aborts all ranks with
+ * status 1.
  */
 #ifndef LYAPDIAG_ERROR_H
 #define LYAPDIAG_ERROR_H

@@ -46,8 +46,9 @@ int lyap_sched_check_memory(const lyap_deck *deck);
 
 /* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank with
  * exit status 1: for a failure one rank cannot share (LAMMPS's Error::one).
- * The one place outside main that prints and exits. Does not return. */
-void lyap_sched_abort(int status) __attribute__((noreturn));
+ * Besides rank 0's progress lines (lyap_sched_run), the one place outside
+ * main that prints, and the only one that exits. Does not return. */
+void lyap_sched_abort(void) __attribute__((noreturn));
 
 /* On rank 0: 1 if TASK is already finished (resume), so it is skipped. */
 typedef int (*lyap_done_fn)(void *ctx, long task);
