@@ -39,7 +39,7 @@ wait $pid; status=$?
 line=$(grep '^lyapdiag' fill.err)
 kept=$(done_tasks small/fill.nc.partial)
 if [ "$status" -eq 1 ] && [ "$(grep -c '^lyapdiag' fill.err)" -eq 1 ] &&
-   echo "$line" | grep -Eq "file system $WORK/small is full: writing small/fill.nc(.partial)? needs [0-9]+ bytes but only [0-9]+ are free; the last checkpoint is intact in small/fill.nc.partial: free some space on $WORK/small, then run again with --resume"; then
+   echo "$line" | grep -Eq "file system $WORK/small is full: writing small/fill.nc(.partial)? needs [0-9]+ bytes but only [0-9]+ are free; the last checkpoint small/fill.nc.partial is intact with [0-9]+ of 24 tasks \([0-9]+ finished since then are lost\): free some space on $WORK/small, then run again with --resume"; then
   pass "disk full mid-run: exit 1, '$line'"
 else
   fail "disk full mid-run: exit $status (want 1, no crash), stderr:"; cat fill.err
