@@ -75,6 +75,13 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *result, lya
  * never on which rank ran which block or when. States ship as MPI
  * messages and go into checkpoints as they are. */
 
+/* A block or prefix state as it is shipped and kept: LENGTH doubles
+ * (lyap_estimate_state_length); its header says which blocks it holds. */
+typedef struct {
+    size_t length;
+    const double *values;
+} lyap_block_state;
+
 /* B for SPEC: spec->block_replicas, or its default. */
 int lyap_estimate_block_replicas(const lyap_task_spec *spec);
 
