@@ -419,8 +419,9 @@ static int store_blocks(master_state *m, task_slot *slot)
 }
 
 /* Merges SLOT's held blocks that are next in turn; finishes the task when
- * the prefix says so (every block, or the adaptive target reached). */
-static int advance(master_state *m, task_slot *slot)
+ * the prefix says so (every block, or the adaptive target reached), else
+ * gives IO its blocks if STORE (not on resume: they came from there). */
+static int advance(master_state *m, task_slot *slot, int store)
 {
     for (int i = 0; !lyap_estimate_state_finished(slot->prefix) && i < slot->nheld; i++) {
         if (lyap_estimate_state_first(slot->held[i]) != merged_blocks(slot))
@@ -431,7 +432,7 @@ static int advance(master_state *m, task_slot *slot)
         i = -1; /* the next one may be anywhere */
     }
     if (!lyap_estimate_state_finished(slot->prefix))
-        return store_blocks(m, slot);
+        return store ? store_blocks(m, slot) : LYAP_OK;
     LYAP_CALL(lyap_estimate_finish(&slot->spec, slot->prefix, &m->result));
     LYAP_CALL(m->io->sink(m->io->ctx, slot->task, &m->result));
     slot->finished = 1;
@@ -474,7 +475,7 @@ static int accept_block(master_state *m, long task, const double *state, double 
     memcpy(slot->held[slot->nheld++], state, slot->length * sizeof *state);
     slot->done_replicas += replicas;
     m->blocks++;
-    LYAP_CALL(advance(m, slot));
+    LYAP_CALL(advance(m, slot, 1));
     report_progress(m, 0);
     return LYAP_OK;
 }
@@ -732,7 +733,7 @@ static int make_slots(master_state *m)
         }
         slot->next = merged_blocks(slot);
         if (status == LYAP_OK && slot->prefix)
-            status = advance(m, slot);
+            status = advance(m, slot, 0);
     }
     return status;
 }
