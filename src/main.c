@@ -22,18 +22,19 @@
 #include "lyapdiag/theory.h"
 
 /* Exit statuses: 3 means "stopped early, finished work kept: --resume";
- * 4 means stopped in a restart that finished no task (its tasks outlast
- * the time slot): the work is kept, but requeueing would loop forever. */
+ * 4 means stopped in a restart that finished no block of replicas (one
+ * block outlasts the time slot): the work is kept, but requeueing would loop forever. */
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_NO_PROGRESS = 4 };
 
 static const char usage_text[] =
     "Usage:\n"
     "  lyapdiag run DECK [--output FILE] [--resume | --overwrite] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
-    "      write the NetCDF phase diagram ([output] file, or FILE). Finished\n"
-    "      tasks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
+    "      write the NetCDF phase diagram ([output] file, or FILE). Any number\n"
+    "      of ranks works: tasks run as blocks of replicas. Finished tasks and\n"
+    "      blocks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
     "      stop the run with exit status 3, and --resume computes only the\n"
-    "      tasks still missing (the deck must match). A run refuses to start\n"
+    "      blocks still missing (the deck must match). A run refuses to start\n"
     "      over an existing FILE.partial unless given --resume (continue it)\n"
     "      or --overwrite (discard it); while a run writes FILE it holds\n"
     "      FILE.lock, and a second run on FILE is refused. The space FILE and\n"
@@ -44,7 +45,7 @@ static const char usage_text[] =
     "      Exit status: 0 done; 1 error (one line says why and what to do);\n"
     "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
     "      rerun with --resume; 4 stopped by a signal in a restart that\n"
-    "      finished no task (its tasks need more time than the run gets):\n"
+    "      finished no block (a block needs more time than the run gets):\n"
     "      work kept, but do not requeue; give the job more time.\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E]\n"
