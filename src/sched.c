@@ -299,7 +299,8 @@ static void report_progress(master_state *m, int force)
     fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
             100 * fraction, elapsed);
     if (fraction > 0 && fraction < 1)
-        fprintf(stderr, ", ETA %.0f s", elapsed * (1 - fraction) / fraction);
+        fprintf(stderr, ", ETA %.*f s", elapsed * (1 - fraction) / fraction < 10 ? 1 : 0,
+                elapsed * (1 - fraction) / fraction);
     fputc('\n', stderr);
 }
 
