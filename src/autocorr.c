@@ -305,6 +305,74 @@ int lyap_autocorr_result(const lyap_autocorr *ac, lyap_autocorr_estimate *est)
     return LYAP_OK;
 }
 
+/* ---- flat state (work units) ------------------------------------------------- */
+
+enum { STATE_SERIES, STATE_SHIFTED, STATE_SHIFT, STATE_HEADER };
+
+size_t lyap_autocorr_state_length(int series_length, int bins)
+{
+    return STATE_HEADER + (size_t)bins * (2 + 2 * (size_t)series_length);
+}
+
+void lyap_autocorr_save(const lyap_autocorr *ac, double *state)
+{
+    size_t n = (size_t)ac->n;
+    state[STATE_SERIES] = (double)ac->series;
+    state[STATE_SHIFTED] = ac->shifted;
+    state[STATE_SHIFT] = ac->shift;
+    for (int i = 0; i < ac->nbins; i++) {
+        double *b = state + STATE_HEADER + (size_t)i * (2 + 2 * n);
+        b[0] = (double)ac->bins[i].count;
+        b[1] = ac->bins[i].total;
+        memcpy(b + 2, ac->bins[i].lag_sum, 2 * n * sizeof *b); /* lag and edge sums are contiguous */
+    }
+}
+
+void lyap_autocorr_load(lyap_autocorr *ac, const double *state)
+{
+    size_t n = (size_t)ac->n;
+    ac->series = (long)state[STATE_SERIES];
+    ac->shifted = state[STATE_SHIFTED] != 0;
+    ac->shift = state[STATE_SHIFT];
+    for (int i = 0; i < ac->nbins; i++) {
+        const double *b = state + STATE_HEADER + (size_t)i * (2 + 2 * n);
+        ac->bins[i].count = (long)b[0];
+        ac->bins[i].total = b[1];
+        memcpy(ac->bins[i].lag_sum, b + 2, 2 * n * sizeof *b);
+    }
+}
+
+/* With y = y' + delta (delta = FROM's shift - INTO's), per bin of c series:
+ *   total = total' + c n delta,
+ *   S_k   = S'_k + delta E'_k + c (n-k) delta^2,
+ *   E_k   = E'_k + 2 c (n-k) delta   (file header: S lag sums, E edge sums). */
+void lyap_autocorr_merge_state(double *into, const double *from, int series_length, int bins)
+{
+    size_t n = (size_t)series_length, len = lyap_autocorr_state_length(series_length, bins);
+    if (from[STATE_SERIES] == 0)
+        return;
+    if (into[STATE_SERIES] == 0) {
+        memcpy(into, from, len * sizeof *into);
+        return;
+    }
+    double delta = from[STATE_SHIFT] - into[STATE_SHIFT];
+    into[STATE_SERIES] += from[STATE_SERIES];
+    for (int i = 0; i < bins; i++) {
+        double *a = into + STATE_HEADER + (size_t)i * (2 + 2 * n);
+        const double *b = from + STATE_HEADER + (size_t)i * (2 + 2 * n);
+        double c = b[0];
+        if (c == 0)
+            continue;
+        a[0] += c;
+        a[1] += b[1] + c * (double)n * delta;
+        for (size_t k = 0; k < n; k++) {
+            double products = c * (double)(n - k);
+            a[2 + k] += b[2 + k] + delta * b[2 + n + k] + products * delta * delta;
+            a[2 + n + k] += b[2 + n + k] + 2.0 * products * delta;
+        }
+    }
+}
+
 /* ---- life cycle ------------------------------------------------------------- */
 
 void lyap_autocorr_reset(lyap_autocorr *ac)

@@ -59,7 +59,10 @@ double lyap_estimate_task_bytes(const lyap_task_spec *requested)
     double series = matrix ? depth * (batch + 70.0) : 0;
     /* per (variance, depth): tail statistics, moments, the result buffer */
     double grid = 26.0 * spec.nvariances * spec.ndepths;
-    return 8.0 * (d * d + 2.0 * d * batch + 66.0 * d + 4.0 * batch + 3.0 * d * k + series + grid) + (1 << 20);
+    /* a block state and a prefix state (work units), each with the
+     * autocorrelation sums of every simulation on the matrix path */
+    double states = 2.0 * (double)lyap_estimate_state_length(&spec);
+    return 8.0 * (d * d + 2.0 * d * batch + 66.0 * d + 4.0 * batch + 3.0 * d * k + series + grid + states) + (1 << 20);
 }
 
 int lyap_estimate_clt_batch_length(int depth)
@@ -68,41 +71,62 @@ int lyap_estimate_clt_batch_length(int depth)
     return b < 1 ? 1 : b;
 }
 
-/* What one simulation (one weight scale) yields. */
-typedef struct {
-    int replicas; /* run */
-    double death_rate; /* exact deaths per live layer-step (where the theory has no death probability) */
-    double lambda, lambda_stderr, v, v_stderr;
-    double tau_int, tau_int_stderr; /* integrated autocorrelation time of the increments */
-    double *logn_mean, *logn_var, *survival; /* [ndepths] */
-    /* [nvariances * ndepths], for every grid variance (shifted) */
-    double *p_vanish, *p_vanish_stderr, *p_explode, *p_explode_stderr;
-} simulation;
+/* ---- flat running statistics ------------------------------------------------
+ * Block states are arrays of doubles; a running statistic is 3 of them:
+ * count, mean, sum of squared deviations (Welford within a block, Chan's
+ * parallel formula between blocks). */
+enum { FS_N, FS_MEAN, FS_M2, FS_LEN };
 
-/* Per-column state while one replica runs. */
-typedef struct {
-    double *cum;        /* log(|x_l|/|x_0|) so far */
-    double *batch_sum;  /* increments of the open batch */
-    running_stats *batches; /* over closed batch sums: long-run variance */
-    double *increments; /* this layer's (exact path) */
-    double *series;     /* matrix path: every layer's, [depth][batch] */
-    lyap_autocorr *autocorr; /* matrix path: the long-run variance of the series */
-    running_stats *vanish, *explode; /* [nvariances * ndepths]: replica fractions */
-} column_state;
+static void fstats_push(double *s, double x)
+{
+    s[FS_N] += 1;
+    double delta = x - s[FS_MEAN];
+    s[FS_MEAN] += delta / s[FS_N];
+    s[FS_M2] += delta * (x - s[FS_MEAN]);
+}
 
-/* Sums over replicas at one recorded depth. */
-typedef struct {
-    running_stats replica_mean; /* of each replica's mean log-norm */
-    double within;              /* sum of within-replica (population) variances */
-    long alive;                 /* columns with |x_L| > 0 */
-} depth_stats;
+/* Chan, Golub and LeVeque: the moments of the union of A's and B's samples. */
+static void fstats_merge(double *a, const double *b)
+{
+    if (b[FS_N] == 0)
+        return;
+    if (a[FS_N] == 0) {
+        memcpy(a, b, FS_LEN * sizeof *a);
+        return;
+    }
+    double na = a[FS_N], nb = b[FS_N], n = na + nb, delta = b[FS_MEAN] - a[FS_MEAN];
+    a[FS_MEAN] += delta * (nb / n);
+    a[FS_M2] += b[FS_M2] + delta * delta * (na * nb / n);
+    a[FS_N] = n;
+}
+
+static running_stats fstats_get(const double *s)
+{
+    return (running_stats){(long)s[FS_N], s[FS_MEAN], s[FS_M2]};
+}
+
+/* ---- the block state's layout -------------------------------------------------
+ * header | simulation 0 | ... | simulation nsim-1 | spectrum | theory
+ * Offsets depend only on the spec, so every block of a task has one layout. */
+enum { HDR_FIRST, HDR_BLOCKS, HDR_FINISHED, HDR_LEN };
+/* per simulation */
+enum { SIM_REPLICAS, SIM_STOPPED, SIM_DEATHS, SIM_LIVE_STEPS, SIM_LAMBDA, SIM_V = SIM_LAMBDA + FS_LEN,
+       SIM_DEPTHS = SIM_V + FS_LEN };
+/* per recorded depth, inside SIM_DEPTHS */
+enum { DEPTH_MEAN, DEPTH_WITHIN = FS_LEN, DEPTH_ALIVE, DEPTH_LEN };
+/* the spectrum section; per index: its statistics and a -inf flag */
+enum { SPEC_REPLICAS, SPEC_GAP, SPEC_GAP_INF = SPEC_GAP + FS_LEN, SPEC_INDEX, SPEC_INDEX_LEN = FS_LEN + 1 };
+/* the theory section (filled by block 0): lambda, v, s2_crit at unit scale,
+ * the theory's death probability, p_vanish and p_explode theory for every
+ * (variance, depth), the spectrum at unit scale */
+enum { TH_PRESENT, TH_LAMBDA1, TH_V, TH_CRIT, TH_DEATH, TH_TAILS };
 
 typedef struct {
-    const lyap_task_spec *spec;
-    lyap_poll_fn poll;
-    void *poll_ctx;
-    long done_replicas, total_replicas;
-} progress;
+    int nsim, nd, k, n_series; /* simulations, depths, spectrum exponents, autocorr series length */
+    size_t nt;                 /* variances x depths */
+    size_t tails, autocorr;    /* offsets inside a simulation */
+    size_t sim_len, spectrum, theory, length;
+} layout;
 
 /* Layers the exponents leave out. Looks-linear weights: the first layer
  * is a transient (it depends on how x_0 splits, THEORY.md), so lambda, v
@@ -113,19 +137,118 @@ static int burn_in_layers(const lyap_task_spec *spec)
     return lyap_family_info_of(spec->family)->looks_linear ? 1 : 0;
 }
 
-/* The adaptive stopping rule, checked before replica R: with a target,
- * stop at the end of a round once lambda's stderr is at most the target,
- * judged from LYAP_ADAPTIVE_MIN_REPLICAS replicas on (a stderr from fewer
- * is itself too noisy: stopping at its first dip would understate it).
- * Where layers are known to kill the signal (slope 0) lambda = -inf needs no
- * estimate, and the cap is run for the finite-depth statistics. Depends
- * only on the task's own numbers, so it is as reproducible as they are. */
-static int target_reached(const lyap_task_spec *spec, const running_stats *lambda, int r)
+static layout layout_of(const lyap_task_spec *spec)
 {
+    layout l;
+    l.nsim = spec->verify_homogeneity ? spec->nvariances : 1;
+    l.nd = spec->ndepths;
+    /* Lattice weights lose rank exactly, and QR leaves rounding noise for
+     * the exponents beyond it: their spectrum stays NaN (family.h). */
+    l.k = lyap_family_info_of(spec->family)->lattice ? 0 : spec->spectrum;
+    l.nt = (size_t)spec->nvariances * spec->ndepths;
+    int matrix = lyap_method_resolve(spec->method, spec->family) == LYAP_METHOD_MATRIX;
+    l.n_series = spec->depths[spec->ndepths - 1] - burn_in_layers(spec);
+    l.tails = SIM_DEPTHS + (size_t)l.nd * DEPTH_LEN;
+    l.autocorr = l.tails + 2 * FS_LEN * l.nt;
+    l.sim_len = l.autocorr + (matrix ? lyap_autocorr_state_length(l.n_series, LYAP_AUTOCORR_BINS) : 0);
+    l.spectrum = HDR_LEN + (size_t)l.nsim * l.sim_len;
+    l.theory = l.spectrum + (l.k > 0 ? SPEC_INDEX + (size_t)l.k * SPEC_INDEX_LEN : 0);
+    l.length = l.theory + TH_TAILS + 2 * l.nt + (size_t)l.k;
+    return l;
+}
+
+static double *sim_of(const layout *l, double *state, int s)
+{
+    return state + HDR_LEN + (size_t)s * l->sim_len;
+}
+
+static const double *csim_of(const layout *l, const double *state, int s)
+{
+    return state + HDR_LEN + (size_t)s * l->sim_len;
+}
+
+int lyap_estimate_block_replicas(const lyap_task_spec *spec)
+{
+    int b = spec->block_replicas > 0 ? spec->block_replicas
+            : spec->target_stderr > 0 ? LYAP_ADAPTIVE_ROUND : LYAP_ESTIMATE_DEFAULT_BLOCK;
+    return b < spec->replicas ? b : spec->replicas;
+}
+
+int lyap_estimate_block_count(const lyap_task_spec *spec)
+{
+    int b = lyap_estimate_block_replicas(spec);
+    return (spec->replicas + b - 1) / b;
+}
+
+size_t lyap_estimate_state_length(const lyap_task_spec *spec)
+{
+    return layout_of(spec).length;
+}
+
+void lyap_estimate_state_clear(const lyap_task_spec *spec, double *state)
+{
+    memset(state, 0, layout_of(spec).length * sizeof *state);
+}
+
+int lyap_estimate_state_blocks(const double *state)
+{
+    return (int)state[HDR_BLOCKS];
+}
+
+int lyap_estimate_state_first(const double *state)
+{
+    return (int)state[HDR_FIRST];
+}
+
+int lyap_estimate_state_finished(const double *state)
+{
+    return state[HDR_FINISHED] != 0;
+}
+
+double lyap_estimate_state_replicas(const double *state)
+{
+    return state[HDR_LEN + SIM_REPLICAS];
+}
+
+/* Per-column state while one replica runs. */
+typedef struct {
+    double *cum;        /* log(|x_l|/|x_0|) so far */
+    double *batch_sum;  /* increments of the open batch */
+    running_stats *batches; /* over closed batch sums: long-run variance */
+    double *increments; /* this layer's (exact path) */
+    double *series;     /* matrix path: every layer's, [depth][batch] */
+    lyap_autocorr *autocorr; /* matrix path: the long-run variance of the series */
+} column_state;
+
+typedef struct {
+    const lyap_task_spec *spec;
+    lyap_poll_fn poll;
+    void *poll_ctx;
+    long done_replicas, total_replicas;
+} progress;
+
+static int poll_progress(progress *prog)
+{
+    prog->done_replicas++;
+    return prog->poll ? prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas) : LYAP_OK;
+}
+
+/* The adaptive stopping rule, checked on the merged prefix after each
+ * block (a whole number of rounds): with a target, stop once lambda's
+ * stderr is at most the target, judged from LYAP_ADAPTIVE_MIN_REPLICAS
+ * replicas on (a stderr from fewer is itself too noisy: stopping at its
+ * first dip would understate it). Where layers are known to kill the
+ * signal (slope 0) lambda = -inf needs no estimate, and the cap is run for
+ * the finite-depth statistics. Depends only on the merged prefix, so it is
+ * as reproducible as the blocks are. */
+static int target_reached(const lyap_task_spec *spec, const double *sim)
+{
+    long r = (long)sim[SIM_REPLICAS];
     if (spec->target_stderr <= 0 || r < LYAP_ADAPTIVE_MIN_REPLICAS || r % LYAP_ADAPTIVE_ROUND != 0)
         return 0;
+    running_stats lambda = fstats_get(sim + SIM_LAMBDA);
     return !(lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0) &&
-           stats_stderr(lambda) <= spec->target_stderr;
+           stats_stderr(&lambda) <= spec->target_stderr;
 }
 
 /* The tail probabilities of log(|x_L|/|x_0|) at recorded depth K (layer
@@ -134,7 +257,8 @@ static int target_reached(const lyap_task_spec *spec, const running_stats *lambd
  * after the homogeneity shift 0.5 L log(s2_i/s2) from the simulated scale.
  * Replica fractions are independent, so their spread gives the stderr (the
  * binomial error, corrected for the columns' correlation). */
-static void count_tails(const lyap_task_spec *spec, column_state *col, double s2, int k, int layer)
+static void count_tails(const lyap_task_spec *spec, const layout *l, const column_state *col, double *sim,
+                        double s2, int k, int layer)
 {
     double log_eps = log(spec->eps);
     for (int i = 0; i < spec->nvariances; i++) {
@@ -147,8 +271,8 @@ static void count_tails(const lyap_task_spec *spec, column_state *col, double s2
             above += col->cum[j] + shift > -log_eps;
         }
         size_t at = (size_t)i * spec->ndepths + k;
-        stats_push(&col->vanish[at], (double)below / spec->batch);
-        stats_push(&col->explode[at], (double)above / spec->batch);
+        fstats_push(sim + l->tails + FS_LEN * at, (double)below / spec->batch);
+        fstats_push(sim + l->tails + FS_LEN * (l->nt + at), (double)above / spec->batch);
     }
 }
 
@@ -162,48 +286,27 @@ static double tail_stderr(const running_stats *fractions, double samples)
     return fmax(stats_stderr(fractions), sqrt(p * (1 - p) / (samples + 4)));
 }
 
-/* The matrix path's CLT variance: the long-run variance of the increment
- * series by FFT autocorrelation (THEORY.md "Finite depth": the increments
- * of families that are not rotation invariant form a Markov chain), with
- * its integrated autocorrelation time. NaN if the window never closed (the
- * series are too short for their correlation). */
-static int long_run_variance(const lyap_autocorr *ac, long series_added, simulation *out)
-{
-    lyap_autocorr_estimate est;
-    out->v = out->v_stderr = out->tau_int = out->tau_int_stderr = NAN;
-    if (series_added == 0)
-        return LYAP_OK;
-    LYAP_CALL(lyap_autocorr_result(ac, &est));
-    if (!est.window_closed)
-        return LYAP_OK;
-    out->v = est.v;
-    out->v_stderr = est.v_stderr;
-    out->tau_int = est.tau_int;
-    out->tau_int_stderr = est.tau_int_stderr;
-    return LYAP_OK;
-}
-
-/* Runs the replicas at scale S2 with stream key KEY. Columns that a layer
- * maps to exactly 0 (ReLU; rademacher rows that cancel) drop out of the
- * finite-depth moments (which are then conditional on survival, with
- * SIMULATION->survival saying how many). Where the theory has no death
- * probability (NaN: rademacher), deaths are counted instead. */
-static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_state *col,
-                    progress *prog, simulation *out)
+/* Runs replicas FIRST .. FIRST+COUNT-1 at scale S2 with stream key KEY
+ * into simulation section SIM (zeroed). Columns that a layer maps to
+ * exactly 0 (ReLU; rademacher rows that cancel) drop out of the
+ * finite-depth moments (which are then conditional on survival, with the
+ * live counts saying how many). Where the theory has no death probability
+ * (NaN: rademacher), deaths are counted instead. */
+static int simulate_block(lyap_propagate_plan plan, uint64_t key, double s2, column_state *col, int first,
+                          int count, progress *prog, const layout *l, double *sim)
 {
     const lyap_task_spec *spec = prog->spec;
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
     int burn_in = burn_in_layers(spec), steady = depth - burn_in;
     int b = lyap_estimate_clt_batch_length(steady), nbatches = steady / b;
-    running_stats lambda = {0}, v = {0};
     int count_deaths = isnan(lyap_theory_death_probability(spec->family, spec->width, spec->slope));
     double deaths = 0, live_steps = 0;
-    depth_stats *at;
-    LYAP_CALL(lyap_alloc(&at, (size_t)nd, sizeof *at, "depth statistics"));
     int status = LYAP_OK;
+    if (col->autocorr)
+        lyap_autocorr_reset(col->autocorr);
 
-    int r = 0;
-    for (; status == LYAP_OK && r < spec->replicas && !target_reached(spec, &lambda, r); r++) {
+    int r = first;
+    for (; status == LYAP_OK && r < first + count; r++) {
         lyap_propagate_start(plan, spec->seed, key, r, s2);
         for (int j = 0; j < batch; j++) {
             col->cum[j] = col->batch_sum[j] = 0;
@@ -239,14 +342,15 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
             for (int j = 0; j < batch; j++)
                 if (isfinite(col->cum[j]))
                     stats_push(&here, col->cum[j]);
-            at[k].alive += here.n;
+            double *at = sim + SIM_DEPTHS + (size_t)k * DEPTH_LEN;
+            at[DEPTH_ALIVE] += (double)here.n;
             final_alive = here.n;
             final_mean = here.mean;
             if (here.n > 0) {
-                stats_push(&at[k].replica_mean, here.mean);
-                at[k].within += here.m2 / here.n;
+                fstats_push(at + DEPTH_MEAN, here.mean);
+                at[DEPTH_WITHIN] += here.m2 / here.n;
             }
-            count_tails(spec, col, s2, k, layer);
+            count_tails(spec, l, col, sim, s2, k, layer);
             k++;
         }
         if (status == LYAP_OK && final_alive == batch) {
@@ -254,47 +358,24 @@ static int simulate(lyap_propagate_plan plan, uint64_t key, double s2, column_st
              * slope > 0; at slope 0 lambda = -inf regardless, THEORY.md).
              * v: batch means on the exact path (i.i.d. increments), the
              * FFT autocorrelation of the series on the matrix path. */
-            stats_push(&lambda, (final_mean - burn_in_mean) / steady);
+            fstats_push(sim + SIM_LAMBDA, (final_mean - burn_in_mean) / steady);
             if (!col->autocorr) {
                 double v_replica = 0;
                 for (int j = 0; j < batch; j++)
                     v_replica += col->batches[j].m2 / ((double)(nbatches - 1) * b);
-                stats_push(&v, v_replica / batch);
+                fstats_push(sim + SIM_V, v_replica / batch);
             }
             for (int j = 0; col->autocorr && status == LYAP_OK && j < batch; j++)
                 status = lyap_autocorr_add(col->autocorr, col->series + (size_t)burn_in * batch + j, batch, r);
         }
-        prog->done_replicas++;
-        if (status == LYAP_OK && prog->poll)
-            status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
+        if (status == LYAP_OK)
+            status = poll_progress(prog);
     }
-    out->replicas = r;
-    out->death_rate = live_steps > 0 ? deaths / live_steps : NAN;
-    out->lambda = lambda.n ? lambda.mean : NAN;
-    out->lambda_stderr = stats_stderr(&lambda);
-    out->v = v.n ? v.mean : NAN;
-    out->v_stderr = stats_stderr(&v);
-    out->tau_int = 0.5; /* exact path: i.i.d. increments (THEORY.md) */
-    out->tau_int_stderr = 0;
-    if (col->autocorr && status == LYAP_OK)
-        status = long_run_variance(col->autocorr, lambda.n, out);
-    for (size_t i = 0; status == LYAP_OK && i < (size_t)spec->nvariances * nd; i++) {
-        double samples = (double)r * batch;
-        out->p_vanish[i] = col->vanish[i].mean;
-        out->p_vanish_stderr[i] = tail_stderr(&col->vanish[i], samples);
-        out->p_explode[i] = col->explode[i].mean;
-        out->p_explode_stderr[i] = tail_stderr(&col->explode[i], samples);
-    }
-    for (int k = 0; status == LYAP_OK && k < nd; k++) {
-        /* E S and Var S of a single sample, unbiased although columns of a
-         * replica are correlated: Var S = E(within-replica variance) +
-         * Var(replica mean), estimated over independent replicas. */
-        const running_stats *means = &at[k].replica_mean;
-        out->logn_mean[k] = means->n ? means->mean : NAN;
-        out->logn_var[k] = at[k].within / means->n + stats_variance(means);
-        out->survival[k] = (double)at[k].alive / ((double)r * batch);
-    }
-    free(at);
+    sim[SIM_REPLICAS] = r - first;
+    sim[SIM_DEATHS] = deaths;
+    sim[SIM_LIVE_STEPS] = live_steps;
+    if (col->autocorr)
+        lyap_autocorr_save(col->autocorr, sim + l->autocorr);
     return status;
 }
 
@@ -304,27 +385,14 @@ static int column_state_init(column_state *col, const lyap_task_spec *spec)
 {
     int batch = spec->batch, depth = spec->depths[spec->ndepths - 1];
     int burn_in = burn_in_layers(spec);
-    size_t ntails = (size_t)spec->nvariances * spec->ndepths;
     memset(col, 0, sizeof *col);
     LYAP_CALL(lyap_alloc(&col->cum, (size_t)batch, sizeof *col->cum, "column sums"));
     LYAP_CALL(lyap_alloc(&col->batch_sum, (size_t)batch, sizeof *col->batch_sum, "batch sums"));
     LYAP_CALL(lyap_alloc(&col->batches, (size_t)batch, sizeof *col->batches, "batch statistics"));
-    LYAP_CALL(lyap_alloc(&col->vanish, ntails, sizeof *col->vanish, "p_vanish statistics"));
-    LYAP_CALL(lyap_alloc(&col->explode, ntails, sizeof *col->explode, "p_explode statistics"));
     if (spec->method == LYAP_METHOD_EXACT)
         return lyap_alloc(&col->increments, (size_t)batch, sizeof *col->increments, "increments");
     LYAP_CALL(lyap_alloc(&col->series, (size_t)depth * batch, sizeof *col->series, "increment series"));
     return lyap_autocorr_create(depth - burn_in, LYAP_AUTOCORR_BINS, LYAP_AUTOCORR_WINDOW_C, &col->autocorr);
-}
-
-/* Forgets the statistics of the last simulation. */
-static void column_state_reset(column_state *col, const lyap_task_spec *spec)
-{
-    size_t ntails = (size_t)spec->nvariances * spec->ndepths;
-    memset(col->vanish, 0, ntails * sizeof *col->vanish);
-    memset(col->explode, 0, ntails * sizeof *col->explode);
-    if (col->autocorr)
-        lyap_autocorr_reset(col->autocorr);
 }
 
 static void column_state_free(column_state *col)
@@ -334,9 +402,279 @@ static void column_state_free(column_state *col)
     free(col->batches);
     free(col->increments);
     free(col->series);
-    free(col->vanish);
-    free(col->explode);
     lyap_autocorr_destroy(&col->autocorr);
+}
+
+/* Pushes X unless it is -inf, which is exact (a rank-deficient Jacobian)
+ * and only counted: the flag after the statistics says the estimate is -inf. */
+static void push_exponent(double *index, double x)
+{
+    if (x == -INFINITY)
+        index[FS_LEN] = 1;
+    else
+        fstats_push(index, x);
+}
+
+/* Spectrum replicas FIRST .. FIRST+COUNT-1 (independent trajectories at
+ * unit scale) into the spectrum section SEC (zeroed). At slope 0 the
+ * families that die have every exponent -inf (THEORY.md): nothing to run. */
+static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, int count, progress *prog,
+                          double *sec)
+{
+    int k = spec->spectrum, burn_in = burn_in_layers(spec);
+    int dies = lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0;
+    double *exponents = NULL;
+    lyap_spectrum_plan plan = NULL;
+    int status = lyap_alloc(&exponents, (size_t)k, sizeof *exponents, "spectrum replica");
+    if (status == LYAP_OK && !dies)
+        status = lyap_spectrum_plan_create(spec->family, spec->width, spec->slope, k, spec->method, &plan);
+    for (int r = first; status == LYAP_OK && !dies && r < first + count; r++) {
+        status = lyap_spectrum_replica(plan, spec->seed, key, r, spec->depths[spec->ndepths - 1], burn_in,
+                                       exponents);
+        for (int j = 0; status == LYAP_OK && j < k; j++)
+            push_exponent(sec + SPEC_INDEX + (size_t)j * SPEC_INDEX_LEN, exponents[j]);
+        if (status == LYAP_OK && exponents[k - 1] == -INFINITY)
+            sec[SPEC_GAP_INF] = 1;
+        else if (status == LYAP_OK)
+            fstats_push(sec + SPEC_GAP, exponents[0] - exponents[k - 1]);
+        if (status == LYAP_OK)
+            sec[SPEC_REPLICAS]++;
+        if (status == LYAP_OK)
+            status = poll_progress(prog);
+    }
+    lyap_spectrum_plan_destroy(&plan);
+    free(exponents);
+    return status;
+}
+
+/* p_vanish_theory and p_explode_theory from the exact law of
+ * log(|x_L|/|x_0|) (gaussian, orthogonal; NaN otherwise): one FFT law per
+ * task at unit scale, shifted to each variance by 0.5 L log s2
+ * (homogeneity). Depth-major, since the law caches its last depth. */
+static int exact_tails(const lyap_task_spec *spec, double *vanish, double *explode)
+{
+    int nd = spec->ndepths;
+    for (size_t i = 0; i < (size_t)spec->nvariances * nd; i++)
+        vanish[i] = explode[i] = NAN;
+    if (!lyap_family_info_of(spec->family)->exact_law)
+        return LYAP_OK;
+    lyap_depthlaw *law;
+    int status = lyap_depthlaw_create(spec->family, spec->width, spec->slope, 1.0, spec->depths[nd - 1], &law);
+    if (status == LYAP_EDECK) /* depths beyond the FFT grid's reach (2^22 points): left NaN */
+        return LYAP_OK;
+    LYAP_CALL(status);
+    double log_eps = log(spec->eps);
+    for (int k = 0; status == LYAP_OK && k < nd; k++)
+        for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
+            double shift = spec->depths[k] * lyap_theory_homogeneity_shift(spec->variances[i], 1.0), prob[3];
+            double edges[4] = {-INFINITY, log_eps - shift, -log_eps - shift, INFINITY};
+            status = lyap_depthlaw_mass(law, spec->depths[k], edges, 3, prob);
+            vanish[(size_t)i * nd + k] = prob[0];
+            explode[(size_t)i * nd + k] = prob[2];
+        }
+    lyap_depthlaw_destroy(&law);
+    return status;
+}
+
+/* The exact theory of the task (THEORY.md) at unit scale into section TH:
+ * computed once, with block 0, by whichever rank runs it. */
+static int compute_theory(const lyap_task_spec *spec, const layout *l, double *th)
+{
+    th[TH_DEATH] = lyap_theory_death_probability(spec->family, spec->width, spec->slope);
+    LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, &th[TH_LAMBDA1], &th[TH_V],
+                                &th[TH_CRIT]));
+    LYAP_CALL(exact_tails(spec, th + TH_TAILS, th + TH_TAILS + l->nt));
+    if (l->k > 0)
+        LYAP_CALL(lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, l->k,
+                                       th + TH_TAILS + 2 * l->nt));
+    th[TH_PRESENT] = 1;
+    return LYAP_OK;
+}
+
+/* SPEC with auto resolved and its sizes checked. */
+static int checked_spec(const lyap_task_spec *requested, lyap_task_spec *spec)
+{
+    *spec = resolve_method(requested);
+    if (!(spec->eps > 0 && spec->eps < 1) || spec->batch < 1 || spec->replicas < 1 || spec->block_replicas < 0)
+        return lyap_fail(LYAP_EINTERNAL, "estimate: bad task spec (eps %g, batch %d, replicas %d, block %d)",
+                         spec->eps, spec->batch, spec->replicas, spec->block_replicas);
+    return LYAP_OK;
+}
+
+int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *state, lyap_poll_fn poll,
+                            void *poll_ctx)
+{
+    lyap_task_spec resolved;
+    LYAP_CALL(checked_spec(requested, &resolved));
+    const lyap_task_spec *spec = &resolved;
+    layout l = layout_of(spec);
+    int per_block = lyap_estimate_block_replicas(spec), nblocks = lyap_estimate_block_count(spec);
+    if (block < 0 || block >= nblocks)
+        return lyap_fail(LYAP_EINTERNAL, "estimate: block %d of a task of %d blocks", block, nblocks);
+    int first = block * per_block, count = spec->replicas - first < per_block ? spec->replicas - first : per_block;
+    memset(state, 0, l.length * sizeof *state);
+    state[HDR_FIRST] = block;
+    state[HDR_BLOCKS] = 1;
+    progress prog = {spec, poll, poll_ctx, 0, (long)count * (l.nsim + (l.k > 0))};
+    lyap_propagate_plan plan = NULL;
+    column_state col;
+    int status = column_state_init(&col, spec);
+    if (status == LYAP_OK)
+        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch,
+                                            spec->depths[spec->ndepths - 1], spec->method, spec->precision, &plan);
+    for (int s = 0; status == LYAP_OK && s < l.nsim; s++) {
+        /* Shift mode simulates unit scale once; verify mode each variance
+         * with its own independent streams. */
+        double s2_sim = spec->verify_homogeneity ? spec->variances[s] : 1.0;
+        uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope, spec->verify_homogeneity ? s2_sim : 0);
+        status = simulate_block(plan, key, s2_sim, &col, first, count, &prog, &l, sim_of(&l, state, s));
+    }
+    if (status == LYAP_OK && l.k > 0)
+        status = spectrum_block(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0), first, count,
+                                &prog, state + l.spectrum);
+    if (status == LYAP_OK && block == 0)
+        status = compute_theory(spec, &l, state + l.theory);
+    lyap_propagate_plan_destroy(&plan);
+    column_state_free(&col);
+    return status;
+}
+
+/* Adds simulation section FROM to INTO. */
+static void merge_simulation(const layout *l, double *into, const double *from)
+{
+    into[SIM_REPLICAS] += from[SIM_REPLICAS];
+    into[SIM_DEATHS] += from[SIM_DEATHS];
+    into[SIM_LIVE_STEPS] += from[SIM_LIVE_STEPS];
+    fstats_merge(into + SIM_LAMBDA, from + SIM_LAMBDA);
+    fstats_merge(into + SIM_V, from + SIM_V);
+    for (int k = 0; k < l->nd; k++) {
+        double *a = into + SIM_DEPTHS + (size_t)k * DEPTH_LEN;
+        const double *b = from + SIM_DEPTHS + (size_t)k * DEPTH_LEN;
+        fstats_merge(a + DEPTH_MEAN, b + DEPTH_MEAN);
+        a[DEPTH_WITHIN] += b[DEPTH_WITHIN];
+        a[DEPTH_ALIVE] += b[DEPTH_ALIVE];
+    }
+    for (size_t i = 0; i < 2 * l->nt; i++)
+        fstats_merge(into + l->tails + FS_LEN * i, from + l->tails + FS_LEN * i);
+    if (l->sim_len > l->autocorr)
+        lyap_autocorr_merge_state(into + l->autocorr, from + l->autocorr, l->n_series, LYAP_AUTOCORR_BINS);
+}
+
+static void merge_spectrum(const layout *l, double *into, const double *from)
+{
+    into[SPEC_REPLICAS] += from[SPEC_REPLICAS];
+    fstats_merge(into + SPEC_GAP, from + SPEC_GAP);
+    into[SPEC_GAP_INF] = into[SPEC_GAP_INF] || from[SPEC_GAP_INF];
+    for (int j = 0; j < l->k; j++) {
+        double *a = into + SPEC_INDEX + (size_t)j * SPEC_INDEX_LEN;
+        const double *b = from + SPEC_INDEX + (size_t)j * SPEC_INDEX_LEN;
+        fstats_merge(a, b);
+        a[FS_LEN] = a[FS_LEN] || b[FS_LEN];
+    }
+}
+
+int lyap_estimate_merge_block(const lyap_task_spec *requested, double *prefix, const double *block)
+{
+    lyap_task_spec resolved;
+    LYAP_CALL(checked_spec(requested, &resolved));
+    const lyap_task_spec *spec = &resolved;
+    layout l = layout_of(spec);
+    int next = (int)(prefix[HDR_FIRST] + prefix[HDR_BLOCKS]), nblocks = lyap_estimate_block_count(spec);
+    if (block[HDR_FIRST] != next || block[HDR_BLOCKS] != 1 || prefix[HDR_FINISHED] || next >= nblocks)
+        return lyap_fail(LYAP_EINTERNAL, "estimate: block %g merged after %d blocks (of %d%s)", block[HDR_FIRST],
+                         next, nblocks, prefix[HDR_FINISHED] ? ", finished" : "");
+    /* The spectrum follows the first simulation's replicas (its stop). */
+    if (l.k > 0 && !csim_of(&l, prefix, 0)[SIM_STOPPED])
+        merge_spectrum(&l, prefix + l.spectrum, block + l.spectrum);
+    int running = 0;
+    for (int s = 0; s < l.nsim; s++) {
+        double *sim = sim_of(&l, prefix, s);
+        if (sim[SIM_STOPPED])
+            continue;
+        merge_simulation(&l, sim, csim_of(&l, block, s));
+        sim[SIM_STOPPED] = target_reached(spec, sim);
+        running += !sim[SIM_STOPPED];
+    }
+    if (next == 0)
+        memcpy(prefix + l.theory, block + l.theory, (l.length - l.theory) * sizeof *prefix);
+    prefix[HDR_BLOCKS] += 1;
+    prefix[HDR_FINISHED] = running == 0 || next + 1 == nblocks;
+    return LYAP_OK;
+}
+
+/* What one simulation (one weight scale) yields. */
+typedef struct {
+    int replicas; /* run */
+    double death_rate; /* exact deaths per live layer-step (where the theory has no death probability) */
+    double lambda, lambda_stderr, v, v_stderr;
+    double tau_int, tau_int_stderr; /* integrated autocorrelation time of the increments */
+    double *logn_mean, *logn_var, *survival; /* [ndepths] */
+    /* [nvariances * ndepths], for every grid variance (shifted) */
+    double *p_vanish, *p_vanish_stderr, *p_explode, *p_explode_stderr;
+} simulation;
+
+/* The matrix path's CLT variance: the long-run variance of the increment
+ * series by FFT autocorrelation (THEORY.md "Finite depth": the increments
+ * of families that are not rotation invariant form a Markov chain), with
+ * its integrated autocorrelation time. NaN if the window never closed (the
+ * series are too short for their correlation). */
+static int long_run_variance(const layout *l, const double *state, long series_added, simulation *out)
+{
+    lyap_autocorr_estimate est;
+    lyap_autocorr *ac = NULL;
+    out->v = out->v_stderr = out->tau_int = out->tau_int_stderr = NAN;
+    if (series_added == 0)
+        return LYAP_OK;
+    LYAP_CALL(lyap_autocorr_create(l->n_series, LYAP_AUTOCORR_BINS, LYAP_AUTOCORR_WINDOW_C, &ac));
+    lyap_autocorr_load(ac, state);
+    int status = lyap_autocorr_result(ac, &est);
+    lyap_autocorr_destroy(&ac);
+    LYAP_CALL(status);
+    if (!est.window_closed)
+        return LYAP_OK;
+    out->v = est.v;
+    out->v_stderr = est.v_stderr;
+    out->tau_int = est.tau_int;
+    out->tau_int_stderr = est.tau_int_stderr;
+    return LYAP_OK;
+}
+
+/* The estimates of merged simulation section SIM. */
+static int finish_simulation(const lyap_task_spec *spec, const layout *l, const double *sim, simulation *out)
+{
+    int nd = spec->ndepths, batch = spec->batch;
+    long r = (long)sim[SIM_REPLICAS];
+    running_stats lambda = fstats_get(sim + SIM_LAMBDA), v = fstats_get(sim + SIM_V);
+    out->replicas = (int)r;
+    out->death_rate = sim[SIM_LIVE_STEPS] > 0 ? sim[SIM_DEATHS] / sim[SIM_LIVE_STEPS] : NAN;
+    out->lambda = lambda.n ? lambda.mean : NAN;
+    out->lambda_stderr = stats_stderr(&lambda);
+    out->v = v.n ? v.mean : NAN;
+    out->v_stderr = stats_stderr(&v);
+    out->tau_int = 0.5; /* exact path: i.i.d. increments (THEORY.md) */
+    out->tau_int_stderr = 0;
+    if (l->sim_len > l->autocorr)
+        LYAP_CALL(long_run_variance(l, sim + l->autocorr, lambda.n, out));
+    for (size_t i = 0; i < l->nt; i++) {
+        double samples = (double)r * batch;
+        running_stats vanish = fstats_get(sim + l->tails + FS_LEN * i);
+        running_stats explode = fstats_get(sim + l->tails + FS_LEN * (l->nt + i));
+        out->p_vanish[i] = vanish.mean;
+        out->p_vanish_stderr[i] = tail_stderr(&vanish, samples);
+        out->p_explode[i] = explode.mean;
+        out->p_explode_stderr[i] = tail_stderr(&explode, samples);
+    }
+    for (int k = 0; k < nd; k++) {
+        /* E S and Var S of a single sample, unbiased although columns of a
+         * replica are correlated: Var S = E(within-replica variance) +
+         * Var(replica mean), estimated over independent replicas. */
+        const double *at = sim + SIM_DEPTHS + (size_t)k * DEPTH_LEN;
+        running_stats means = fstats_get(at + DEPTH_MEAN);
+        out->logn_mean[k] = means.n ? means.mean : NAN;
+        out->logn_var[k] = at[DEPTH_WITHIN] / means.n + stats_variance(&means);
+        out->survival[k] = at[DEPTH_ALIVE] / ((double)r * batch);
+    }
+    return LYAP_OK;
 }
 
 /* -1, 0 or +1 (DESIGN.md); 1e-12 is the rounding floor of lambda, so a
@@ -374,54 +712,23 @@ static void store_variance(const lyap_task_spec *spec, const simulation *sim, do
     }
 }
 
-/* p_vanish_theory and p_explode_theory from the exact law of
- * log(|x_L|/|x_0|) (gaussian, orthogonal; NaN otherwise): one FFT law per
- * task at unit scale, shifted to each variance by 0.5 L log s2
- * (homogeneity). Depth-major, since the law caches its last depth. */
-static int fill_exact_tails(const lyap_task_spec *spec, lyap_task_result *res)
-{
-    int nd = spec->ndepths;
-    for (size_t i = 0; i < (size_t)spec->nvariances * nd; i++)
-        res->p_vanish_theory[i] = res->p_explode_theory[i] = NAN;
-    if (!lyap_family_info_of(spec->family)->exact_law)
-        return LYAP_OK;
-    lyap_depthlaw *law;
-    int status = lyap_depthlaw_create(spec->family, spec->width, spec->slope, 1.0, spec->depths[nd - 1], &law);
-    if (status == LYAP_EDECK) /* depths beyond the FFT grid's reach (2^22 points): left NaN */
-        return LYAP_OK;
-    LYAP_CALL(status);
-    double log_eps = log(spec->eps);
-    for (int k = 0; status == LYAP_OK && k < nd; k++)
-        for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
-            double shift = spec->depths[k] * lyap_theory_homogeneity_shift(spec->variances[i], 1.0), prob[3];
-            double edges[4] = {-INFINITY, log_eps - shift, -log_eps - shift, INFINITY};
-            status = lyap_depthlaw_mass(law, spec->depths[k], edges, 3, prob);
-            res->p_vanish_theory[(size_t)i * nd + k] = prob[0];
-            res->p_explode_theory[(size_t)i * nd + k] = prob[2];
-        }
-    lyap_depthlaw_destroy(&law);
-    return status;
-}
-
-/* Exact theory beside the estimates (THEORY.md), and the ReLU convention:
+/* Exact theory beside the estimates (THEORY.md, section TH at unit scale,
+ * shifted to every variance by 0.5 log s2), and the ReLU convention:
  * where a layer kills the signal with positive probability (slope 0; or
  * rademacher weights, whose measured DEATH_RATE is then the probability
  * reported), lambda = -inf exactly, v undefined, no finite critical
  * variance; death_probability flags it. */
-static int fill_theory_and_phase(const lyap_task_spec *spec, double death_rate, lyap_task_result *res)
+static void fill_theory_and_phase(const lyap_task_spec *spec, const layout *l, const double *th, double death_rate,
+                                  lyap_task_result *res)
 {
-    *res->death_probability = lyap_theory_death_probability(spec->family, spec->width, spec->slope);
+    *res->death_probability = th[TH_DEATH];
     if (isnan(*res->death_probability))
         *res->death_probability = death_rate;
     int relu = *res->death_probability > 0;
-    /* One evaluation at s2 = 1 (the costly quadrature), shifted to every
-     * variance as lyap_theory_exact itself does: 0.5 log s2 + lambda(1). */
-    double lambda1, v;
-    LYAP_CALL(lyap_theory_exact(spec->family, spec->width, spec->slope, 1.0, &lambda1, &v,
-                                res->variance_crit_theory));
+    *res->variance_crit_theory = th[TH_CRIT];
     for (int i = 0; i < spec->nvariances; i++) {
-        res->lambda_theory[i] = lambda1 + lyap_theory_homogeneity_shift(spec->variances[i], 1.0);
-        res->clt_variance_theory[i] = v;
+        res->lambda_theory[i] = th[TH_LAMBDA1] + lyap_theory_homogeneity_shift(spec->variances[i], 1.0);
+        res->clt_variance_theory[i] = th[TH_V];
         if (relu) {
             res->lambda[i] = -INFINITY;
             res->lambda_stderr[i] = 0;
@@ -431,7 +738,8 @@ static int fill_theory_and_phase(const lyap_task_spec *spec, double death_rate, 
     }
     if (relu)
         *res->autocorr_time = *res->autocorr_time_stderr = NAN;
-    return fill_exact_tails(spec, res);
+    memcpy(res->p_vanish_theory, th + TH_TAILS, l->nt * sizeof *th);
+    memcpy(res->p_explode_theory, th + TH_TAILS + l->nt, l->nt * sizeof *th);
 }
 
 /* The boundary s2_crit = exp(-2 lambda(1)) and its delta-method stderr
@@ -458,121 +766,63 @@ static void fill_boundary(const lyap_task_spec *spec, lyap_task_result *res)
     *res->variance_crit_stderr = 2 * *res->variance_crit * sqrt(var1);
 }
 
-/* Pushes X unless it is -inf, which is exact (a rank-deficient Jacobian)
- * and only counted: *MINUS_INF says the estimate is -inf. */
-static void push_exponent(running_stats *s, int *minus_inf, double x)
-{
-    if (x == -INFINITY)
-        *minus_inf = 1;
-    else
-        stats_push(s, x);
-}
-
-/* The top K exponents over REPLICAS independent trajectories at unit
- * scale, shifted to every grid variance (homogeneity: each exponent moves
- * by 0.5 log s2, the isometry gap not at all), with replica stderrs. At
+/* The top K exponents from the merged spectrum section SEC, shifted to
+ * every grid variance (homogeneity: each exponent moves by 0.5 log s2, the
+ * isometry gap not at all), with replica stderrs; the theory from TH. At
  * slope 0 the families that die have every exponent -inf (THEORY.md).
  * Entries past K (narrower widths than the axis) stay NaN. */
-static int estimate_spectrum(const lyap_task_spec *spec, uint64_t key, int replicas, progress *prog,
-                             lyap_task_result *res)
+static void fill_spectrum(const lyap_task_spec *spec, const layout *l, const double *sec, const double *th,
+                          lyap_task_result *res)
 {
-    int k = spec->spectrum, nk = res->dims.nspectrum;
-    int burn_in = burn_in_layers(spec);
+    int k = l->k, nk = res->dims.nspectrum;
     int dies = lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0;
-    running_stats *per_index = NULL, gap = {0};
-    int *minus_inf = NULL, gap_inf = 0;
-    double *exponents = NULL;
-    lyap_spectrum_plan plan = NULL;
-    int status = lyap_alloc(&per_index, (size_t)k, sizeof *per_index, "spectrum statistics");
-    if (status == LYAP_OK)
-        status = lyap_alloc(&minus_inf, (size_t)k, sizeof *minus_inf, "spectrum flags");
-    if (status == LYAP_OK)
-        status = lyap_alloc(&exponents, (size_t)k, sizeof *exponents, "spectrum replica");
-    if (status == LYAP_OK && !dies)
-        status = lyap_spectrum_plan_create(spec->family, spec->width, spec->slope, k,
-                                           spec->method, &plan);
-    for (int r = 0; status == LYAP_OK && !dies && r < replicas; r++) {
-        status = lyap_spectrum_replica(plan, spec->seed, key, r, spec->depths[spec->ndepths - 1], burn_in,
-                                       exponents);
-        for (int j = 0; status == LYAP_OK && j < k; j++)
-            push_exponent(&per_index[j], &minus_inf[j], exponents[j]);
-        if (status == LYAP_OK && exponents[k - 1] == -INFINITY)
-            gap_inf = 1;
-        else if (status == LYAP_OK)
-            stats_push(&gap, exponents[0] - exponents[k - 1]);
-        prog->done_replicas++;
-        if (status == LYAP_OK && prog->poll)
-            status = prog->poll(prog->poll_ctx, (double)prog->done_replicas / prog->total_replicas);
-    }
-    if (status == LYAP_OK) /* at unit scale, shifted below like the estimates */
-        status = lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, k, exponents);
-    for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++) {
+    const double *unit_theory = th + TH_TAILS + 2 * l->nt;
+    running_stats gap = fstats_get(sec + SPEC_GAP);
+    int gap_inf = sec[SPEC_GAP_INF] != 0;
+    for (int i = 0; i < spec->nvariances; i++) {
         double shift = lyap_theory_homogeneity_shift(spec->variances[i], 1.0);
         double *mean = res->spectrum + (size_t)i * nk, *err = res->spectrum_stderr + (size_t)i * nk;
         double *theory = res->spectrum_theory + (size_t)i * nk;
-        for (int j = 0; j < k; j++)
-            theory[j] = exponents[j] + shift;
         for (int j = 0; j < nk; j++) {
-            int exact_minus_inf = dies || (j < k && minus_inf[j]);
-            mean[j] = j >= k ? NAN : exact_minus_inf ? -INFINITY : per_index[j].mean + shift;
-            err[j] = j >= k ? NAN : exact_minus_inf ? 0 : stats_stderr(&per_index[j]);
-            if (j >= k)
-                theory[j] = NAN;
+            const double *index = sec + SPEC_INDEX + (size_t)j * SPEC_INDEX_LEN;
+            running_stats per_index = j < k ? fstats_get(index) : (running_stats){0};
+            int exact_minus_inf = dies || (j < k && index[FS_LEN] != 0);
+            theory[j] = j >= k ? NAN : unit_theory[j] + shift;
+            mean[j] = j >= k ? NAN : exact_minus_inf ? -INFINITY : per_index.mean + shift;
+            err[j] = j >= k ? NAN : exact_minus_inf ? 0 : stats_stderr(&per_index);
         }
         /* K = 1 has no gap to measure */
         res->isometry_gap[i] = dies || k == 1 ? NAN : gap_inf ? INFINITY : gap.mean;
         res->isometry_gap_stderr[i] = dies || k == 1 ? NAN : gap_inf ? 0 : stats_stderr(&gap);
     }
-    lyap_spectrum_plan_destroy(&plan);
-    free(per_index);
-    free(minus_inf);
-    free(exponents);
-    return status;
 }
 
-int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, lyap_poll_fn poll,
-                       void *poll_ctx)
+int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, lyap_task_result *res)
 {
-    lyap_task_spec resolved = resolve_method(requested);
+    lyap_task_spec resolved;
+    LYAP_CALL(checked_spec(requested, &resolved));
     const lyap_task_spec *spec = &resolved;
-    int nd = spec->ndepths, nsim = spec->verify_homogeneity ? spec->nvariances : 1;
-    lyap_propagate_plan plan = NULL;
-    column_state col;
+    layout l = layout_of(spec);
+    int nd = spec->ndepths;
+    const double *th = prefix + l.theory;
+    if (!prefix[HDR_FINISHED] || th[TH_PRESENT] != 1)
+        return lyap_fail(LYAP_EINTERNAL, "estimate: finishing a task after %g blocks, before its end",
+                         prefix[HDR_BLOCKS]);
     simulation sim = {0};
-    double death_rate = NAN;
-    double *moments = NULL;
-    if (!(spec->eps > 0 && spec->eps < 1) || spec->batch < 1 || spec->replicas < 1)
-        return lyap_fail(LYAP_EINTERNAL, "estimate: bad task spec (eps %g, batch %d, replicas %d)", spec->eps,
-                         spec->batch, spec->replicas);
-    /* Replicas to run (the cap, if adaptive), the spectrum's included. */
-    /* Lattice weights lose rank exactly, and QR leaves rounding noise for
-     * the exponents beyond it: their spectrum stays NaN (family.h). */
-    int spectrum = spec->spectrum > 0 && !lyap_family_info_of(spec->family)->lattice;
-    progress prog = {spec, poll, poll_ctx, 0, (long)spec->replicas * (nsim + spectrum)};
-
-    size_t ntails = (size_t)spec->nvariances * nd;
-    int status = column_state_init(&col, spec);
-    if (status == LYAP_OK)
-        status = lyap_alloc(&moments, 3 * (size_t)nd + 4 * ntails, sizeof *moments, "depth moments");
-    if (status == LYAP_OK)
-        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, spec->batch, spec->depths[nd - 1],
-                                            spec->method, spec->precision, &plan);
+    double *moments = NULL, death_rate = NAN;
+    int status = lyap_alloc(&moments, 3 * (size_t)nd + 4 * l.nt, sizeof *moments, "depth moments");
     if (status == LYAP_OK) {
         sim.logn_mean = moments;
         sim.logn_var = moments + nd;
         sim.survival = moments + 2 * nd;
         sim.p_vanish = moments + 3 * nd;
-        sim.p_vanish_stderr = sim.p_vanish + ntails;
-        sim.p_explode = sim.p_vanish_stderr + ntails;
-        sim.p_explode_stderr = sim.p_explode + ntails;
+        sim.p_vanish_stderr = sim.p_vanish + l.nt;
+        sim.p_explode = sim.p_vanish_stderr + l.nt;
+        sim.p_explode_stderr = sim.p_explode + l.nt;
     }
-    for (int s = 0; status == LYAP_OK && s < nsim; s++) {
-        /* Shift mode simulates unit scale once; verify mode each variance
-         * with its own independent streams. */
+    for (int s = 0; status == LYAP_OK && s < l.nsim; s++) {
         double s2_sim = spec->verify_homogeneity ? spec->variances[s] : 1.0;
-        uint64_t key = lyap_rng_task_key(spec->family, spec->width, spec->slope, spec->verify_homogeneity ? s2_sim : 0);
-        column_state_reset(&col, spec);
-        status = simulate(plan, key, s2_sim, &col, &prog, &sim);
+        status = finish_simulation(spec, &l, csim_of(&l, prefix, s), &sim);
         for (int i = 0; status == LYAP_OK && i < spec->nvariances; i++)
             if (!spec->verify_homogeneity || i == s)
                 store_variance(spec, &sim, s2_sim, i, res);
@@ -582,18 +832,53 @@ int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, l
             death_rate = sim.death_rate;
             *res->autocorr_time = sim.tau_int;
             *res->autocorr_time_stderr = sim.tau_int_stderr;
-            prog.total_replicas -= (long)(spec->replicas - sim.replicas) * spectrum;
-            if (spectrum)
-                status = estimate_spectrum(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0),
-                                           sim.replicas, &prog, res);
         }
     }
-    if (status == LYAP_OK)
-        status = fill_theory_and_phase(spec, death_rate, res);
-    if (status == LYAP_OK)
+    if (status == LYAP_OK && l.k > 0)
+        fill_spectrum(spec, &l, prefix + l.spectrum, th, res);
+    if (status == LYAP_OK) {
+        fill_theory_and_phase(spec, &l, th, death_rate, res);
         fill_boundary(spec, res);
-    lyap_propagate_plan_destroy(&plan);
-    column_state_free(&col);
+    }
     free(moments);
+    return status;
+}
+
+/* Progress over a whole task for lyap_estimate_task's poll: blocks done
+ * plus the fraction of the running one. */
+typedef struct {
+    lyap_poll_fn poll;
+    void *ctx;
+    int block, nblocks;
+} task_progress;
+
+static int poll_task(void *ctx, double fraction)
+{
+    task_progress *t = ctx;
+    return t->poll(t->ctx, (t->block + fraction) / t->nblocks);
+}
+
+int lyap_estimate_task(const lyap_task_spec *requested, lyap_task_result *res, lyap_poll_fn poll,
+                       void *poll_ctx)
+{
+    lyap_task_spec spec;
+    LYAP_CALL(checked_spec(requested, &spec));
+    size_t length = lyap_estimate_state_length(&spec);
+    double *prefix = NULL, *block = NULL;
+    task_progress prog = {poll, poll_ctx, 0, lyap_estimate_block_count(&spec)};
+    int status = lyap_alloc(&prefix, length, sizeof *prefix, "prefix state");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&block, length, sizeof *block, "block state");
+    if (status == LYAP_OK)
+        lyap_estimate_state_clear(&spec, prefix);
+    for (; status == LYAP_OK && !lyap_estimate_state_finished(prefix); prog.block++) {
+        status = lyap_estimate_run_block(&spec, prog.block, block, poll ? poll_task : NULL, &prog);
+        if (status == LYAP_OK)
+            status = lyap_estimate_merge_block(&spec, prefix, block);
+    }
+    if (status == LYAP_OK)
+        status = lyap_estimate_finish(&spec, prefix, res);
+    free(prefix);
+    free(block);
     return status;
 }

@@ -18,7 +18,7 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
     return ((long)family * deck->nwidths + width) * deck->nslopes + slope;
 }
 
-double lyap_grid_task_cost(const lyap_deck *deck, long task)
+double lyap_grid_replica_cost(const lyap_deck *deck, long task)
 {
     int f, w, s;
     lyap_grid_task_position(deck, task, &f, &w, &s);
@@ -43,6 +43,17 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     if (k > 0) /* once per task, whatever verify_homogeneity */
         spectrum = 1500 + 0.22 * d * k * k + (exact ? 3.5 * d * k : weights + 0.04 * d * d * k);
     double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
+    return (layer * sims + spectrum) * depth;
+}
+
+double lyap_grid_task_replicas(const lyap_deck *deck, long task)
+{
+    int f, w, s;
+    lyap_grid_task_position(deck, task, &f, &w, &s);
+    double d = deck->widths[w], depth = deck->depths[deck->ndepths - 1];
+    if (lyap_family_info_of(deck->families[f])->looks_linear)
+        d /= 2;
+    int exact = deck->methods[f] == LYAP_METHOD_EXACT;
     double replicas = deck->replicas;
     if (deck->target_stderr > 0) {
         /* Replicas to reach the target: stderr^2 = v / (depth x inputs
@@ -50,9 +61,32 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
          * is ~1/(2d) + O(1/d)); matrix columns are correlated, count one. */
         double inputs = exact ? deck->batch : 1;
         double needed = 1.5 / d / (depth * inputs * deck->target_stderr * deck->target_stderr);
-        replicas = fmin(replicas, fmax(LYAP_ADAPTIVE_ROUND, needed));
+        replicas = fmin(replicas, fmax(LYAP_ADAPTIVE_MIN_REPLICAS, needed));
     }
-    return (layer * sims + spectrum) * depth * replicas;
+    return replicas;
+}
+
+double lyap_grid_task_cost(const lyap_deck *deck, long task)
+{
+    return lyap_grid_replica_cost(deck, task) * lyap_grid_task_replicas(deck, task);
+}
+
+/* The work unit's size: whole rounds of replicas (so the adaptive rule's
+ * rounds are whole blocks) worth at most LYAP_GRID_UNIT_NS of the cost
+ * model (0.25 s on the machines it was fitted on, 0.2-1 s on the slower
+ * ones we met: long enough that rank 0's service, a message and a merge
+ * are noise beside it, short enough that a task splits over many ranks,
+ * a few ranks share it evenly, and a stop loses little), at least one
+ * round, at most the whole task.
+ * With target_stderr the block is one round: the rule then stops after
+ * exactly the round it would stop at in one sequential run. */
+int lyap_grid_block_replicas(const lyap_deck *deck, long task)
+{
+    if (deck->target_stderr > 0)
+        return deck->replicas < LYAP_ADAPTIVE_ROUND ? deck->replicas : LYAP_ADAPTIVE_ROUND;
+    double rounds = floor(LYAP_GRID_UNIT_NS / (LYAP_ADAPTIVE_ROUND * lyap_grid_replica_cost(deck, task)));
+    double replicas = LYAP_ADAPTIVE_ROUND * fmax(1, rounds);
+    return replicas >= deck->replicas ? deck->replicas : (int)replicas;
 }
 
 static const lyap_deck *sort_deck; /* qsort has no context argument */

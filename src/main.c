@@ -22,18 +22,19 @@
 #include "lyapdiag/theory.h"
 
 /* Exit statuses: 3 means "stopped early, finished work kept: --resume";
- * 4 means stopped in a restart that finished no task (its tasks outlast
- * the time slot): the work is kept, but requeueing would loop forever. */
+ * 4 means stopped in a restart that finished no block of replicas (one
+ * block outlasts the time slot): the work is kept, but requeueing would loop forever. */
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_NO_PROGRESS = 4 };
 
 static const char usage_text[] =
     "Usage:\n"
     "  lyapdiag run DECK [--output FILE] [--resume | --overwrite] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
-    "      write the NetCDF phase diagram ([output] file, or FILE). Finished\n"
-    "      tasks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
+    "      write the NetCDF phase diagram ([output] file, or FILE). Any number\n"
+    "      of ranks works: tasks run as blocks of replicas. Finished tasks and\n"
+    "      blocks are checkpointed to FILE.partial; SIGTERM, SIGINT or SIGUSR1\n"
     "      stop the run with exit status 3, and --resume computes only the\n"
-    "      tasks still missing (the deck must match). A run refuses to start\n"
+    "      blocks still missing (the deck must match). A run refuses to start\n"
     "      over an existing FILE.partial unless given --resume (continue it)\n"
     "      or --overwrite (discard it); while a run writes FILE it holds\n"
     "      FILE.lock, and a second run on FILE is refused. The space FILE and\n"
@@ -44,7 +45,7 @@ static const char usage_text[] =
     "      Exit status: 0 done; 1 error (one line says why and what to do);\n"
     "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
     "      rerun with --resume; 4 stopped by a signal in a restart that\n"
-    "      finished no task (its tasks need more time than the run gets):\n"
+    "      finished no block (a block needs more time than the run gets):\n"
     "      work kept, but do not requeue; give the job more time.\n"
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E]\n"
@@ -297,6 +298,16 @@ static int is_done(void *ctx, long task)
     return lyap_ncout_is_done(ctx, task);
 }
 
+static int store_blocks(void *ctx, long task, int n, const lyap_block_state *states)
+{
+    return lyap_ncout_store_blocks(ctx, task, n, states);
+}
+
+static int saved_blocks(void *ctx, long task, int *n, const lyap_block_state **states)
+{
+    return lyap_ncout_saved_blocks(ctx, task, n, states);
+}
+
 static void make_history(int argc, char **argv, char *out, size_t size)
 {
     time_t now = time(NULL);
@@ -333,9 +344,9 @@ static int by_need(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* One line for a restart that finished no task before its signal: which
- * tasks were running, how far they got, and the time they need against
- * the time slot this run had. */
+/* One line for a restart that finished no block before its signal: which
+ * work units were running, how far they got, and the time they need
+ * against the time slot this run had. */
 static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long done)
 {
     char running[1024] = "";
@@ -349,18 +360,19 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
         lyap_grid_task_position(deck, u->task, &f, &w, &s);
         if (isfinite(u->needed))
             snprintf(need, sizeof need, "needs about %.0f s", u->needed);
-        n += (size_t)snprintf(running + n, sizeof running - n, "%s%s width %d slope %g (%.0f%% done in %.0f s, %s)",
-                              i ? ", " : "", lyap_family_name(deck->families[f]), deck->widths[w], deck->slopes[s],
-                              100 * u->fraction, u->seconds, need);
+        n += (size_t)snprintf(running + n, sizeof running - n, "%s%s width %d slope %g (block %d of %d, %d "
+                              "replicas: %.0f%% done in %.0f s, %s)", i ? ", " : "",
+                              lyap_family_name(deck->families[f]), deck->widths[w], deck->slopes[s], u->block + 1,
+                              u->nblocks, u->replicas, 100 * u->fraction, u->seconds, need);
     }
     if (r->nunfinished > listed && n < sizeof running)
         snprintf(running + n, sizeof running - n, " and %d more", r->nunfinished - listed);
-    fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop signal; "
-            "running: %s; a time slot of %.0f s cannot finish %s (an unfinished task restarts from zero), so "
-            "requeueing would loop: give the job more time (e.g. sbatch --time) or make the tasks shorter (fewer "
-            "replicas or smaller depths); %ld/%ld tasks stay in %s.partial for --resume (exit status 4)\n", r->slot,
-            running[0] ? running : "none", r->slot, r->nunfinished == 1 ? "it" : "them", done,
-            lyap_deck_task_count(deck), deck->output);
+    fprintf(stderr, "lyapdiag: no progress: this restart finished no block of replicas in the %.0f s before its "
+            "stop signal; running: %s; a time slot of %.0f s cannot finish %s (a block is the smallest piece a "
+            "checkpoint keeps: an unfinished one restarts from zero), so requeueing would loop: give the job more "
+            "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld tasks stay in "
+            "%s.partial for --resume (exit status 4)\n", r->slot, running[0] ? running : "none", r->slot,
+            r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck), deck->output);
 }
 
 /* Rank 0 writes the complete file, or the checkpoint of a stopped run;
@@ -377,14 +389,18 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_NO_PROGRESS;
     }
     if (status == LYAP_EINTERRUPTED) {
-        long done = lyap_ncout_done_count(*out);
+        long done = lyap_ncout_done_count(*out), tasks_held = 0;
+        long blocks_held = lyap_ncout_blocks_held(*out, &tasks_held);
         status = lyap_ncout_checkpoint(*out);
         if (status == LYAP_OK) {
-            char ranks[32] = "";
+            char ranks[32] = "", blocks[96] = "";
             if (lyap_sched_size() > 1)
                 snprintf(ranks, sizeof ranks, "mpirun -np %d ", lyap_sched_size());
-            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
-                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output, ranks,
+            if (blocks_held > 0)
+                snprintf(blocks, sizeof blocks, ", with %ld finished block%s of %ld unfinished task%s", blocks_held,
+                         blocks_held == 1 ? "" : "s", tasks_held, tasks_held == 1 ? "" : "s");
+            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial%s; finish with: "
+                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output, blocks, ranks,
                     opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_ncout_close(out);
             return EXIT_INTERRUPTED;
@@ -431,9 +447,7 @@ static int cmd_run(int argc, char **argv)
             lyap_sched_abort();
         }
     }
-    status = lyap_sched_check_ranks(&deck);
-    if (status == LYAP_OK)
-        status = lyap_sched_check_memory(&deck);
+    status = lyap_sched_check_memory(&deck);
     if (status == LYAP_OK && lyap_sched_rank() == 0) {
         make_history(argc, argv, history, sizeof history);
         status = lyap_ncout_open(deck.output, &deck, history,
@@ -441,9 +455,14 @@ static int cmd_run(int argc, char **argv)
                                  &resumed_from, &out);
         if (status == LYAP_OK && !opt.quiet)
             echo_settings(&deck);
+        long tasks_held = 0, blocks_held = status == LYAP_OK ? lyap_ncout_blocks_held(out, &tasks_held) : 0;
+        char blocks[96] = "";
+        if (blocks_held > 0)
+            snprintf(blocks, sizeof blocks, ", and %ld finished block%s of %ld more", blocks_held,
+                     blocks_held == 1 ? "" : "s", tasks_held);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
-            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done\n", resumed_from,
-                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck));
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done%s\n", resumed_from,
+                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), blocks);
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n",
                     deck.output, deck.output);
@@ -454,14 +473,18 @@ static int cmd_run(int argc, char **argv)
         return stop_all(status);
     }
 
-    status = lyap_sched_run(&deck, opt.quiet, is_done, store_result, out, &report);
+    lyap_sched_io io = {.ctx = out, .is_done = is_done, .sink = store_result, .store_blocks = store_blocks,
+                        .saved_blocks = saved_blocks};
+    status = lyap_sched_run(&deck, opt.quiet, &io, &report);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED) { /* rank 0's own failure: workers wait on it */
         lyap_ncout_close(&out); /* the last checkpoint stays; the lock goes */
         lyap_sched_abort();
     }
-    /* A restart that finished nothing before its signal would do the same
-     * again in the same time slot: stop the requeue loop (exit 4). */
-    if (status == LYAP_EINTERRUPTED && resumed_from && report.finished == 0)
+    /* A restart that finished no block before its signal would do the same
+     * again in the same time slot: stop the requeue loop (exit 4). A
+     * finished block is progress: a task of any length finishes across
+     * requeues as long as a slot can finish one of its blocks. */
+    if (status == LYAP_EINTERRUPTED && resumed_from && report.finished == 0 && report.blocks == 0)
         status = LYAP_ENOPROGRESS;
     status = finish_run(&deck, &out, &opt, lyap_sched_agree(status), &report);
     lyap_deck_free(&deck);

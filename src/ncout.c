@@ -54,6 +54,10 @@ struct lyap_ncout_s {
     const char *writing;       /* its file name, for messages */
     char *lock;                /* PATH.lock, held (fcntl) from open to close */
     int lock_fd;               /* -1 if not held */
+    /* finished blocks of unfinished tasks (checkpoint only) */
+    int *nblocks;              /* [ntasks] states kept per task */
+    lyap_block_state **blocks; /* [ntasks] their states (values owned) */
+    int writing_final;         /* the snapshot being written is PATH: no blocks */
 };
 
 static double monotonic_seconds(void)
@@ -283,6 +287,160 @@ static int put_variable(lyap_ncout *nc, int v)
     return status;
 }
 
+/* ---- block states of unfinished tasks (checkpoints only) --------------------
+ * block_task(block_entry): the task of each kept state; block_length
+ * (block_entry): its doubles; block_state(block_value): the states one
+ * after the other. Left out when no block is kept, and from the final
+ * file (every task is finished there). */
+
+static long count_block_entries(const lyap_ncout *nc, size_t *values)
+{
+    long entries = 0;
+    *values = 0;
+    for (long t = 0; t < nc->ntasks; t++)
+        for (int i = 0; i < nc->nblocks[t]; i++) {
+            entries++;
+            *values += nc->blocks[t][i].length;
+        }
+    return entries;
+}
+
+static int define_blocks(lyap_ncout *nc, int *vars)
+{
+    size_t values;
+    long entries = count_block_entries(nc, &values);
+    vars[0] = -1;
+    if (entries == 0 || nc->writing_final)
+        return LYAP_OK;
+    int dims[2];
+    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_entry", (size_t)entries, &dims[0]), nc, "block_entry"));
+    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_value", values, &dims[1]), nc, "block_value"));
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_task", NC_INT64, 1, &dims[0], &vars[0]), nc, "block_task"));
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_length", NC_INT64, 1, &dims[0], &vars[1]), nc, "block_length"));
+    LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_state", NC_DOUBLE, 1, &dims[1], &vars[2]), nc, "block_state"));
+    LYAP_CALL(put_text_attr(nc, vars[0], "long_name", "task (family-major, slope fastest) of each kept block state"));
+    LYAP_CALL(put_text_attr(nc, vars[1], "long_name", "doubles of each kept block state in block_state"));
+    return put_text_attr(nc, vars[2], "long_name", "finished replica blocks of unfinished tasks, for --resume "
+                         "(lyapdiag's block states; doc/DESIGN.md, MPI)");
+}
+
+static int put_blocks(lyap_ncout *nc, const int *vars)
+{
+    if (vars[0] < 0)
+        return LYAP_OK;
+    size_t values, at = 0, e = 0;
+    long entries = count_block_entries(nc, &values);
+    long long *task = NULL, *length = NULL;
+    double *all = NULL;
+    int status = lyap_alloc(&task, (size_t)entries, sizeof *task, "block tasks");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&length, (size_t)entries, sizeof *length, "block lengths");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&all, values, sizeof *all, "block states");
+    for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
+        for (int i = 0; i < nc->nblocks[t]; i++, e++) {
+            task[e] = t;
+            length[e] = (long long)nc->blocks[t][i].length;
+            memcpy(all + at, nc->blocks[t][i].values, nc->blocks[t][i].length * sizeof *all);
+            at += nc->blocks[t][i].length;
+        }
+    if (status == LYAP_OK)
+        status = nc_check(nc_put_var_longlong(nc->ncid, vars[0], task), nc, "block_task");
+    if (status == LYAP_OK)
+        status = nc_check(nc_put_var_longlong(nc->ncid, vars[1], length), nc, "block_length");
+    if (status == LYAP_OK)
+        status = nc_check(nc_put_var_double(nc->ncid, vars[2], all), nc, "block_state");
+    free(task);
+    free(length);
+    free(all);
+    return status;
+}
+
+static void drop_blocks(lyap_ncout *nc, long task)
+{
+    for (int i = 0; i < nc->nblocks[task]; i++)
+        free((double *)nc->blocks[task][i].values);
+    free(nc->blocks[task]);
+    nc->blocks[task] = NULL;
+    nc->nblocks[task] = 0;
+}
+
+/* Replaces TASK's kept states by copies of STATES. */
+static int keep_blocks(lyap_ncout *nc, long task, int n, const lyap_block_state *states)
+{
+    drop_blocks(nc, task);
+    if (n == 0)
+        return LYAP_OK;
+    LYAP_CALL(lyap_alloc(&nc->blocks[task], (size_t)n, sizeof **nc->blocks, "kept blocks"));
+    for (int i = 0; i < n; i++) {
+        double *copy;
+        int status = lyap_alloc(&copy, states[i].length, sizeof *copy, "kept block");
+        if (status != LYAP_OK) {
+            nc->nblocks[task] = i;
+            return status;
+        }
+        memcpy(copy, states[i].values, states[i].length * sizeof *copy);
+        nc->blocks[task][i] = (lyap_block_state){states[i].length, copy};
+    }
+    nc->nblocks[task] = n;
+    return LYAP_OK;
+}
+
+/* Loads the kept block states of FILE (open as NCID), if it has any. */
+static int load_blocks(lyap_ncout *nc, int ncid)
+{
+    int vars[3], dims[1];
+    size_t entries, values;
+    if (nc_inq_varid(ncid, "block_task", &vars[0]) != NC_NOERR)
+        return LYAP_OK;
+    LYAP_CALL(nc_check(nc_inq_varid(ncid, "block_length", &vars[1]), nc, "block_length"));
+    LYAP_CALL(nc_check(nc_inq_varid(ncid, "block_state", &vars[2]), nc, "block_state"));
+    LYAP_CALL(nc_check(nc_inq_vardimid(ncid, vars[0], dims), nc, "block_task"));
+    LYAP_CALL(nc_check(nc_inq_dimlen(ncid, dims[0], &entries), nc, "block_entry"));
+    LYAP_CALL(nc_check(nc_inq_vardimid(ncid, vars[2], dims), nc, "block_state"));
+    LYAP_CALL(nc_check(nc_inq_dimlen(ncid, dims[0], &values), nc, "block_value"));
+    long long *task = NULL, *length = NULL;
+    double *all = NULL;
+    int status = lyap_alloc(&task, entries, sizeof *task, "block tasks");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&length, entries, sizeof *length, "block lengths");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&all, values, sizeof *all, "block states");
+    if (status == LYAP_OK)
+        status = nc_check(nc_get_var_longlong(ncid, vars[0], task), nc, "block_task");
+    if (status == LYAP_OK)
+        status = nc_check(nc_get_var_longlong(ncid, vars[1], length), nc, "block_length");
+    if (status == LYAP_OK)
+        status = nc_check(nc_get_var_double(ncid, vars[2], all), nc, "block_state");
+    size_t at = 0;
+    for (size_t e = 0; status == LYAP_OK && e < entries; e++) {
+        long t = (long)task[e];
+        if (t < 0 || t >= nc->ntasks || length[e] < 0 || at + (size_t)length[e] > values) {
+            status = lyap_fail(LYAP_EIO, "%s: its block states do not fit its tasks; move it aside and run again",
+                               nc->writing);
+            break;
+        }
+        if (!nc->done[t]) { /* append to the task's list */
+            lyap_block_state *list = realloc(nc->blocks[t], (size_t)(nc->nblocks[t] + 1) * sizeof *list);
+            double *copy = NULL;
+            if (!list || lyap_alloc(&copy, (size_t)length[e], sizeof *copy, "kept block") != LYAP_OK) {
+                if (list)
+                    nc->blocks[t] = list;
+                status = lyap_fail(LYAP_ENOMEM, "out of memory loading block states");
+                break;
+            }
+            memcpy(copy, all + at, (size_t)length[e] * sizeof *copy);
+            list[nc->nblocks[t]++] = (lyap_block_state){(size_t)length[e], copy};
+            nc->blocks[t] = list;
+        }
+        at += (size_t)length[e];
+    }
+    free(task);
+    free(length);
+    free(all);
+    return status;
+}
+
 /* Gives every variable of the file open as NCID in define mode an HDF5
  * fletcher32 checksum, so that a damaged value fails to read instead of
  * being trusted (load_checkpoint). Strings are left out: HDF5 would check
@@ -350,6 +508,9 @@ static double snapshot_bytes(const lyap_ncout *nc)
 {
     double values = 8.0 * (double)nc->ntasks * (double)lyap_task_result_length(nc->dims) + (double)nc->ntasks;
     double text = (double)strlen(nc->deck->text) + (double)strlen(nc->history);
+    size_t block_values = 0;
+    long entries = nc->nblocks ? count_block_entries(nc, &block_values) : 0;
+    values += 8.0 * (double)block_values + 16.0 * (double)entries;
     return values + text + 4096.0 * (lyap_result_nvariables + NDIMS) + 65536.0;
 }
 
@@ -403,7 +564,11 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
     int status = nc_create_mem(nc->tmp, NC_NETCDF4, (size_t)snapshot_bytes(nc), &nc->ncid);
     if (status != NC_NOERR)
         return lyap_fail(LYAP_ENETCDF, "%s: cannot build the snapshot in memory (%s)", nc->tmp, nc_strerror(status));
+    int block_vars[3] = {-1, -1, -1};
+    nc->writing_final = strcmp(target, nc->path) == 0;
     status = define_schema(nc);
+    if (status == LYAP_OK)
+        status = define_blocks(nc, block_vars);
     if (status == LYAP_OK)
         status = add_checksums(nc->ncid, nc->writing);
     if (status == LYAP_OK)
@@ -414,6 +579,8 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
         status = put_coordinates(nc);
     for (int v = 0; status == LYAP_OK && v < lyap_result_nvariables; v++)
         status = lyap_result_is_present(&lyap_result_variables[v], nc->dims) ? put_variable(nc, v) : LYAP_OK;
+    if (status == LYAP_OK)
+        status = put_blocks(nc, block_vars);
     if (status == LYAP_OK)
         status = nc_check(nc_close_memio(nc->ncid, &image), nc, "close");
     else
@@ -573,6 +740,8 @@ static int load_checkpoint(lyap_ncout *nc, const char **found)
             status = check_same_deck(nc, ncid);
         if (status == LYAP_OK)
             status = load_tasks(nc, ncid);
+        if (status == LYAP_OK)
+            status = load_blocks(nc, ncid);
         if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
             char *joined = malloc(strlen(old_history) + strlen(nc->history) + 2);
             if (joined) {
@@ -813,6 +982,10 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
         status = lyap_alloc(&nc->done, (size_t)nc->ntasks, 1, "done mask");
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->varid, (size_t)lyap_result_nvariables, sizeof *nc->varid, "variable ids");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&nc->nblocks, (size_t)nc->ntasks, sizeof *nc->nblocks, "kept blocks");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&nc->blocks, (size_t)nc->ntasks, sizeof *nc->blocks, "kept blocks");
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
         status = lyap_task_result_init(&nc->results[t], nc->dims);
     if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
@@ -837,8 +1010,38 @@ long lyap_ncout_done_count(const lyap_ncout *nc)
     return nc->ndone;
 }
 
+int lyap_ncout_store_blocks(lyap_ncout *nc, long task, int n, const lyap_block_state *states)
+{
+    LYAP_CALL(keep_blocks(nc, task, n, states));
+    if (monotonic_seconds() - nc->last_checkpoint >= nc->deck->checkpoint_seconds)
+        return lyap_ncout_checkpoint(nc);
+    return LYAP_OK;
+}
+
+int lyap_ncout_saved_blocks(const lyap_ncout *nc, long task, int *n, const lyap_block_state **states)
+{
+    *n = nc->nblocks[task];
+    *states = nc->blocks[task];
+    return LYAP_OK;
+}
+
+long lyap_ncout_blocks_held(const lyap_ncout *nc, long *tasks)
+{
+    long blocks = 0;
+    *tasks = 0;
+    for (long t = 0; t < nc->ntasks; t++) {
+        for (int i = 0; i < nc->nblocks[t]; i++) {
+            const double *v = nc->blocks[t][i].values;
+            blocks += lyap_estimate_state_blocks(v);
+        }
+        *tasks += nc->nblocks[t] > 0;
+    }
+    return blocks;
+}
+
 int lyap_ncout_store_task(lyap_ncout *nc, long task, const lyap_task_result *result)
 {
+    drop_blocks(nc, task);
     memcpy(nc->results[task].buf, result->buf, result->length * sizeof *result->buf);
     nc->ndone += !nc->done[task];
     nc->done[task] = 1;
@@ -869,6 +1072,10 @@ void lyap_ncout_close(lyap_ncout **nc)
     free((*nc)->lock);
     for (long t = 0; (*nc)->results && t < (*nc)->ntasks; t++)
         lyap_task_result_free(&(*nc)->results[t]);
+    for (long t = 0; (*nc)->blocks && t < (*nc)->ntasks; t++)
+        drop_blocks(*nc, t);
+    free((*nc)->blocks);
+    free((*nc)->nblocks);
     free((*nc)->results);
     free((*nc)->done);
     free((*nc)->varid);

@@ -1,19 +1,25 @@
 /* sched.c: MPI master/worker sweep (DESIGN.md, "MPI").
  *
- * Protocol: a worker sends TAG_RESULT with [task, result...] (task =
- * NO_RESULT on its first request; STOPPING, then the abandoned task, the
- * fraction of it done and the seconds spent on it, when a signal made it
- * abandon its task) and receives TAG_TASK with the next task number, or -1
- * to stop. Rank 0 serves these between the replicas of its own tasks
+ * The unit of work is a block of consecutive replicas of one task
+ * (estimate.h, "work units"). Protocol: a worker sends TAG_RESULT with
+ * [kind, task, block, seconds, fraction, block state...] (kind NO_RESULT
+ * on its first request; RESULT with the state of the block it finished;
+ * STOPPING with the unit a signal made it abandon, the fraction of it done
+ * and the seconds spent) and receives TAG_TASK with the next unit [task,
+ * block], or task -1 to stop. The master merges each task's block states
+ * in block order (holding blocks that arrive ahead of their turn), so the
+ * result is the same for any number of ranks and any schedule; a worker
+ * with nothing to do yet (an adaptive task waits for its merged prefix)
+ * waits for its reply. Rank 0 serves between the replicas of its own units
  * (estimate's poll hook), so it never idles a core.
  *
  * Stopping (SLURM --signal, Ctrl-C, kill): SIGTERM, SIGINT and SIGUSR1 set
- * a flag. A rank that sees it abandons its task at the next replica; the
- * master then hands out no more tasks, collects what workers finish, and
- * returns LYAP_EINTERRUPTED, so every finished task reaches the checkpoint.
- * The abandoned tasks, how far they got and in how long, go to the
- * caller's report: a restart that finishes nothing must say why (a task
- * longer than the job's time slot) rather than be requeued forever.
+ * a flag. A rank that sees it abandons its unit at the next replica; the
+ * master then hands out no more units, collects what workers finish, and
+ * returns LYAP_EINTERRUPTED, so every finished block reaches the
+ * checkpoint. The abandoned units, how far they got and in how long, go to
+ * the caller's report: a restart that finishes no block must say why (a
+ * block longer than the job's time slot) rather than be requeued forever.
  */
 #include <math.h>
 #include <mpi.h>
@@ -125,18 +131,6 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
     return status;
 }
 
-int lyap_sched_check_ranks(const lyap_deck *deck)
-{
-    int size = lyap_sched_size();
-    long ntasks = lyap_deck_task_count(deck);
-    if (size > ntasks)
-        return lyap_fail(LYAP_EMPI, "%s: %d MPI ranks for %ld task%s (family x width x slope): ranks beyond "
-                         "%ld would idle; run with -np %ld%s, or add widths or slopes to the deck",
-                         deck->name, size, ntasks, ntasks == 1 ? "" : "s", ntasks, ntasks,
-                         ntasks == 1 ? "" : " or fewer");
-    return LYAP_OK;
-}
-
 /* The task spec of TASK: its grid point and the deck's sampling settings,
  * the method resolved for its family. */
 static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
@@ -150,7 +144,8 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .seed = deck->seed, .replicas = deck->replicas, .target_stderr = deck->target_stderr, .batch = deck->batch,
         .verify_homogeneity = deck->verify_homogeneity,
         .method = deck->methods[f], .precision = deck->precision,
-        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps};
+        .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps,
+        .block_replicas = lyap_grid_block_replicas(deck, task)};
 }
 
 int lyap_sched_check_memory(const lyap_deck *deck)
@@ -185,57 +180,128 @@ int lyap_sched_check_memory(const lyap_deck *deck)
 
 /* ---- the sweep -------------------------------------------------------------- */
 
+enum { MSG_KIND, MSG_TASK, MSG_BLOCK, MSG_SECONDS, MSG_FRACTION, MSG_HEADER }; /* worker message */
+enum { RESULT = 0 };
+
+/* A task still to finish, on rank 0. */
+typedef struct {
+    long task;
+    lyap_task_spec spec;
+    int family, width;       /* grid indices (ETA rates) */
+    int nblocks, per_block;  /* blocks at the cap, replicas per block */
+    int expected_blocks;     /* blocks the cost model expects (adaptive: fewer than nblocks) */
+    int next;                /* blocks below it are handed out, merged or held */
+    size_t length;           /* doubles per block state */
+    double *prefix;          /* merged blocks (NULL until the first arrives) */
+    int nheld;               /* blocks that arrived ahead of their turn */
+    double **held;           /* [nheld] their states */
+    double done_replicas;    /* replicas of merged and held blocks */
+    double replica_cost;     /* cost model, ns per replica */
+    int finished;
+} task_slot;
+
 typedef struct {
     const lyap_deck *deck;
-    int quiet;
-    lyap_result_sink sink;
-    void *sink_ctx;
-    long *order;            /* tasks to compute, most expensive first */
-    long ntodo, next;       /* order[next..ntodo) are unassigned: workers take
-                               from the front, rank 0 too unless its replicas
-                               would be long, then from the back */
+    int quiet, size;
+    const lyap_sched_io *io;
+    task_slot *slots;       /* tasks to compute, most expensive first */
+    long nslots, *slot_of;  /* slot_of[task]: its slot, or -1 */
     long ntasks, done;      /* all tasks of the deck; finished ones */
+    long unfinished_slots;  /* slots not finished */
     int stopping;           /* a signal arrived: assign nothing more */
-    double total_cost, done_cost;
-    double own_cost, own_fraction; /* rank 0's current task and how far it is */
-    double own_start;       /* when rank 0 started it (MPI_Wtime) */
-    long finished;          /* tasks finished in this run */
+    long finished, blocks;  /* tasks finished and blocks kept in this run */
     double stop_time;       /* when the stop was first seen (MPI_Wtime), else 0 */
-    lyap_sched_report *report; /* the abandoned tasks go here */
+    lyap_sched_report *report; /* the abandoned units go here */
     int active_workers;     /* workers not yet told to stop */
-    double *message;        /* [count]: task, result (or STOPPING, task, fraction, seconds) */
-    int count;              /* doubles per worker message */
-    lyap_task_result inbox; /* a received result */
+    int *idle, nidle;       /* workers waiting for a unit */
+    double *message;        /* [count]: see the file header */
+    int count;              /* doubles per worker message (the longest state) */
+    lyap_task_result result; /* a finished task */
+    /* ETA: measured seconds per cost-model nanosecond of finished units, by
+     * (family, width), by family and overall */
+    double *rate_seconds, *rate_cost; /* [nfamilies * (nwidths + 1) + 1] */
+    long own_task;          /* rank 0's unit: task (-1 if none), block, fraction done */
+    int own_block;
+    double own_fraction, own_start;
     double start, last_report;
-    long reported_done;     /* done at the last progress line */
+    long reported_done, reported_blocks;
 } master_state;
 
+/* Index of the rate sums of (family F, width W); W = nwidths: the family's;
+ * F = nfamilies: overall. */
+static size_t rate_index(const lyap_deck *deck, int f, int w)
+{
+    return f == deck->nfamilies ? (size_t)deck->nfamilies * (deck->nwidths + 1) : (size_t)f * (deck->nwidths + 1) + w;
+}
+
+/* Seconds per cost nanosecond for SLOT's tasks: learned from its own
+ * (family, width), else its family, else all finished units; 0 if none
+ * finished yet. */
+static double rate_of(const master_state *m, const task_slot *slot)
+{
+    size_t at[3] = {rate_index(m->deck, slot->family, slot->width), rate_index(m->deck, slot->family, m->deck->nwidths),
+                    rate_index(m->deck, m->deck->nfamilies, 0)};
+    for (int i = 0; i < 3; i++)
+        if (m->rate_cost[at[i]] > 0)
+            return m->rate_seconds[at[i]] / m->rate_cost[at[i]];
+    return 0;
+}
+
+static void learn_rate(master_state *m, const task_slot *slot, double replicas, double seconds)
+{
+    size_t at[3] = {rate_index(m->deck, slot->family, slot->width), rate_index(m->deck, slot->family, m->deck->nwidths),
+                    rate_index(m->deck, m->deck->nfamilies, 0)};
+    for (int i = 0; i < 3; i++) {
+        m->rate_seconds[at[i]] += seconds;
+        m->rate_cost[at[i]] += replicas * slot->replica_cost;
+    }
+}
+
+/* Replicas SLOT still needs, by the cost model (adaptive: its estimate). */
+static double replicas_left(const master_state *m, const task_slot *slot)
+{
+    if (slot->finished)
+        return 0;
+    return fmax(0, lyap_grid_task_replicas(m->deck, slot->task) - slot->done_replicas);
+}
+
+/* Progress on stderr: tasks, the share of the work done, elapsed, and the
+ * ETA. The work is weighed in seconds: each task's remaining replicas x
+ * the cost model x the measured seconds per unit of cost of finished units
+ * like it (same family and width, else family, else any), so a cost model
+ * that misweighs paths or families is corrected as soon as units finish;
+ * ETA = elapsed x remaining / done, which keeps the parallel efficiency
+ * (rank 0's service, idle ranks at the end) the run has shown. */
 static void report_progress(master_state *m, int force)
 {
     double now = MPI_Wtime();
     if (m->quiet || (!force && now - m->last_report < PROGRESS_INTERVAL))
         return;
-    if (force && m->reported_done == m->done)
+    if (force && m->reported_done == m->done && m->reported_blocks == m->blocks)
         return; /* the last line already says it */
     m->last_report = now;
     m->reported_done = m->done;
-    double elapsed = now - m->start;
-    double fraction = m->total_cost > 0 ? (m->done_cost + m->own_cost * m->own_fraction) / m->total_cost : 1;
+    m->reported_blocks = m->blocks;
+    double elapsed = now - m->start, done = m->rate_seconds[rate_index(m->deck, m->deck->nfamilies, 0)], left = 0;
+    double model_done = m->rate_cost[rate_index(m->deck, m->deck->nfamilies, 0)], model_left = 0;
+    int learned = done > 0;
+    for (long i = 0; i < m->nslots; i++) {
+        const task_slot *slot = &m->slots[i];
+        double cost = replicas_left(m, slot) * slot->replica_cost;
+        double fraction = slot->task == m->own_task ? m->own_fraction * slot->per_block : 0;
+        cost -= fraction * slot->replica_cost; /* rank 0's unit in progress */
+        model_left += cost;
+        left += cost * rate_of(m, slot);
+    }
+    double fraction = learned ? done / (done + left) : model_done + model_left > 0 ? model_done / (model_done + model_left) : 0;
+    if (m->unfinished_slots == 0)
+        fraction = 1;
     fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
             100 * fraction, elapsed);
-    if (fraction > 0 && m->done < m->ntasks)
-        fprintf(stderr, ", ETA %.0f s", elapsed * (1 - fraction) / fraction);
+    if (fraction > 0 && fraction < 1)
+        fprintf(stderr, ", ETA %.*f s", elapsed * (1 - fraction) / fraction < 10 ? 1 : 0,
+                elapsed * (1 - fraction) / fraction);
     fputc('\n', stderr);
-}
-
-static int record(master_state *m, long task, const lyap_task_result *result)
-{
-    LYAP_CALL(m->sink(m->sink_ctx, task, result));
-    m->done++;
-    m->finished++;
-    m->done_cost += lyap_grid_task_cost(m->deck, task);
-    report_progress(m, 0);
-    return LYAP_OK;
 }
 
 /* Notes that the stop was seen now (the end of the run's time slot). */
@@ -245,12 +311,15 @@ static void note_stop(master_state *m)
         m->stop_time = MPI_Wtime();
 }
 
-/* Adds an abandoned TASK to the report, keeping the ones that need the most
- * time when there are more than it holds. */
-static void note_unfinished(master_state *m, long task, double fraction, double seconds)
+/* Adds an abandoned unit to the report, keeping the ones that need the
+ * most time when there are more than it holds. */
+static void note_unfinished(master_state *m, long task, int block, double fraction, double seconds)
 {
     lyap_sched_report *r = m->report;
-    lyap_sched_unfinished u = {task, fraction, seconds, fraction > 0 ? seconds / fraction : INFINITY};
+    const task_slot *slot = &m->slots[m->slot_of[task]];
+    int first = block * slot->per_block, replicas = slot->spec.replicas - first;
+    lyap_sched_unfinished u = {task, block, slot->nblocks, replicas < slot->per_block ? replicas : slot->per_block,
+                               fraction, seconds, fraction > 0 ? seconds / fraction : INFINITY};
     int at = r->nshown;
     if (at == LYAP_SCHED_MAX_SHOWN) { /* replace the one needing the least, if it needs less */
         at = 0;
@@ -267,26 +336,201 @@ static void note_unfinished(master_state *m, long task, double fraction, double 
     r->nunfinished++;
 }
 
-/* Receives one worker message (blocking), stores its result, replies with
- * the next task or -1. */
+static int merged_blocks(const task_slot *slot)
+{
+    return slot->prefix ? lyap_estimate_state_blocks(slot->prefix) : 0;
+}
+
+static int is_held(const task_slot *slot, int block)
+{
+    for (int i = 0; i < slot->nheld; i++)
+        if (lyap_estimate_state_first(slot->held[i]) == block)
+            return 1;
+    return 0;
+}
+
+/* The next block of SLOT to hand out, or -1. An adaptive task runs ahead of
+ * its merged prefix only as far as the cost model expects it to need (or
+ * one block per rank): blocks past its stop are computed for nothing. */
+static int next_block(const master_state *m, task_slot *slot)
+{
+    if (slot->finished)
+        return -1;
+    while (slot->next < slot->nblocks && is_held(slot, slot->next))
+        slot->next++;
+    int limit = slot->nblocks;
+    if (slot->spec.target_stderr > 0) {
+        int ahead = merged_blocks(slot) + m->size;
+        limit = slot->expected_blocks > ahead ? slot->expected_blocks : ahead;
+        limit = limit < slot->nblocks ? limit : slot->nblocks;
+    }
+    return slot->next < limit ? slot->next : -1;
+}
+
+/* Picks a unit: the first slot (most expensive task) with a block to give,
+ * or with FROM_BACK the last one (rank 0's long replicas keep workers
+ * waiting: it works from the cheap end). 0 if none now. */
+static int pick_unit(master_state *m, int from_back, long *task, int *block)
+{
+    for (long n = 0; !m->stopping && n < m->nslots; n++) {
+        task_slot *slot = &m->slots[from_back ? m->nslots - 1 - n : n];
+        int b = next_block(m, slot);
+        if (b >= 0) {
+            slot->next = b + 1;
+            *task = slot->task;
+            *block = b;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 if a unit may still be handed out later (blocks not yet given). */
+static int work_may_come(const master_state *m)
+{
+    for (long i = 0; !m->stopping && i < m->nslots; i++) {
+        const task_slot *slot = &m->slots[i];
+        if (!slot->finished && slot->next < slot->nblocks)
+            return 1;
+    }
+    return 0;
+}
+
+static void free_held(task_slot *slot)
+{
+    for (int i = 0; i < slot->nheld; i++)
+        free(slot->held[i]);
+    free(slot->held);
+    slot->held = NULL;
+    slot->nheld = 0;
+}
+
+/* Gives IO the finished blocks of SLOT (prefix, then held). */
+static int store_blocks(master_state *m, task_slot *slot)
+{
+    if (!m->io->store_blocks)
+        return LYAP_OK;
+    lyap_block_state states[1 + slot->nheld];
+    int n = 0;
+    if (slot->prefix && merged_blocks(slot) > 0)
+        states[n++] = (lyap_block_state){slot->length, slot->prefix};
+    for (int i = 0; i < slot->nheld; i++)
+        states[n++] = (lyap_block_state){slot->length, slot->held[i]};
+    return m->io->store_blocks(m->io->ctx, slot->task, n, states);
+}
+
+/* Merges SLOT's held blocks that are next in turn; finishes the task when
+ * the prefix says so (every block, or the adaptive target reached), else
+ * gives IO its blocks if STORE (not on resume: they came from there). */
+static int advance(master_state *m, task_slot *slot, int store)
+{
+    for (int i = 0; !lyap_estimate_state_finished(slot->prefix) && i < slot->nheld; i++) {
+        if (lyap_estimate_state_first(slot->held[i]) != merged_blocks(slot))
+            continue;
+        LYAP_CALL(lyap_estimate_merge_block(&slot->spec, slot->prefix, slot->held[i]));
+        free(slot->held[i]);
+        slot->held[i] = slot->held[--slot->nheld];
+        i = -1; /* the next one may be anywhere */
+    }
+    if (!lyap_estimate_state_finished(slot->prefix))
+        return store ? store_blocks(m, slot) : LYAP_OK;
+    LYAP_CALL(lyap_estimate_finish(&slot->spec, slot->prefix, &m->result));
+    LYAP_CALL(m->io->sink(m->io->ctx, slot->task, &m->result));
+    slot->finished = 1;
+    m->unfinished_slots--;
+    m->done++;
+    m->finished++;
+    free(slot->prefix);
+    slot->prefix = NULL;
+    free_held(slot);
+    return LYAP_OK;
+}
+
+static int ensure_prefix(task_slot *slot)
+{
+    if (slot->prefix)
+        return LYAP_OK;
+    LYAP_CALL(lyap_alloc(&slot->prefix, slot->length, sizeof *slot->prefix, "prefix state"));
+    lyap_estimate_state_clear(&slot->spec, slot->prefix);
+    return LYAP_OK;
+}
+
+/* A finished block STATE of TASK (SECONDS of compute): merged now if it is
+ * next in turn, else held; blocks of a finished task (past an adaptive
+ * stop) are dropped. */
+static int accept_block(master_state *m, long task, const double *state, double seconds)
+{
+    task_slot *slot = &m->slots[m->slot_of[task]];
+    int block = lyap_estimate_state_first(state);
+    int replicas = slot->spec.replicas - block * slot->per_block;
+    replicas = replicas < slot->per_block ? replicas : slot->per_block;
+    learn_rate(m, slot, replicas, seconds);
+    if (slot->finished || block < merged_blocks(slot) || is_held(slot, block))
+        return LYAP_OK;
+    LYAP_CALL(ensure_prefix(slot));
+    double **held = realloc(slot->held, (size_t)(slot->nheld + 1) * sizeof *held);
+    if (!held)
+        return lyap_fail(LYAP_ENOMEM, "out of memory holding a block state");
+    slot->held = held;
+    LYAP_CALL(lyap_alloc(&slot->held[slot->nheld], slot->length, sizeof **held, "block state"));
+    memcpy(slot->held[slot->nheld++], state, slot->length * sizeof *state);
+    slot->done_replicas += replicas;
+    m->blocks++;
+    LYAP_CALL(advance(m, slot, 1));
+    report_progress(m, 0);
+    return LYAP_OK;
+}
+
+static int send_unit(long task, int block, int worker)
+{
+    long unit[2] = {task, block};
+    LYAP_MPI(MPI_Send(unit, 2, MPI_LONG, worker, TAG_TASK, MPI_COMM_WORLD));
+    return LYAP_OK;
+}
+
+/* Answers WORKER: its next unit, -1 (nothing more will come, or stopping),
+ * or nothing yet (it waits in the idle list). */
+static int assign(master_state *m, int worker)
+{
+    long task;
+    int block;
+    if (pick_unit(m, 0, &task, &block))
+        return send_unit(task, block, worker);
+    if (work_may_come(m)) {
+        m->idle[m->nidle++] = worker;
+        return LYAP_OK;
+    }
+    m->active_workers--;
+    return send_unit(-1, 0, worker);
+}
+
+/* Gives the waiting workers what there is now. */
+static int serve_idle(master_state *m)
+{
+    int n = m->nidle;
+    m->nidle = 0;
+    int *waiting = m->idle + m->size; /* second half: a copy */
+    memcpy(waiting, m->idle, (size_t)n * sizeof *waiting);
+    for (int i = 0; i < n; i++)
+        LYAP_CALL(assign(m, waiting[i]));
+    return LYAP_OK;
+}
+
+/* Receives one worker message (blocking), keeps its block, replies. */
 static int serve_one(master_state *m, const MPI_Status *probed)
 {
     MPI_Status status;
     LYAP_MPI(MPI_Recv(m->message, m->count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
-    long task = (long)m->message[0];
-    if (task >= 0) {
-        memcpy(m->inbox.buf, m->message + 1, m->inbox.length * sizeof *m->message);
-        LYAP_CALL(record(m, task, &m->inbox));
-    }
-    m->stopping |= task == STOPPING || stop_signal;
+    int kind = (int)m->message[MSG_KIND];
+    long task = (long)m->message[MSG_TASK];
+    if (kind == RESULT)
+        LYAP_CALL(accept_block(m, task, m->message + MSG_HEADER, m->message[MSG_SECONDS]));
+    m->stopping |= kind == STOPPING || stop_signal;
     note_stop(m);
-    if (task == STOPPING)
-        note_unfinished(m, (long)m->message[1], m->message[2], m->message[3]);
-    long next = !m->stopping && m->next < m->ntodo ? m->order[m->next++] : -1;
-    if (next < 0)
-        m->active_workers--;
-    LYAP_MPI(MPI_Send(&next, 1, MPI_LONG, status.MPI_SOURCE, TAG_TASK, MPI_COMM_WORLD));
-    return LYAP_OK;
+    if (kind == STOPPING)
+        note_unfinished(m, task, (int)m->message[MSG_BLOCK], m->message[MSG_FRACTION], m->message[MSG_SECONDS]);
+    LYAP_CALL(assign(m, status.MPI_SOURCE));
+    return serve_idle(m);
 }
 
 /* estimate's poll hook on rank 0: serve every waiting worker. */
@@ -304,53 +548,81 @@ static int serve_waiting(void *ctx, double fraction_done)
     report_progress(m, 0);
     m->stopping |= stop_signal != 0;
     note_stop(m);
+    if (m->stopping)
+        LYAP_CALL(serve_idle(m)); /* they get -1 */
     return stop_status(m->stopping);
 }
 
-/* estimate's poll hook on workers: abandon the task when a signal came.
- * CTX is the fraction of the task done, sent with STOPPING. */
+/* estimate's poll hook on workers: abandon the unit when a signal came.
+ * CTX is the fraction of the unit done, sent with STOPPING. */
 static int check_stop(void *ctx, double fraction_done)
 {
     *(double *)ctx = fraction_done;
     return stop_status(stop_signal != 0);
 }
 
-static int compute(const lyap_deck *deck, long task, lyap_task_result *result, lyap_poll_fn poll, void *ctx)
+static int compute(const lyap_deck *deck, long task, int block, double *state, lyap_poll_fn poll, void *ctx)
 {
     lyap_task_spec spec;
     task_spec(deck, task, &spec);
-    return lyap_estimate_task(&spec, result, poll, ctx);
+    return lyap_estimate_run_block(&spec, block, state, poll, ctx);
 }
 
-static int run_master(master_state *m, lyap_task_result *own)
+static int run_master(master_state *m, double *own)
 {
     int status = LYAP_OK;
-    /* Every worker gets its first task before rank 0 starts one. */
-    for (int w = 0; w < m->active_workers && m->next < m->ntodo; w++) {
+    /* Every worker gets its first unit before rank 0 starts one. */
+    for (int w = 0, n = m->active_workers; w < n; w++) {
         MPI_Status probed;
         LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
         LYAP_CALL(serve_one(m, &probed));
     }
-    /* Rank 0 answers workers between its own replicas, so it takes the
-     * most expensive task left (longest first balances best) as long as
-     * a replica of it is short; otherwise it works from the cheap end. */
-    while (status == LYAP_OK && m->next < m->ntodo) {
-        double replica_ns = lyap_grid_task_cost(m->deck, m->order[m->next]) / m->deck->replicas;
-        long task = replica_ns < MAX_MASTER_REPLICA_NS ? m->order[m->next++] : m->order[--m->ntodo];
-        m->own_cost = lyap_grid_task_cost(m->deck, task);
-        m->own_fraction = 0;
-        m->own_start = MPI_Wtime();
-        status = compute(m->deck, task, own, serve_waiting, m);
-        m->own_cost = 0;
-        if (status == LYAP_EINTERRUPTED)
-            note_unfinished(m, task, m->own_fraction, MPI_Wtime() - m->own_start);
-        if (status == LYAP_OK)
-            status = record(m, task, own);
-        if (status == LYAP_OK)
-            status = serve_waiting(m, 0);
+    while (status == LYAP_OK) {
+        long task;
+        int block;
+        /* Rank 0 answers workers between its own replicas, so it takes the
+         * most expensive unit left (longest first balances best) as long
+         * as a replica of it is short; otherwise it works from the cheap end. */
+        int from_back = 0;
+        for (long i = 0; i < m->nslots; i++)
+            if (next_block(m, &m->slots[i]) >= 0) {
+                from_back = m->slots[i].replica_cost >= MAX_MASTER_REPLICA_NS;
+                break;
+            }
+        if (!m->stopping && pick_unit(m, from_back, &task, &block)) {
+            m->own_task = task;
+            m->own_block = block;
+            m->own_fraction = 0;
+            m->own_start = MPI_Wtime();
+            status = compute(m->deck, task, block, own, serve_waiting, m);
+            double seconds = MPI_Wtime() - m->own_start;
+            m->own_task = -1;
+            if (status == LYAP_EINTERRUPTED)
+                note_unfinished(m, task, block, m->own_fraction, seconds);
+            if (status == LYAP_OK)
+                status = accept_block(m, task, own, seconds);
+            if (status == LYAP_OK)
+                status = serve_idle(m);
+            if (status == LYAP_OK)
+                status = serve_waiting(m, 0);
+            continue;
+        }
+        if (m->active_workers == 0 && (m->stopping || m->unfinished_slots == 0))
+            break;
+        if (m->active_workers == m->nidle && !m->stopping) /* nobody computes: no message would come */
+            return lyap_fail(LYAP_EINTERNAL, "sched: %ld tasks unfinished with no unit to give", m->unfinished_slots);
+        MPI_Status probed; /* nothing for rank 0 now: wait for a worker */
+        LYAP_MPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &probed));
+        LYAP_CALL(serve_one(m, &probed));
+        m->stopping |= stop_signal != 0;
+        note_stop(m);
+        if (m->stopping)
+            LYAP_CALL(serve_idle(m));
     }
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED)
         return status;
+    m->stopping |= status == LYAP_EINTERRUPTED;
+    LYAP_CALL(serve_idle(m));
     /* Collect what the workers are computing (all of it when stopping). */
     while (m->active_workers > 0) {
         MPI_Status probed;
@@ -360,74 +632,179 @@ static int run_master(master_state *m, lyap_task_result *own)
     return stop_status(m->stopping);
 }
 
-static int run_worker(const lyap_deck *deck, double *message, int count, lyap_task_result *own)
+static int run_worker(const lyap_deck *deck, double *message, int count)
 {
-    long task = NO_RESULT;
-    double fraction = 0, start = 0;
+    int kind = NO_RESULT, length = MSG_HEADER;
+    double fraction = 0;
+    long unit[2];
     for (;;) {
-        message[0] = (double)task;
-        if (task >= 0)
-            memcpy(message + 1, own->buf, own->length * sizeof *message);
-        LYAP_MPI(MPI_Send(message, count, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
-        LYAP_MPI(MPI_Recv(&task, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-        if (task < 0)
+        message[MSG_KIND] = kind;
+        LYAP_MPI(MPI_Send(message, length, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        LYAP_MPI(MPI_Recv(unit, 2, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        if (unit[0] < 0)
             return stop_signal ? LYAP_EINTERRUPTED : LYAP_OK;
+        lyap_task_spec spec;
+        task_spec(deck, unit[0], &spec);
         fraction = 0;
-        start = MPI_Wtime();
-        int status = compute(deck, task, own, check_stop, &fraction);
-        if (status == LYAP_EINTERRUPTED) { /* tell the master how far it got, then wait for its -1 */
-            message[1] = (double)task;
-            message[2] = fraction;
-            message[3] = MPI_Wtime() - start;
-            task = STOPPING;
-        } else if (status != LYAP_OK) {
+        double start = MPI_Wtime();
+        int status = lyap_estimate_run_block(&spec, (int)unit[1], message + MSG_HEADER, check_stop, &fraction);
+        message[MSG_TASK] = (double)unit[0];
+        message[MSG_BLOCK] = (double)unit[1];
+        message[MSG_SECONDS] = MPI_Wtime() - start;
+        message[MSG_FRACTION] = fraction;
+        if (status == LYAP_OK) {
+            kind = RESULT;
+            length = MSG_HEADER + (int)lyap_estimate_state_length(&spec);
+            (void)count;
+        } else if (status == LYAP_EINTERRUPTED) { /* tell the master how far it got, then wait for its -1 */
+            kind = STOPPING;
+            length = MSG_HEADER;
+        } else {
             return status;
         }
     }
 }
 
-int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_result_sink sink, void *ctx,
-                   lyap_sched_report *report)
+/* Rank 0: the slots of the tasks to compute, most expensive first, each
+ * continued from the blocks an earlier run kept. */
+static int make_slots(master_state *m)
+{
+    const lyap_deck *deck = m->deck;
+    long *order = NULL;
+    LYAP_CALL(lyap_grid_schedule(deck, &order));
+    int status = lyap_alloc(&m->slots, (size_t)m->ntasks, sizeof *m->slots, "task slots");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&m->slot_of, (size_t)m->ntasks, sizeof *m->slot_of, "task slots");
+    for (long t = 0; status == LYAP_OK && t < m->ntasks; t++)
+        m->slot_of[t] = -1;
+    for (long i = 0; status == LYAP_OK && i < m->ntasks; i++) {
+        long t = order[i];
+        if (m->io->is_done(m->io->ctx, t)) {
+            m->done++;
+            continue;
+        }
+        task_slot *slot = &m->slots[m->nslots];
+        int f, w, s;
+        lyap_grid_task_position(deck, t, &f, &w, &s);
+        *slot = (task_slot){.task = t, .family = f, .width = w, .replica_cost = lyap_grid_replica_cost(deck, t)};
+        task_spec(deck, t, &slot->spec);
+        slot->nblocks = lyap_estimate_block_count(&slot->spec);
+        slot->per_block = lyap_estimate_block_replicas(&slot->spec);
+        slot->expected_blocks = (int)ceil(lyap_grid_task_replicas(deck, t) / slot->per_block);
+        slot->length = lyap_estimate_state_length(&slot->spec);
+        m->slot_of[t] = m->nslots++;
+        m->unfinished_slots++;
+    }
+    free(order);
+    for (long i = 0; status == LYAP_OK && i < m->nslots; i++) { /* resume: the kept blocks */
+        task_slot *slot = &m->slots[i];
+        int n = 0;
+        const lyap_block_state *states = NULL;
+        if (m->io->saved_blocks)
+            status = m->io->saved_blocks(m->io->ctx, slot->task, &n, &states);
+        for (int j = 0; status == LYAP_OK && j < n; j++) {
+            if (states[j].length != slot->length)
+                continue; /* another layout (another version): computed anew */
+            const double *v = states[j].values;
+            int first = lyap_estimate_state_first(v), count = lyap_estimate_state_blocks(v);
+            if (first == 0 && count > 0 && !slot->prefix) { /* the merged prefix */
+                status = lyap_alloc(&slot->prefix, slot->length, sizeof *slot->prefix, "prefix state");
+                if (status == LYAP_OK)
+                    memcpy(slot->prefix, v, slot->length * sizeof *v);
+                slot->done_replicas += fmin((double)count * slot->per_block, slot->spec.replicas);
+            }
+        }
+        for (int j = 0; status == LYAP_OK && j < n; j++) { /* blocks held ahead of it */
+            const double *v = states[j].values;
+            if (states[j].length != slot->length || lyap_estimate_state_blocks(v) != 1 ||
+                lyap_estimate_state_first(v) < merged_blocks(slot) || is_held(slot, lyap_estimate_state_first(v)))
+                continue;
+            status = ensure_prefix(slot);
+            double **held = status == LYAP_OK ? realloc(slot->held, (size_t)(slot->nheld + 1) * sizeof *held) : NULL;
+            if (status == LYAP_OK && !held)
+                status = lyap_fail(LYAP_ENOMEM, "out of memory holding a block state");
+            if (status == LYAP_OK) {
+                slot->held = held;
+                status = lyap_alloc(&slot->held[slot->nheld], slot->length, sizeof **held, "block state");
+            }
+            if (status == LYAP_OK) {
+                memcpy(slot->held[slot->nheld++], v, slot->length * sizeof *v);
+                slot->done_replicas += slot->per_block;
+            }
+        }
+        slot->next = merged_blocks(slot);
+        if (status == LYAP_OK && slot->prefix)
+            status = advance(m, slot, 0);
+    }
+    return status;
+}
+
+/* Doubles of the longest worker message: the header and the longest block
+ * state of the deck (every rank computes the same). */
+static int message_count(const lyap_deck *deck)
+{
+    size_t longest = 0;
+    for (long t = 0; t < lyap_deck_task_count(deck); t++) {
+        lyap_task_spec spec;
+        task_spec(deck, t, &spec);
+        size_t n = lyap_estimate_state_length(&spec);
+        longest = n > longest ? n : longest;
+    }
+    return (int)(MSG_HEADER + longest);
+}
+
+int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, lyap_sched_report *report)
 {
     int size = lyap_sched_size(), rank = lyap_sched_rank();
     long ntasks = lyap_deck_task_count(deck);
     double start = MPI_Wtime();
     *report = (lyap_sched_report){0};
-    master_state m = {.deck = deck, .quiet = quiet, .sink = sink, .sink_ctx = ctx, .ntasks = ntasks,
-                      .active_workers = size - 1, .start = start, .last_report = start, .report = report};
-    lyap_task_result own = {0};
-    int status = lyap_task_result_init(&own, lyap_result_dims_of_deck(deck));
-    /* [task, result] or [STOPPING, task, fraction, seconds]: whichever is longer */
-    int count = (int)(own.length > 3 ? own.length : 3) + 1;
-    if (status == LYAP_OK)
-        status = lyap_alloc(&m.message, (size_t)count, sizeof *m.message, "result message");
+    master_state m = {.deck = deck, .quiet = quiet, .size = size, .io = io, .ntasks = ntasks,
+                      .active_workers = size - 1, .start = start, .last_report = start, .report = report,
+                      .own_task = -1};
+    m.count = message_count(deck);
+    size_t nrates = rate_index(deck, deck->nfamilies, 0) + 1;
+    double *own = NULL; /* rank 0's own block state (the message buffer receives meanwhile) */
+    int status = lyap_alloc(&m.message, (size_t)m.count, sizeof *m.message, "block message");
     if (status == LYAP_OK && rank == 0)
-        status = lyap_task_result_init(&m.inbox, lyap_result_dims_of_deck(deck));
+        status = lyap_alloc(&own, (size_t)m.count, sizeof *own, "block state");
     if (status == LYAP_OK && rank == 0)
-        status = lyap_grid_schedule(deck, &m.order);
-    for (long i = 0; status == LYAP_OK && rank == 0 && i < ntasks; i++) { /* keep what is not done */
-        long t = m.order[i];
-        if (is_done(ctx, t)) {
-            m.done++;
-            continue;
-        }
-        m.order[m.ntodo++] = t;
-        m.total_cost += lyap_grid_task_cost(deck, t);
-    }
-    if (status != LYAP_OK) /* allocation failures: this rank alone */
+        status = lyap_task_result_init(&m.result, lyap_result_dims_of_deck(deck));
+    if (status == LYAP_OK && rank == 0)
+        status = lyap_alloc(&m.idle, 2 * (size_t)size, sizeof *m.idle, "idle workers");
+    if (status == LYAP_OK && rank == 0)
+        status = lyap_alloc(&m.rate_seconds, nrates, sizeof *m.rate_seconds, "rates");
+    if (status == LYAP_OK && rank == 0)
+        status = lyap_alloc(&m.rate_cost, nrates, sizeof *m.rate_cost, "rates");
+    if (status == LYAP_OK && rank == 0)
+        status = make_slots(&m);
+    if (status != LYAP_OK && rank != 0) /* allocation failures: this rank alone */
         lyap_sched_abort();
-    m.count = count;
-    status = rank == 0 ? run_master(&m, &own) : run_worker(deck, m.message, count, &own);
+    if (status == LYAP_OK)
+        status = rank == 0 ? run_master(&m, own) : run_worker(deck, m.message, m.count);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED && rank != 0) /* a worker's own failure */
         lyap_sched_abort();
     if (status == LYAP_OK && rank == 0)
         report_progress(&m, 1);
     report->seconds = MPI_Wtime() - start;
     report->finished = m.finished;
+    report->blocks = m.blocks;
     report->slot = m.stop_time > 0 ? m.stop_time - start : report->seconds;
-    lyap_task_result_free(&own);
-    lyap_task_result_free(&m.inbox);
+    for (long i = 0; i < m.nslots; i++) {
+        task_slot *slot = &m.slots[i];
+        int kept = (slot->prefix ? merged_blocks(slot) : 0) + slot->nheld;
+        report->blocks_held += kept;
+        report->tasks_held += kept > 0;
+        free(slot->prefix);
+        free_held(slot);
+    }
+    lyap_task_result_free(&m.result);
     free(m.message);
-    free(m.order);
+    free(own);
+    free(m.idle);
+    free(m.rate_seconds);
+    free(m.rate_cost);
+    free(m.slots);
+    free(m.slot_of);
     return status;
 }

@@ -1,12 +1,14 @@
 #!/bin/sh
 # A restart that makes no progress stops the requeue loop (issue 10): with
-# tasks longer than the time slot (tests/decks/long_task.ini, ~1 min each),
+# blocks of replicas longer than the time slot (tests/decks/long_task.ini:
+# one block, the smallest piece a checkpoint keeps, takes seconds),
 #   - a first run stopped by SIGUSR1 exits 3 as before (finished work kept);
-#   - a --resume run stopped by SIGUSR1 before finishing any task exits 4,
-#     with one line naming the running tasks (family, width, slope), how far
-#     they got and the time they need against the slot they had;
-# on 1 rank (rank 0's own task) and on 2 (a worker's task, reported with
-# its STOPPING message). Every run is bounded: never a hang.
+#   - a --resume run stopped by SIGUSR1 before finishing any block exits 4,
+#     with one line naming the running units (family, width, slope, block),
+#     how far they got and the time they need against the slot they had;
+# on 1 rank (rank 0's own unit) and on 2 (a worker's unit, reported with
+# its STOPPING message). Every run is bounded: never a hang. (A restart
+# that finishes a block makes progress: test_long_task_finishes_across_stops.sh.)
 . "${top_srcdir:-.}/tests/lib.sh"
 cd "$WORK" || exit 99
 deck=$top_srcdir/tests/decks/long_task.ini
@@ -44,8 +46,8 @@ for n in 1 2; do
   fi
   stop_after 1 $! again$n.err
   line=$(grep '^lyapdiag: no progress' again$n.err)
-  want='no progress: this restart finished no task in the [0-9]+ s before its stop signal; running: gaussian width 32 slope 0\.[57] \([0-9]+% done in [0-9]+ s, (needs about [0-9]+ s|more: not one replica finished)\)'
-  [ $n -eq 2 ] && want="$want, gaussian width 32 slope 0\.[57] \("
+  want='no progress: this restart finished no block of replicas in the [0-9]+ s before its stop signal; running: gaussian width 32 slope 0\.[57] \(block [0-9]+ of 25, 16 replicas: [0-9]+% done in [0-9]+ s, (needs about [0-9]+ s|more: not one replica finished)\)'
+  [ $n -eq 2 ] && want="$want, gaussian width 32 slope 0\.[57] \(block "
   if [ "$status" -eq 4 ] && [ "$(grep -c '^lyapdiag: no progress' again$n.err)" -eq 1 ] &&
      echo "$line" | grep -Eq "$want" && echo "$line" | grep -q "0/2 tasks stay in $out.partial for --resume (exit status 4)"; then
     pass "$n rank(s): restart without progress: exit 4, '$line'"

@@ -83,14 +83,15 @@ echo "$counts" | awk '{ for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) exit 1 }' 
 "$top_builddir/tests/check_phase_file" long.nc >check2.txt && pass "long.nc (resumed across requeues) passes check_phase_file" ||
   { fail "long.nc checks"; grep FAIL check2.txt; }
 
-# 3. Tasks longer than the time slot: the first restart without progress
-# exits 4 and is not requeued (before, the job requeued itself forever).
+# 3. Blocks of replicas longer than the time slot: the first restart
+# without progress exits 4 and is not requeued (before, the job requeued
+# itself forever).
 watched_job lyap-noprog job3.out --time=1 --signal=B:USR1@55 --chdir="$WORK" \
-  "$top_srcdir/jobs/phase.sbatch" "$top_srcdir/tests/decks/long_task.ini" noprog.nc
+  "$top_srcdir/jobs/phase.sbatch" "$top_srcdir/tests/decks/slurm_noprog.ini" noprog.nc
 echo "job without progress: exit $status after $seconds s; its log:"
 grep -E 'phase.sbatch|stopped|resuming|no progress' job3.out
 starts=$(grep -c 'phase.sbatch: start' job3.out)
-[ "$status" -eq 4 ] && [ "$starts" -le 3 ] && grep -q 'lyapdiag: no progress: .*gaussian width 32 slope' job3.out &&
+[ "$status" -eq 4 ] && [ "$starts" -le 3 ] && grep -q 'lyapdiag: no progress: .*gaussian width 256 slope' job3.out &&
   grep -q 'phase.sbatch: not requeueing: .*exit 4' job3.out && [ -e noprog.nc.partial ] &&
   pass "no progress: exit 4 after $starts allocation(s), not requeued, checkpoint kept" ||
   { fail "no-progress job: exit $status, $starts allocations"; cat job3.out; }

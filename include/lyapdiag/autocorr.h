@@ -95,6 +95,30 @@ int lyap_autocorr_autocovariance(const lyap_autocorr *ac, int nlags, double *gam
  * Returns LYAP_OK or LYAP_EMATH (no series yet). */
 int lyap_autocorr_result(const lyap_autocorr *ac, lyap_autocorr_estimate *est);
 
+/* Work units (DESIGN.md, "MPI"): the accumulator as a flat array of
+ * doubles, so blocks of series accumulated on different ranks can be
+ * shipped, checkpointed and combined exactly.
+ * Layout: series, shifted, shift, then per bin: count, total, the n lag
+ * sums, the n edge sums. */
+
+/* Doubles of the flat state of an accumulator of SERIES_LENGTH and BINS. */
+size_t lyap_autocorr_state_length(int series_length, int bins);
+
+/* Writes AC's state into STATE (lyap_autocorr_state_length doubles). */
+void lyap_autocorr_save(const lyap_autocorr *ac, double *state);
+
+/* Replaces AC's series by those of STATE (saved from an accumulator of the
+ * same length and bins). */
+void lyap_autocorr_load(lyap_autocorr *ac, const double *state);
+
+/* Adds the series of state FROM to state INTO (both of SERIES_LENGTH and
+ * BINS), as if they had been added to one accumulator: bins add, and FROM's
+ * sums are re-centred exactly from its shift to INTO's (the shifts differ
+ * by a difference of two increments, so no large offset cancels).
+ * Deterministic: merging the same states in the same order gives the same
+ * bits, whoever computed them. */
+void lyap_autocorr_merge_state(double *into, const double *from, int series_length, int bins);
+
 /* Forgets every series (keeps the plans: reuse for the next task of the
  * same series length). */
 void lyap_autocorr_reset(lyap_autocorr *ac);

@@ -23,6 +23,26 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
  * (most expensive first) and ETAs; only ratios matter. */
 double lyap_grid_task_cost(const lyap_deck *deck, long task);
 
+/* Estimated cost in nanoseconds of one replica of TASK (every simulation
+ * and the spectrum): lyap_grid_task_cost = this x lyap_grid_task_replicas. */
+double lyap_grid_replica_cost(const lyap_deck *deck, long task);
+
+/* Replicas TASK is expected to run: [sampling] replicas, or with
+ * target_stderr the model's estimate of the replicas that reach it
+ * (at least LYAP_ADAPTIVE_MIN_REPLICAS, at most the cap). */
+double lyap_grid_task_replicas(const lyap_deck *deck, long task);
+
+/* Cost-model nanoseconds a work unit aims at (see lyap_grid_block_replicas). */
+#define LYAP_GRID_UNIT_NS 2.5e8
+
+/* Replicas per work unit (block) of TASK: a multiple of
+ * LYAP_ADAPTIVE_ROUND of at most LYAP_GRID_UNIT_NS of cost (at least one round),
+ * or the whole task if that is less; one round with target_stderr.
+ * Depends only on the deck's settings and the task, never on the number
+ * of ranks or on the other tasks of the deck (an array job's part has the
+ * blocks of the whole deck). */
+int lyap_grid_block_replicas(const lyap_deck *deck, long task);
+
 /* New array *ORDER of all task numbers, most expensive first (ties by task
  * number), for dynamic scheduling. Caller frees. LYAP_ENOMEM on failure. */
 int lyap_grid_schedule(const lyap_deck *deck, long **order);

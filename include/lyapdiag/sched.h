@@ -1,10 +1,13 @@
 /* sched.h: the MPI layer: start-up, the deck on every rank, and the
  * master/worker sweep (DESIGN.md, "MPI"). The only module that calls MPI.
  *
- * Rank 0 is the master and computes too: between replicas of its own tasks
- * it answers workers' requests, so N ranks keep N cores busy. Tasks go out
- * most expensive first; results depend only on the task, never on who
- * computed it or when.
+ * Rank 0 is the master and computes too: between replicas of its own work
+ * units it answers workers' requests, so N ranks keep N cores busy. The
+ * unit of work is a block of consecutive replicas of one task
+ * (lyap_grid_block_replicas); units go out most expensive task first,
+ * blocks in order, and the master merges each task's block states in block
+ * order, so results depend only on the task, never on who computed which
+ * block or when, nor on the number of ranks (any number works).
  */
 #ifndef LYAPDIAG_SCHED_H
 #define LYAPDIAG_SCHED_H
@@ -35,10 +38,6 @@ int lyap_sched_agree(int status);
  * *DECK (so all agree on success or on the error). */
 int lyap_sched_load_deck(const char *path, lyap_deck *deck);
 
-/* LYAP_EMPI (the same on every rank) if there are more ranks than tasks:
- * extra ranks would hold cores and idle. */
-int lyap_sched_check_ranks(const lyap_deck *deck);
-
 /* Collective: LYAP_EDECK, with the estimate, if the deck needs more memory
  * than this node has (ranks on the node x the widest task's working set,
  * plus the results rank 0 keeps): refused before any large allocation. */
@@ -56,12 +55,28 @@ typedef int (*lyap_done_fn)(void *ctx, long task);
 /* Receives each finished task on rank 0, in arrival order. */
 typedef int (*lyap_result_sink)(void *ctx, long task, const lyap_task_result *result);
 
-/* A task a stop abandoned: how far it got in this run. */
+/* What rank 0 reads and writes during a sweep (CTX is passed to each). */
+typedef struct {
+    void *ctx;
+    lyap_done_fn is_done;   /* finished tasks of a resumed run are skipped */
+    lyap_result_sink sink;  /* each finished task; its kept blocks are then obsolete */
+    /* The finished blocks of unfinished TASK whenever they change: N
+     * states (the merged prefix, if any block is merged, then the blocks
+     * that arrived ahead of it), replacing those given before. Copied. */
+    int (*store_blocks)(void *ctx, long task, int n, const lyap_block_state *states);
+    /* The blocks an earlier run kept for TASK (resume): *N states (0 if
+     * none), valid during the call of lyap_sched_run. */
+    int (*saved_blocks)(void *ctx, long task, int *n, const lyap_block_state **states);
+} lyap_sched_io;
+
+/* A work unit a stop abandoned: how far it got in this run. */
 typedef struct {
     long task;       /* task number (lyap_grid_task_position) */
-    double fraction; /* of its replicas done, 0..1 */
+    int block, nblocks; /* the block (0-based) and the task's blocks */
+    int replicas;    /* replicas in the block */
+    double fraction; /* of the block done, 0..1 */
     double seconds;  /* wall time spent on it before it stopped */
-    double needed;   /* seconds / fraction: its whole wall time; +inf if no replica finished */
+    double needed;   /* seconds / fraction: the block's whole wall time; +inf if no replica finished */
 } lyap_sched_unfinished;
 
 /* Abandoned tasks kept in a report (the ones needing the most time). */
@@ -72,23 +87,29 @@ typedef struct {
     double seconds;       /* wall time of the sweep */
     double slot;          /* seconds from its start to the stop signal (= seconds if none came) */
     long finished;        /* tasks finished in this run (resumed ones not counted) */
+    long blocks;          /* blocks finished and kept in this run (progress, even within a task) */
+    long blocks_held;     /* finished blocks of unfinished tasks at the end (kept for --resume) */
+    long tasks_held;      /* unfinished tasks holding them */
     int nunfinished;      /* tasks a stop abandoned */
     int nshown;           /* of them in shown[] (any order) */
     lyap_sched_unfinished shown[LYAP_SCHED_MAX_SHOWN];
 } lyap_sched_report;
 
-/* Collective: computes every task of DECK that IS_DONE denies; rank 0
- * passes each result to SINK and prints progress (tasks, rate, ETA) on
- * stderr unless QUIET. After SIGTERM, SIGINT or SIGUSR1 on any rank, all
- * ranks stop at the next replica, finished results still reach SINK, and
- * every rank returns LYAP_EINTERRUPTED; *REPORT then names (on rank 0) the
- * abandoned tasks, so that a restart that finished nothing can say which
- * tasks outgrow the time slot. *REPORT's seconds is the wall time on every
- * rank. Call lyap_sched_check_ranks first. A worker whose task fails
- * aborts the run (lyap_sched_abort); on rank 0 a failure (its task or
- * SINK) is returned, so the caller can clean up before lyap_sched_abort. */
-int lyap_sched_run(const lyap_deck *deck, int quiet, lyap_done_fn is_done, lyap_result_sink sink, void *ctx,
-                   lyap_sched_report *report);
+/* Collective: computes every task of DECK that IO->is_done denies, in
+ * work units, continuing each from the blocks IO->saved_blocks kept; rank 0
+ * passes each finished task to IO->sink and the finished blocks of the
+ * others to IO->store_blocks, and prints progress (tasks, share of the
+ * work, elapsed, ETA from the measured speed of finished units) on stderr
+ * unless QUIET. After SIGTERM, SIGINT or SIGUSR1 on any rank, all ranks
+ * stop at the next replica, finished blocks still reach IO, and every rank
+ * returns LYAP_EINTERRUPTED; *REPORT then names (on rank 0) the abandoned
+ * units, so that a restart that finished no block can say which blocks
+ * outgrow the time slot. *REPORT's seconds is the wall time on every rank.
+ * Any number of ranks works. A worker whose unit fails aborts the run
+ * (lyap_sched_abort); on rank 0 a failure (its unit or IO) is returned, so
+ * the caller can clean up before lyap_sched_abort. IO is used on rank 0
+ * only. */
+int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, lyap_sched_report *report);
 
 #ifdef __cplusplus
 }
