@@ -71,21 +71,20 @@ double lyap_grid_task_cost(const lyap_deck *deck, long task)
     return lyap_grid_replica_cost(deck, task) * lyap_grid_task_replicas(deck, task);
 }
 
-/* The work unit's size: whole rounds of replicas (so the adaptive rule's
- * rounds are whole blocks) worth at most LYAP_GRID_UNIT_NS of the cost
- * model (0.25 s on the machines it was fitted on, 0.2-1 s on the slower
- * ones we met: long enough that rank 0's service, a message and a merge
- * are noise beside it, short enough that a task splits over many ranks,
- * a few ranks share it evenly, and a stop loses little), at least one
- * round, at most the whole task.
- * With target_stderr the block is one round: the rule then stops after
- * exactly the round it would stop at in one sequential run. */
+/* The work unit's size: as many replicas as fit in LYAP_GRID_UNIT_NS of
+ * the cost model (0.25 s on the machines it was fitted on, 0.2-1 s on the
+ * slower ones we met: long enough that rank 0's service, a message and a
+ * merge are noise beside it (~60 us, bench/), short enough that a task
+ * splits over many ranks and a stop loses little), at least one replica
+ * (a replica runs its layers in sequence: the smallest unit there is), at
+ * most the whole task. With target_stderr the block is one round of
+ * LYAP_ADAPTIVE_ROUND: the rule then stops after exactly the round it
+ * would stop at in one sequential run. */
 int lyap_grid_block_replicas(const lyap_deck *deck, long task)
 {
     if (deck->target_stderr > 0)
         return deck->replicas < LYAP_ADAPTIVE_ROUND ? deck->replicas : LYAP_ADAPTIVE_ROUND;
-    double rounds = floor(LYAP_GRID_UNIT_NS / (LYAP_ADAPTIVE_ROUND * lyap_grid_replica_cost(deck, task)));
-    double replicas = LYAP_ADAPTIVE_ROUND * fmax(1, rounds);
+    double replicas = fmax(1, floor(LYAP_GRID_UNIT_NS / lyap_grid_replica_cost(deck, task)));
     return replicas >= deck->replicas ? deck->replicas : (int)replicas;
 }
 

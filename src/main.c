@@ -361,9 +361,10 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
         if (isfinite(u->needed))
             snprintf(need, sizeof need, "needs about %.0f s", u->needed);
         n += (size_t)snprintf(running + n, sizeof running - n, "%s%s width %d slope %g (block %d of %d, %d "
-                              "replicas: %.0f%% done in %.0f s, %s)", i ? ", " : "",
+                              "replica%s: %.0f%% done in %.0f s, %s)", i ? ", " : "",
                               lyap_family_name(deck->families[f]), deck->widths[w], deck->slopes[s], u->block + 1,
-                              u->nblocks, u->replicas, 100 * u->fraction, u->seconds, need);
+                              u->nblocks, u->replicas, u->replicas == 1 ? "" : "s", 100 * u->fraction, u->seconds,
+                              need);
     }
     if (r->nunfinished > listed && n < sizeof running)
         snprintf(running + n, sizeof running - n, " and %d more", r->nunfinished - listed);
@@ -414,8 +415,9 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s\n", deck->output, lyap_deck_task_count(deck),
-               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", report->seconds);
+        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s; rank 0 served %ld unit messages, %.1f us each\n",
+               deck->output, lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s",
+               report->seconds, report->served, report->served ? 1e6 * report->serve_seconds / report->served : 0.0);
     return 0;
 }
 

@@ -520,6 +520,8 @@ static int serve_idle(master_state *m)
 static int serve_one(master_state *m, const MPI_Status *probed)
 {
     MPI_Status status;
+    double start = MPI_Wtime();
+    m->report->served++;
     LYAP_MPI(MPI_Recv(m->message, m->count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
     int kind = (int)m->message[MSG_KIND];
     long task = (long)m->message[MSG_TASK];
@@ -530,7 +532,9 @@ static int serve_one(master_state *m, const MPI_Status *probed)
     if (kind == STOPPING)
         note_unfinished(m, task, (int)m->message[MSG_BLOCK], m->message[MSG_FRACTION], m->message[MSG_SECONDS]);
     LYAP_CALL(assign(m, status.MPI_SOURCE));
-    return serve_idle(m);
+    int served = serve_idle(m);
+    m->report->serve_seconds += MPI_Wtime() - start;
+    return served;
 }
 
 /* estimate's poll hook on rank 0: serve every waiting worker. */

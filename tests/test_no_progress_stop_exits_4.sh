@@ -46,8 +46,8 @@ for n in 1 2; do
   fi
   stop_after 1 $! again$n.err
   line=$(grep '^lyapdiag: no progress' again$n.err)
-  want='no progress: this restart finished no block of replicas in the [0-9]+ s before its stop signal; running: gaussian width 32 slope 0\.[57] \(block [0-9]+ of 25, 16 replicas: [0-9]+% done in [0-9]+ s, (needs about [0-9]+ s|more: not one replica finished)\)'
-  [ $n -eq 2 ] && want="$want, gaussian width 32 slope 0\.[57] \(block "
+  want='no progress: this restart finished no block of replicas in the [0-9]+ s before its stop signal; running: gaussian width 128 slope 0\.[57] \(block [0-9]+ of 8, 1 replica: [0-9]+% done in [0-9]+ s, (needs about [0-9]+ s|more: not one replica finished)\)'
+  [ $n -eq 2 ] && want="$want, gaussian width 128 slope 0\.[57] \(block "
   if [ "$status" -eq 4 ] && [ "$(grep -c '^lyapdiag: no progress' again$n.err)" -eq 1 ] &&
      echo "$line" | grep -Eq "$want" && echo "$line" | grep -q "0/2 tasks stay in $out.partial for --resume (exit status 4)"; then
     pass "$n rank(s): restart without progress: exit 4, '$line'"

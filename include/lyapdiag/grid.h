@@ -35,9 +35,9 @@ double lyap_grid_task_replicas(const lyap_deck *deck, long task);
 /* Cost-model nanoseconds a work unit aims at (see lyap_grid_block_replicas). */
 #define LYAP_GRID_UNIT_NS 2.5e8
 
-/* Replicas per work unit (block) of TASK: a multiple of
- * LYAP_ADAPTIVE_ROUND of at most LYAP_GRID_UNIT_NS of cost (at least one round),
- * or the whole task if that is less; one round with target_stderr.
+/* Replicas per work unit (block) of TASK: those that fit in
+ * LYAP_GRID_UNIT_NS of cost (at least 1, at most the whole task); one
+ * round of LYAP_ADAPTIVE_ROUND with target_stderr.
  * Depends only on the deck's settings and the task, never on the number
  * of ranks or on the other tasks of the deck (an array job's part has the
  * blocks of the whole deck). */
