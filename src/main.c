@@ -309,12 +309,12 @@ static void echo_settings(const lyap_deck *deck)
 {
     fprintf(stderr,
             "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances, "
-            "depths %d..%d, %d replicas x %d inputs, seed %llu -> %s\n",
+            "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
             deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
             lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
-            (unsigned long long)deck->seed, deck->output);
+            (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
 }
 
 /* Collective errors: every rank has the same status; rank 0 says why. */

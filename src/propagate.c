@@ -253,6 +253,15 @@ void lyap_propagate_set_blas_threads(int nthreads)
     openblas_set_num_threads(nthreads);
 }
 
+const char *lyap_propagate_blas_core(void)
+{
+    /* OpenBLAS names the kernels it chose at load time from the CPU model
+     * (or from OPENBLAS_CORETYPE): "Prescott" on a VM that hides an
+     * AVX-512 model means generic SSE3 kernels (jobs/openblas-core.sh). */
+    const char *core = openblas_get_corename();
+    return core && *core ? core : "unknown";
+}
+
 void lyap_propagate_apply(int d, int batch, double a, const double *W, double *x, double *y, double *increments)
 {
     /* row-major W is W^T in column-major terms */

@@ -61,6 +61,11 @@ void lyap_propagate_multiply(int d, int h, int n, double scale, const double *W,
  * MPI rank unless asked otherwise, so ranks do not oversubscribe cores. */
 void lyap_propagate_set_blas_threads(int nthreads);
 
+/* The name of the kernels OpenBLAS runs on this CPU ("SkylakeX",
+ * "Haswell", "Prescott", ...; "unknown" if it does not say): a static
+ * string, for the run's header line. Not collective. */
+const char *lyap_propagate_blas_core(void);
+
 /* Frees *PLAN and sets it to NULL; safe on NULL. */
 void lyap_propagate_plan_destroy(lyap_propagate_plan *plan);
 
