@@ -155,6 +155,25 @@ static inline __attribute__((always_inline)) void sincos_turnsf(float t, float *
     *s = flip_s * (odd * cs + (1 - odd) * sn);
 }
 
+/* U(-1, 1) from one word, for uniform weights: (2k + 1) 2^-32 - 1 for the
+ * word's value k, read as the signed s = k - 2^31: (2s + 1) 2^-32, exact in
+ * double (32 significant bits). Symmetric about 0 (k <-> 2^32 - 1 - k), never
+ * 0 or +-1; a grid of 2^32 points whose moments differ from U(-1, 1)'s by
+ * relative 2^-64 (the variance (1 - 2^-64)/3): one Philox word per weight
+ * instead of two, and no pass over W for 2u - 1. int32 -> double converts
+ * exactly on every vector ISA. */
+static inline __attribute__((always_inline)) double symmetric32(uint32_t w)
+{
+    return (double)(int32_t)(w ^ 0x80000000u) * 0x1.0p-31 + 0x1.0p-32;
+}
+
+/* The same in float for precision = single: the top 24 bits k,
+ * (2k + 1) 2^-24 - 1, exact in float (a multiple of 2^-24 below 1). */
+static inline __attribute__((always_inline)) float symmetricf(uint32_t w)
+{
+    return (float)(int32_t)(w >> 8) * 0x1.0p-23f + (0x1.0p-24f - 1.0f);
+}
+
 /* 24 random bits on the open interval (0, 1). */
 static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
 {
@@ -166,6 +185,7 @@ static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
  *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
  *   uniform: 2 CHUNK values on (0, 1), from words (0, 1) then (2, 3);
  *   uniform32: 4 CHUNK values on (0, 1), word j of block i at out[j CHUNK + i];
+ *   symmetric32, symmetric float: 4 CHUNK values on (-1, 1), likewise;
  *   normal:  2 CHUNK values, out[i] = r_i cos(2 pi u2_i) and
  *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller);
  *   normal float: 4 CHUNK floats, Box-Muller on 24-bit uniforms from
@@ -200,6 +220,20 @@ static inline __attribute__((always_inline)) void chunk_body(lyap_variate_kind k
     }
     if (kind == LYAP_VARIATE_BITS) {
         memcpy(out, w, sizeof w);
+        return;
+    }
+    if (kind == LYAP_VARIATE_SYMMETRIC32) {
+        double *o = out;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < CHUNK; i++)
+                o[j * CHUNK + i] = symmetric32(w[j][i]);
+        return;
+    }
+    if (kind == LYAP_VARIATE_SYMMETRIC_FLOAT) {
+        float *of = out;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < CHUNK; i++)
+                of[j * CHUNK + i] = symmetricf(w[j][i]);
         return;
     }
     if (kind == LYAP_VARIATE_UNIFORM32) {
@@ -335,9 +369,7 @@ static lyap_variates_isa best_isa(void)
 
 size_t lyap_variates_per_chunk(lyap_variate_kind kind)
 {
-    return kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT || kind == LYAP_VARIATE_UNIFORM32
-               ? 4 * CHUNK
-               : 2 * CHUNK;
+    return kind == LYAP_VARIATE_UNIFORM || kind == LYAP_VARIATE_NORMAL ? 2 * CHUNK : 4 * CHUNK;
 }
 
 /* N values of KIND, whole chunks into OUT, the tail cut from one more. */
@@ -346,7 +378,9 @@ static void draw(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t k
 {
     chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
     size_t per_chunk = lyap_variates_per_chunk(kind), i = 0;
-    size_t size = kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT ? sizeof(float) : sizeof(double);
+    size_t size = kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT || kind == LYAP_VARIATE_SYMMETRIC_FLOAT
+                      ? sizeof(float)
+                      : sizeof(double);
     uint32_t block = ctr[0];
     unsigned char *bytes = out;
     double spare[4 * CHUNK]; /* room for the largest chunk */
@@ -362,6 +396,12 @@ void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], cons
                               size_t n)
 {
     draw(isa, LYAP_VARIATE_NORMAL, key, ctr, out, n);
+}
+
+void lyap_variates_draw_isa(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t key[2],
+                            const uint32_t ctr[4], void *out, size_t n)
+{
+    draw(isa, kind, key, ctr, out, n);
 }
 
 void lyap_variates_draw(lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], void *out, size_t n)

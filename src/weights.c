@@ -153,9 +153,7 @@ int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, doub
         return lyap_haar_frame(w->qr, rng, W);
     case LYAP_ENTRIES_UNIFORM:
         *scale = sqrt(3.0 * s2 / w->d);
-        lyap_rng_uniform(rng, W, n);
-        for (size_t i = 0; i < n; i++)
-            W[i] = 2.0 * W[i] - 1.0;
+        lyap_rng_uniform_symmetric(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_SIGN:
         *scale = sqrt(s2 / w->d);
