@@ -31,7 +31,7 @@ typedef struct lyap_propagate_plan_s *lyap_propagate_plan;
  * DEPTH layers (the exact path draws steps in blocks sized to it) and METHOD
  * (exact or matrix, as resolved by lyap_method_resolve; exact needs a
  * rotation-invariant family), the matrix path in PRECISION (single:
- * gaussian weights, float variates and SGEMM, log-norms in double).
+ * gaussian or uniform weights, float variates and SGEMM, log-norms in double).
  * LYAP_ENOMEM, LYAP_ELAPACK, or LYAP_EINTERNAL for an exact or single
  * path the family lacks (*PLAN left NULL). */
 int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int depth, lyap_method method,
