@@ -53,6 +53,8 @@ case $mode in
   run)
     install_packages $PACKAGES
     build
+    # OpenBLAS's right kernels where it cannot read the CPU model (VMs)
+    . jobs/openblas-core.sh
     mpirun --oversubscribe -np "$(nproc)" ./lyapdiag run inputs/quick.ini --output phase.nc
     # postproc needs Debian's python (xarray, netCDF4, matplotlib), not the
     # python3 that may come first on PATH.

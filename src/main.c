@@ -67,7 +67,8 @@ static const char usage_text[] =
     "      Load it in Python: postproc/load_init_weights.py W.nc\n"
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
-    "      phase-diagram file (dimensions, units, meaning); the version.\n";
+    "      phase-diagram file (dimensions, units, meaning); the version and\n"
+    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
@@ -606,7 +607,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        printf("%s %s\nBLAS core: %s\n", PACKAGE_NAME, PACKAGE_VERSION, lyap_propagate_blas_core());
         return 0;
     }
     if (strcmp(argv[1], "run") == 0)
