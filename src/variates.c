@@ -2,8 +2,9 @@
  *
  * The matrix path needs d*d normal variates per layer, and for d >= 16
  * they, not the GEMM, set its speed (DESIGN.md). This kernel draws them in
- * chunks with Random123's Philox4x32-10 and Box-Muller, in plain array
- * loops that gcc vectorizes for AVX-512, AVX2 or SSE2, chosen at run time.
+ * chunks with Random123's Philox4x32-10 (its rounds in intrinsics) and
+ * Box-Muller in plain array loops that gcc vectorizes, for AVX-512, AVX2
+ * or SSE2, chosen at run time; likewise the uniforms of uniform weights.
  * log, sin and cos are our own polynomials (accurate to a few ulp) written
  * with plain +, -, *, / and sqrt: IEEE rounds each of those exactly, and
  * without contraction into FMA (ISO C mode) every vector width computes the
@@ -190,11 +191,10 @@ static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
  * the even 32-bit lanes, then on the odd ones shifted down): gcc
  * vectorizes the plain C product as a full 64-bit one, with three
  * pmuludq (or AVX512DQ's vpmullq, three uops and 15 cycles), which made
- * the rounds, the uniform weights' whole cost, 2-3x slower. All ten
- * rounds of a vector of counters run in registers. Round r (key (k0, k1)
- * + r (W0, W1)) maps words (x0, x1, x2, x3) to
- * (hi(M1 x2) ^ x1 ^ k0, lo(M1 x2), hi(M0 x0) ^ x3 ^ k1, lo(M0 x0)). */
-/* The same with intrinsics, one vector of counters at a time: EVEN and
+ * the rounds, most of the uniform weights' cost, 1.4x slower. Round r
+ * (key (k0, k1) + r (W0, W1)) maps words (x0, x1, x2, x3) to
+ * (hi(M1 x2) ^ x1 ^ k0, lo(M1 x2), hi(M0 x0) ^ x3 ^ k1, lo(M0 x0)).
+ * One vector of counters at a time, all ten rounds in registers: EVEN and
  * ODD products of the lanes' 32-bit words (ODD from the words shifted
  * down), then the high and low halves put back in their lanes. */
 #define PHILOX_ROUNDS_WITH(V, LANES, LOAD, STORE, MUL, SRL, HI, LO, XOR, SET64, SET32)                  \
