@@ -7,7 +7,8 @@
  *     and of its GEMM alone, by width, gaussian weights, and its achieved
  *     GFLOP/s (double and single) next to DGEMM and SGEMM alone;
  *   - a whole task (estimators included) per path: steps per second and
- *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2);
+ *     the cost to reach a lambda stderr of 1e-3 (wall x (stderr/1e-3)^2),
+ *     gaussian and uniform weights at d = 64;
  *   - the time one task needs for a lambda stderr of 1e-3, by width and
  *     path: with one input per network stderr^2 = v / (replicas x depth),
  *     so it takes v / 1e-6 layer-steps, at the measured steps per second
@@ -15,11 +16,14 @@
  *   - the Lyapunov spectrum: time per layer of the QR (Benettin) step, the
  *     rotation-invariant shortcut against the full matrix path, by d and K;
  *   - the exact finite-depth law (FFT): create + laws at depths 10/100/1000.
- * Usage: bench/bench_kernels [seconds per figure, default 0.5]. */
+ * Usage: bench/bench_kernels [seconds per figure, default 0.5] [section]
+ * (section: normals, exact, matrix, task, spectrum or depthlaw; all by
+ * default). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lyapdiag/depthlaw.h"
@@ -204,14 +208,25 @@ static void bench_depthlaw(int d)
     printf("BENCH depthlaw family=gaussian d=%d depths=10,100,1000 ms_per_task=%.3g\n", d, 1e3 * (now() - t0) / n);
 }
 
+/* Whether SECTION is to run (all when no section was asked for). */
+static const char *only;
+static int wanted(const char *section)
+{
+    return !only || strcmp(only, section) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
         budget = atof(argv[1]);
+    if (argc > 2)
+        only = argv[2];
     lyap_propagate_set_blas_threads(1);
-    bench_normals();
+    printf("BENCH blas core=%s\n", lyap_propagate_blas_core()); /* the kernels OpenBLAS runs */
+    if (wanted("normals"))
+        bench_normals();
     const int widths[] = {2, 4, 16, 64, 256, 1024};
-    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+    for (size_t i = 0; wanted("exact") && i < sizeof widths / sizeof *widths; i++) {
         double per_layer, d = widths[i];
         /* The exact path's columns are independent networks: 16 of them per
          * replica (the default batch) cost no information, unlike the
@@ -226,23 +241,30 @@ int main(int argc, char **argv)
         printf("BENCH time_to_stderr_1e-3 d=%d exact_s=%.3g matrix_s=%.3g matrix_single_s=%.3g\n", widths[i],
                time_to_stderr((int)d, exact), time_to_stderr((int)d, matrix), time_to_stderr((int)d, single));
     }
-    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+    for (size_t i = 0; wanted("matrix") && i < sizeof widths / sizeof *widths; i++)
         if (widths[i] >= 16)
             bench_matrix_layer(widths[i]);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 4096, 1, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 256, 16, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 1, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 8, 1000);
-    bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, 64, 1, 1000);
+    if (wanted("task")) {
+        bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 4096, 1, 1000);
+        bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_EXACT, LYAP_PRECISION_DOUBLE, 256, 16, 1000);
+        bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 1, 1000);
+        bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 8, 1000);
+        bench_task(LYAP_FAMILY_GAUSSIAN, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, 64, 1, 1000);
+        /* uniform weights: the matrix path is their only path */
+        bench_task(LYAP_FAMILY_UNIFORM, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, 64, 1, 1000);
+        bench_task(LYAP_FAMILY_UNIFORM, 64, LYAP_METHOD_MATRIX, LYAP_PRECISION_SINGLE, 64, 1, 1000);
+    }
     const int spectrum_widths[] = {16, 64, 256};
-    for (size_t i = 0; i < sizeof spectrum_widths / sizeof *spectrum_widths; i++) {
+    for (size_t i = 0; wanted("spectrum") && i < sizeof spectrum_widths / sizeof *spectrum_widths; i++) {
         bench_spectrum(LYAP_FAMILY_GAUSSIAN, spectrum_widths[i], 8);
         bench_spectrum(LYAP_FAMILY_GAUSSIAN, spectrum_widths[i], spectrum_widths[i]);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], 8);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], spectrum_widths[i]);
     }
-    bench_depthlaw(4);
-    bench_depthlaw(16);
-    bench_depthlaw(1024);
+    if (wanted("depthlaw")) {
+        bench_depthlaw(4);
+        bench_depthlaw(16);
+        bench_depthlaw(1024);
+    }
     return 0;
 }

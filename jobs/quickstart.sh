@@ -53,6 +53,8 @@ case $mode in
   run)
     install_packages $PACKAGES
     build
+    # OpenBLAS's right kernels where it cannot read the CPU model (VMs)
+    . jobs/openblas-core.sh
     # An interrupted earlier run (phase.nc.partial) continues where it stopped.
     resume=""
     [ -e phase.nc.partial ] && resume=--resume

@@ -438,7 +438,7 @@ static const struct key_spec deck_keys[] = {
      NULL, "matrix", RESUME_MUST_MATCH},
     {"sampling", "precision", parse_precision, "double",
      "double or single: single runs the matrix path's weights and GEMM in float (SGEMM; log-norms stay "
-     "double), about 3x faster; gaussian weights only",
+     "double), about 2x faster; gaussian and uniform weights only",
      NULL, "single", RESUME_MUST_MATCH},
     {"sampling", "spectrum", parse_spectrum, "0",
      "Lyapunov spectrum of the input-output Jacobian (QR/Benettin): 0 = off, K = the top K exponents "

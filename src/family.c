@@ -19,7 +19,7 @@ static const lyap_family_info families[LYAP_FAMILY_COUNT] = {
     [LYAP_FAMILY_UNIFORM] = {
         .name = "uniform", .entries = LYAP_ENTRIES_UNIFORM, .exact_law = 0, .looks_linear = 0,
         .block = LYAP_FAMILY_UNIFORM, .theory = LYAP_THEORY_NONE, .standard_scale = "He",
-        .dies_at_every_slope = 0, .limit_theorems = 1, .single_precision = 0,
+        .dies_at_every_slope = 0, .limit_theorems = 1, .single_precision = 1,
         .lattice = 0},
     /* Looks-linear rows describe their block A in entries and theory. */
     [LYAP_FAMILY_LOOKS_LINEAR] = {

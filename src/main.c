@@ -68,7 +68,8 @@ static const char usage_text[] =
     "      Load it in Python: postproc/load_init_weights.py W.nc\n"
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
-    "      phase-diagram file (dimensions, units, meaning); the version.\n";
+    "      phase-diagram file (dimensions, units, meaning); the version and\n"
+    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
@@ -320,12 +321,12 @@ static void echo_settings(const lyap_deck *deck)
 {
     fprintf(stderr,
             "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances, "
-            "depths %d..%d, %d replicas x %d inputs, seed %llu -> %s\n",
+            "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
             deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
             lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
-            (unsigned long long)deck->seed, deck->output);
+            (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
 }
 
 /* Collective errors: every rank has the same status; rank 0 says why. */
@@ -633,7 +634,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        printf("%s %s\nBLAS core: %s\n", PACKAGE_NAME, PACKAGE_VERSION, lyap_propagate_blas_core());
         return 0;
     }
     if (strcmp(argv[1], "run") == 0)

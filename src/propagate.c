@@ -30,7 +30,7 @@ struct lyap_propagate_plan_s {
     /* looks-linear: W = [[A, -A], [-A, A]] acts through its h x h block */
     int h;         /* d/2 for looks-linear families, else 0 */
     double *t;     /* [h*batch] u - v of each column */
-    /* matrix path in single precision (normal entries, float) */
+    /* matrix path in single precision (gaussian or uniform entries, float) */
     int single;
     float *Wf, *xf, *yf; /* as W, x, y */
     /* lattice weights (rows that can cancel exactly): pre-activations within
@@ -75,7 +75,9 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
     p->single = single;
     int status = LYAP_OK;
     if (single) {
-        status = lyap_alloc(&p->Wf, (size_t)d * d, sizeof *p->Wf, "weight matrix");
+        status = lyap_weights_create(info->entries, d, &p->sampler);
+        if (status == LYAP_OK)
+            status = lyap_alloc(&p->Wf, (size_t)d * d, sizeof *p->Wf, "weight matrix");
         if (status == LYAP_OK)
             status = lyap_alloc(&p->xf, cells, sizeof *p->xf, "activations");
         if (status == LYAP_OK)
@@ -193,9 +195,9 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
     double scale;
     lyap_rng_init(&rng, p->seed, p->task_key, (uint64_t)p->replica, (uint64_t)p->layer, LYAP_RNG_WEIGHTS);
     if (p->single) {
-        lyap_rng_normal_float(&rng, p->Wf, (size_t)d * d);
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, (float)sqrt(p->s2 / d), p->Wf, d, p->xf,
-                    d, 0.0f, p->yf, d);
+        LYAP_CALL(lyap_weights_draw_float(p->sampler, &rng, p->s2, p->Wf, &scale));
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, batch, d, (float)scale, p->Wf, d, p->xf, d, 0.0f,
+                    p->yf, d);
         activate_and_normalize_float(d, batch, (float)p->a, p->yf, increments);
         float *swap = p->xf;
         p->xf = p->yf;
@@ -251,6 +253,15 @@ void lyap_propagate_multiply(int d, int h, int n, double scale, const double *W,
 void lyap_propagate_set_blas_threads(int nthreads)
 {
     openblas_set_num_threads(nthreads);
+}
+
+const char *lyap_propagate_blas_core(void)
+{
+    /* OpenBLAS names the kernels it chose at load time from the CPU model
+     * (or from OPENBLAS_CORETYPE): "Prescott" on a VM that hides an
+     * AVX-512 model means generic SSE3 kernels (jobs/openblas-core.sh). */
+    const char *core = openblas_get_corename();
+    return core && *core ? core : "unknown";
 }
 
 void lyap_propagate_apply(int d, int batch, double a, const double *W, double *x, double *y, double *increments)

@@ -104,6 +104,16 @@ void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n)
     fill(rng, LYAP_VARIATE_UNIFORM, out, n);
 }
 
+void lyap_rng_uniform_symmetric(lyap_rng *rng, double *out, size_t n)
+{
+    fill(rng, LYAP_VARIATE_SYMMETRIC32, out, n);
+}
+
+void lyap_rng_uniform_symmetric_float(lyap_rng *rng, float *out, size_t n)
+{
+    fill(rng, LYAP_VARIATE_SYMMETRIC_FLOAT, out, n);
+}
+
 void lyap_rng_bits(lyap_rng *rng, uint32_t *out, size_t n)
 {
     fill(rng, LYAP_VARIATE_BITS, out, n);

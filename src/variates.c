@@ -2,8 +2,9 @@
  *
  * The matrix path needs d*d normal variates per layer, and for d >= 16
  * they, not the GEMM, set its speed (DESIGN.md). This kernel draws them in
- * chunks with Random123's Philox4x32-10 and Box-Muller, in plain array
- * loops that gcc vectorizes for AVX-512, AVX2 or SSE2, chosen at run time.
+ * chunks with Random123's Philox4x32-10 (its rounds in intrinsics) and
+ * Box-Muller in plain array loops that gcc vectorizes, for AVX-512, AVX2
+ * or SSE2, chosen at run time; likewise the uniforms of uniform weights.
  * log, sin and cos are our own polynomials (accurate to a few ulp) written
  * with plain +, -, *, / and sqrt: IEEE rounds each of those exactly, and
  * without contraction into FMA (ISO C mode) every vector width computes the
@@ -12,6 +13,7 @@
  * (Makefile.am); nothing here sees NaN or infinity.
  */
 #include <Random123/philox.h>
+#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -155,6 +157,25 @@ static inline __attribute__((always_inline)) void sincos_turnsf(float t, float *
     *s = flip_s * (odd * cs + (1 - odd) * sn);
 }
 
+/* U(-1, 1) from one word, for uniform weights: (2k + 1) 2^-32 - 1 for the
+ * word's value k, read as the signed s = k - 2^31: (2s + 1) 2^-32, exact in
+ * double (32 significant bits). Symmetric about 0 (k <-> 2^32 - 1 - k), never
+ * 0 or +-1; a grid of 2^32 points whose moments differ from U(-1, 1)'s by
+ * relative 2^-64 (the variance (1 - 2^-64)/3): one Philox word per weight
+ * instead of two, and no pass over W for 2u - 1. int32 -> double converts
+ * exactly on every vector ISA. */
+static inline __attribute__((always_inline)) double symmetric32(uint32_t w)
+{
+    return (double)(int32_t)(w ^ 0x80000000u) * 0x1.0p-31 + 0x1.0p-32;
+}
+
+/* The same in float for precision = single: the top 24 bits k,
+ * (2k + 1) 2^-24 - 1, exact in float (a multiple of 2^-24 below 1). */
+static inline __attribute__((always_inline)) float symmetricf(uint32_t w)
+{
+    return (float)(int32_t)(w >> 8) * 0x1.0p-23f + (0x1.0p-24f - 1.0f);
+}
+
 /* 24 random bits on the open interval (0, 1). */
 static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
 {
@@ -162,44 +183,114 @@ static inline __attribute__((always_inline)) float open_unitf(uint32_t w)
 }
 
 
+/* Philox4x32-10 (Random123's round and key schedule, its constants) on
+ * CHUNK counters at once, in place, one array per word (W[j][i]: word j
+ * of block i). Integer arithmetic, so every version gives the same bits
+ * (tested against Random123's philox4x32). The 32 x 32 -> 64-bit products
+ * are written with the vector ISA's own widening multiply (pmuludq, on
+ * the even 32-bit lanes, then on the odd ones shifted down): gcc
+ * vectorizes the plain C product as a full 64-bit one, with three
+ * pmuludq (or AVX512DQ's vpmullq, three uops and 15 cycles), which made
+ * the rounds, most of the uniform weights' cost, 1.4x slower. Round r
+ * (key (k0, k1) + r (W0, W1)) maps words (x0, x1, x2, x3) to
+ * (hi(M1 x2) ^ x1 ^ k0, lo(M1 x2), hi(M0 x0) ^ x3 ^ k1, lo(M0 x0)).
+ * One vector of counters at a time, all ten rounds in registers: EVEN and
+ * ODD products of the lanes' 32-bit words (ODD from the words shifted
+ * down), then the high and low halves put back in their lanes. */
+#define PHILOX_ROUNDS_WITH(V, LANES, LOAD, STORE, MUL, SRL, HI, LO, XOR, SET64, SET32)                  \
+    const V m0 = SET64(PHILOX_M4x32_0), m1 = SET64(PHILOX_M4x32_1);                                    \
+    for (int i = 0; i < CHUNK; i += LANES) {                                                             \
+        V a = LOAD((const void *)(w[0] + i)), b = LOAD((const void *)(w[1] + i));                        \
+        V c = LOAD((const void *)(w[2] + i)), d = LOAD((const void *)(w[3] + i));                        \
+        uint32_t r0 = k0, r1 = k1;                                                                       \
+        for (int round = 0; round < 10; round++) {                                                       \
+            V p0e = MUL(a, m0), p0o = MUL(SRL(a, 32), m0), p1e = MUL(c, m1), p1o = MUL(SRL(c, 32), m1); \
+            V hi0 = HI(p0e, p0o), lo0 = LO(p0e, p0o), hi1 = HI(p1e, p1o), lo1 = LO(p1e, p1o);            \
+            a = XOR(XOR(hi1, b), SET32((int)r0));                                                        \
+            b = lo1;                                                                                     \
+            c = XOR(XOR(hi0, d), SET32((int)r1));                                                        \
+            d = lo0;                                                                                     \
+            r0 += PHILOX_W32_0;                                                                          \
+            r1 += PHILOX_W32_1;                                                                          \
+        }                                                                                                \
+        STORE((void *)(w[0] + i), a);                                                                    \
+        STORE((void *)(w[1] + i), b);                                                                    \
+        STORE((void *)(w[2] + i), c);                                                                    \
+        STORE((void *)(w[3] + i), d);                                                                    \
+    }
+
+/* high halves of the even products into the even lanes, the odd ones'
+ * stay; low halves of the odd products up into the odd lanes */
+#define HI512(e, o) _mm512_mask_blend_epi32(0xaaaa, _mm512_srli_epi64(e, 32), o)
+#define LO512(e, o) _mm512_mask_blend_epi32(0xaaaa, e, _mm512_slli_epi64(o, 32))
+__attribute__((target("avx512f"))) static void rounds_avx512(uint32_t w[4][CHUNK], uint32_t k0, uint32_t k1)
+{
+    PHILOX_ROUNDS_WITH(__m512i, 16, _mm512_loadu_si512, _mm512_storeu_si512, _mm512_mul_epu32, _mm512_srli_epi64,
+                       HI512, LO512, _mm512_xor_si512, _mm512_set1_epi64, _mm512_set1_epi32)
+}
+
+#define LOAD256(p) _mm256_loadu_si256((const __m256i *)(p))
+#define STORE256(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define HI256(e, o) _mm256_blend_epi32(_mm256_srli_epi64(e, 32), o, 0xaa)
+#define LO256(e, o) _mm256_blend_epi32(e, _mm256_slli_epi64(o, 32), 0xaa)
+__attribute__((target("avx2"))) static void rounds_avx2(uint32_t w[4][CHUNK], uint32_t k0, uint32_t k1)
+{
+    PHILOX_ROUNDS_WITH(__m256i, 8, LOAD256, STORE256, _mm256_mul_epu32, _mm256_srli_epi64, HI256, LO256,
+                       _mm256_xor_si256, _mm256_set1_epi64x, _mm256_set1_epi32)
+}
+
+/* SSE2 has no blend: mask and or */
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(p))
+#define STORE128(p, v) _mm_storeu_si128((__m128i *)(p), v)
+#define HIGH128 _mm_set1_epi64x((long long)0xffffffff00000000ULL)
+#define HI128(e, o) _mm_or_si128(_mm_srli_epi64(e, 32), _mm_and_si128(o, HIGH128))
+#define LO128(e, o) _mm_or_si128(_mm_andnot_si128(HIGH128, e), _mm_slli_epi64(o, 32))
+static void rounds_sse2(uint32_t w[4][CHUNK], uint32_t k0, uint32_t k1)
+{
+    PHILOX_ROUNDS_WITH(__m128i, 4, LOAD128, STORE128, _mm_mul_epu32, _mm_srli_epi64, HI128, LO128, _mm_xor_si128,
+                       _mm_set1_epi64x, _mm_set1_epi32)
+}
+
 /* One chunk (CHUNK Philox blocks FIRST.. of stream (key, ctr)) of KIND:
  *   bits:    4 CHUNK words, word j of block i at out[j CHUNK + i];
  *   uniform: 2 CHUNK values on (0, 1), from words (0, 1) then (2, 3);
  *   uniform32: 4 CHUNK values on (0, 1), word j of block i at out[j CHUNK + i];
+ *   symmetric32, symmetric float: 4 CHUNK values on (-1, 1), likewise;
  *   normal:  2 CHUNK values, out[i] = r_i cos(2 pi u2_i) and
  *            out[CHUNK + i] = r_i sin(2 pi u2_i) (Box-Muller);
  *   normal float: 4 CHUNK floats, Box-Muller on 24-bit uniforms from
  *            words (0, 1) and (2, 3), cosines then sines of each pair. */
+typedef void (*rounds_fn)(uint32_t w[4][CHUNK], uint32_t k0, uint32_t k1);
+
 static inline __attribute__((always_inline)) void chunk_body(lyap_variate_kind kind, const uint32_t key[2],
-                                                             const uint32_t ctr[4], uint32_t first, void *out)
+                                                             const uint32_t ctr[4], uint32_t first, void *out,
+                                                             rounds_fn rounds)
 {
     uint32_t w[4][CHUNK];
     double u1[CHUNK], u2[CHUNK];
-    /* Philox4x32-10 (Random123's round and key schedule, its constants)
-     * on CHUNK counters at once, one array per word: each round is then a
-     * plain loop over lanes that gcc vectorizes whole (1.4x the speed of
-     * one block at a time). */
-    uint32_t k0 = key[0], k1 = key[1];
     for (int i = 0; i < CHUNK; i++) {
         w[0][i] = first + (uint32_t)i;
         w[1][i] = ctr[1];
         w[2][i] = ctr[2];
         w[3][i] = ctr[3];
     }
-    for (int round = 0; round < 10; round++) {
-        for (int i = 0; i < CHUNK; i++) {
-            uint64_t p0 = (uint64_t)PHILOX_M4x32_0 * w[0][i], p1 = (uint64_t)PHILOX_M4x32_1 * w[2][i];
-            uint32_t y0 = (uint32_t)(p1 >> 32) ^ w[1][i] ^ k0, y2 = (uint32_t)(p0 >> 32) ^ w[3][i] ^ k1;
-            w[0][i] = y0;
-            w[1][i] = (uint32_t)p1;
-            w[2][i] = y2;
-            w[3][i] = (uint32_t)p0;
-        }
-        k0 += PHILOX_W32_0;
-        k1 += PHILOX_W32_1;
-    }
+    rounds(w, key[0], key[1]);
     if (kind == LYAP_VARIATE_BITS) {
         memcpy(out, w, sizeof w);
+        return;
+    }
+    if (kind == LYAP_VARIATE_SYMMETRIC32) {
+        double *o = out;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < CHUNK; i++)
+                o[j * CHUNK + i] = symmetric32(w[j][i]);
+        return;
+    }
+    if (kind == LYAP_VARIATE_SYMMETRIC_FLOAT) {
+        float *of = out;
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < CHUNK; i++)
+                of[j * CHUNK + i] = symmetricf(w[j][i]);
         return;
     }
     if (kind == LYAP_VARIATE_UNIFORM32) {
@@ -295,8 +386,22 @@ static inline __attribute__((always_inline)) void gamma_body(const double *shape
     __attribute__((target("avx2"))) static void name##_avx2 params { call; }                \
     static void name##_sse2 params { call; }
 
-ISA_VARIANTS(chunk, (lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], uint32_t first, void *out),
-             chunk_body(kind, key, ctr, first, out))
+__attribute__((target("avx512f,avx512dq,avx512vl"))) static void chunk_avx512(lyap_variate_kind kind,
+                                                                              const uint32_t key[2],
+                                                                              const uint32_t ctr[4], uint32_t first,
+                                                                              void *out)
+{
+    chunk_body(kind, key, ctr, first, out, rounds_avx512);
+}
+__attribute__((target("avx2"))) static void chunk_avx2(lyap_variate_kind kind, const uint32_t key[2],
+                                                       const uint32_t ctr[4], uint32_t first, void *out)
+{
+    chunk_body(kind, key, ctr, first, out, rounds_avx2);
+}
+static void chunk_sse2(lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], uint32_t first, void *out)
+{
+    chunk_body(kind, key, ctr, first, out, rounds_sse2);
+}
 ISA_VARIANTS(logs, (const double *x, double *out, size_t n), log_body(x, out, n))
 ISA_VARIANTS(counts, (const uint32_t *words, int nw, int d, double *counts, size_t n),
              count_body(words, nw, d, counts, n))
@@ -335,9 +440,7 @@ static lyap_variates_isa best_isa(void)
 
 size_t lyap_variates_per_chunk(lyap_variate_kind kind)
 {
-    return kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT || kind == LYAP_VARIATE_UNIFORM32
-               ? 4 * CHUNK
-               : 2 * CHUNK;
+    return kind == LYAP_VARIATE_UNIFORM || kind == LYAP_VARIATE_NORMAL ? 2 * CHUNK : 4 * CHUNK;
 }
 
 /* N values of KIND, whole chunks into OUT, the tail cut from one more. */
@@ -346,7 +449,9 @@ static void draw(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t k
 {
     chunk_fn kernel = isa == LYAP_ISA_AVX512 ? chunk_avx512 : isa == LYAP_ISA_AVX2 ? chunk_avx2 : chunk_sse2;
     size_t per_chunk = lyap_variates_per_chunk(kind), i = 0;
-    size_t size = kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT ? sizeof(float) : sizeof(double);
+    size_t size = kind == LYAP_VARIATE_BITS || kind == LYAP_VARIATE_NORMAL_FLOAT || kind == LYAP_VARIATE_SYMMETRIC_FLOAT
+                      ? sizeof(float)
+                      : sizeof(double);
     uint32_t block = ctr[0];
     unsigned char *bytes = out;
     double spare[4 * CHUNK]; /* room for the largest chunk */
@@ -362,6 +467,12 @@ void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], cons
                               size_t n)
 {
     draw(isa, LYAP_VARIATE_NORMAL, key, ctr, out, n);
+}
+
+void lyap_variates_draw_isa(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t key[2],
+                            const uint32_t ctr[4], void *out, size_t n)
+{
+    draw(isa, kind, key, ctr, out, n);
 }
 
 void lyap_variates_draw(lyap_variate_kind kind, const uint32_t key[2], const uint32_t ctr[4], void *out, size_t n)

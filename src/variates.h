@@ -15,14 +15,17 @@ const char *lyap_variates_isa_name(lyap_variates_isa isa);
 /* What lyap_variates_draw produces, per chunk of 128 Philox blocks:
  * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 512 uniforms
  * on (0, 1) with 32 bits (acceptance tests), 256 standard normals
- * (Box-Muller), or 512 single-precision normals (24-bit uniforms, for
- * precision = single). */
+ * (Box-Muller), 512 single-precision normals (24-bit uniforms, for
+ * precision = single), or 512 uniforms on (-1, 1) (uniform weights: one
+ * word each, 32 bits in double, 24 in float). */
 typedef enum {
     LYAP_VARIATE_BITS,         /* uint32_t */
     LYAP_VARIATE_UNIFORM,      /* double */
     LYAP_VARIATE_UNIFORM32,    /* double, 32 random bits: 512 per chunk */
     LYAP_VARIATE_NORMAL,       /* double */
-    LYAP_VARIATE_NORMAL_FLOAT  /* float */
+    LYAP_VARIATE_NORMAL_FLOAT, /* float */
+    LYAP_VARIATE_SYMMETRIC32,  /* double on (-1, 1): (2k + 1) 2^-32 - 1, k a 32-bit word */
+    LYAP_VARIATE_SYMMETRIC_FLOAT /* float on (-1, 1): (2k + 1) 2^-24 - 1, k its top 24 bits */
 } lyap_variate_kind;
 
 /* Values per chunk of KIND. */
@@ -52,5 +55,9 @@ void lyap_variates_gamma_attempt(const double *shape, const double *x, const dou
 /* Double normals with the kernel for ISA (which the CPU must support): tests. */
 void lyap_variates_normal_isa(lyap_variates_isa isa, const uint32_t key[2], const uint32_t ctr[4], double *out,
                               size_t n);
+
+/* lyap_variates_draw with the kernel for ISA (which the CPU must support): tests. */
+void lyap_variates_draw_isa(lyap_variates_isa isa, lyap_variate_kind kind, const uint32_t key[2],
+                            const uint32_t ctr[4], void *out, size_t n);
 
 #endif

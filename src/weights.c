@@ -153,9 +153,7 @@ int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, doub
         return lyap_haar_frame(w->qr, rng, W);
     case LYAP_ENTRIES_UNIFORM:
         *scale = sqrt(3.0 * s2 / w->d);
-        lyap_rng_uniform(rng, W, n);
-        for (size_t i = 0; i < n; i++)
-            W[i] = 2.0 * W[i] - 1.0;
+        lyap_rng_uniform_symmetric(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_SIGN:
         *scale = sqrt(s2 / w->d);
@@ -163,6 +161,25 @@ int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, doub
         return LYAP_OK;
     }
     return lyap_fail(LYAP_EINTERNAL, "weights: no sampler for entry law %d", (int)w->entries);
+}
+
+int lyap_weights_draw_float(lyap_weights *w, lyap_rng *rng, double s2, float *W, double *scale)
+{
+    size_t n = (size_t)w->d * w->d;
+    switch (w->entries) {
+    case LYAP_ENTRIES_NORMAL:
+        *scale = sqrt(s2 / w->d);
+        lyap_rng_normal_float(rng, W, n);
+        return LYAP_OK;
+    case LYAP_ENTRIES_UNIFORM:
+        *scale = sqrt(3.0 * s2 / w->d);
+        lyap_rng_uniform_symmetric_float(rng, W, n);
+        return LYAP_OK;
+    case LYAP_ENTRIES_HAAR:
+    case LYAP_ENTRIES_SIGN:
+        break;
+    }
+    return lyap_fail(LYAP_EINTERNAL, "weights: no single-precision sampler for entry law %d", (int)w->entries);
 }
 
 void lyap_weights_destroy(lyap_weights **w)

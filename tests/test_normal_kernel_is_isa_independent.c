@@ -4,7 +4,9 @@
  * computed with Random123's philox4x32 and libm's log, cos and sin to
  * within 4e-15 relative (its polynomials are accurate to a few ulp). The
  * single-precision kernel (precision = single) matches libm's float
- * Box-Muller on the same 24-bit uniforms to within 2e-6 relative. */
+ * Box-Muller on the same 24-bit uniforms to within 2e-6 relative. The
+ * uniform weights' variates on (-1, 1) (double and float) equal their
+ * definition on Random123's philox4x32 words exactly, on every ISA. */
 #include <Random123/philox.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,31 @@ int main(void)
         }
     check(worstf < 2e-6, "float kernel vs libm Box-Muller on the same uniforms: max relative difference %.3g < 2e-6",
           worstf);
+    /* U(-1, 1): word j of block i at j 128 + i in each chunk of 512 */
+    for (int as_float = 0; as_float < 2; as_float++) {
+        lyap_variate_kind kind = as_float ? LYAP_VARIATE_SYMMETRIC_FLOAT : LYAP_VARIATE_SYMMETRIC32;
+        const char *name = as_float ? "float uniform (-1, 1)" : "uniform (-1, 1)";
+        for (lyap_variates_isa isa = LYAP_ISA_SSE2; isa <= best; isa++) {
+            long wrong = 0;
+            lyap_variates_draw_isa(isa, kind, key, ctr, as_float ? (void *)gotf : (void *)got, N);
+            for (size_t base = 0; base < N; base += 512)
+                for (int i = 0; i < 128; i++) {
+                    philox4x32_ctr_t c = {{ctr[0] + (uint32_t)(base / 4) + (uint32_t)i, ctr[1], ctr[2], ctr[3]}};
+                    philox4x32_key_t k = {{key[0], key[1]}};
+                    philox4x32_ctr_t r = philox4x32(c, k);
+                    for (int j = 0; j < 4; j++) {
+                        size_t at = base + (size_t)j * 128 + i;
+                        if (at >= N)
+                            continue;
+                        double want = as_float ? ldexp(2.0 * (r.v[j] >> 8) + 1, -24) - 1
+                                               : ldexp(2.0 * r.v[j] + 1, -32) - 1;
+                        wrong += (as_float ? (double)gotf[at] : got[at]) != want;
+                    }
+                }
+            check(wrong == 0, "%s kernel: %s equals (2k + 1) 2^-b - 1 of the Philox words: %ld differ",
+                  lyap_variates_isa_name(isa), name, wrong);
+        }
+    }
     free(gotf);
     free(ref);
     free(got);

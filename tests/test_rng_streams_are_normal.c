@@ -1,7 +1,11 @@
 /* Philox streams: normal variates have mean 0, variance 1 and kurtosis 3
  * within 4 standard errors; uniforms lie in (0, 1) with mean 1/2; Gamma(s)
  * variates have mean s and variance s, and popcounts of n random bits
- * (Binomial(n, 1/2)) mean n/2 and variance n/4 (the exact path's samplers); a stream is a pure function of
+ * (Binomial(n, 1/2)) mean n/2 and variance n/4 (the exact path's samplers);
+ * the uniform weights' variates on (-1, 1) (double, 32 bits, and float,
+ * 24 bits) lie on their symmetric grids inside (-1, 1) with mean 0,
+ * variance 1/3 and fourth moment 1/5, and the float is within 2^-24 of
+ * the double drawn from the same stream; a stream is a pure function of
  * its key (reproducible), and distinct replicas, layers and purposes give
  * distinct numbers. */
 #include <stdlib.h>
@@ -68,6 +72,48 @@ int main(void)
         /* the variance of (u - 1/2)^2 is 1/80 - 1/144 */
         check_near(kind ? "32-bit uniform variance" : "uniform variance", second, 1.0 / 12,
                    4 * sqrt((1.0 / 80 - 1.0 / 144) / N));
+    }
+    /* U(-1, 1) for uniform weights: (2k + 1) 2^-b - 1, b = 32 (double) or
+     * 24 (float). Moments of U(-1, 1): E u^2 = 1/3, E u^4 = 1/5, E u^8 =
+     * 1/9, so sd(u) = sqrt(1/3), sd(u^2) = sqrt(1/5 - 1/9), sd(u^4) =
+     * sqrt(1/9 - 1/25). */
+    {
+        float *f = malloc(sizeof *f * N);
+        lyap_rng_init(&rng, 5, key, 2, 9, LYAP_RNG_WEIGHTS);
+        lyap_rng_uniform_symmetric(&rng, z, N);
+        lyap_rng_init(&rng, 5, key, 2, 9, LYAP_RNG_WEIGHTS);
+        lyap_rng_uniform_symmetric_float(&rng, f, N);
+        lyap_rng_init(&rng, 5, key, 2, 9, LYAP_RNG_WEIGHTS);
+        lyap_rng_uniform_symmetric(&rng, again, N);
+        check(memcmp(z, again, sizeof *z * N) == 0, "symmetric uniforms: same key, same stream");
+        for (int b = 0; b < 2; b++) {
+            double m1 = 0, m2 = 0, m4 = 0, lo = 1, hi = -1, far = 0;
+            int off_grid = 0, bits = b ? 24 : 32;
+            for (int i = 0; i < N; i++) {
+                double u = b ? (double)f[i] : z[i];
+                m1 += u / N;
+                m2 += u * u / N;
+                m4 += u * u * u * u / N;
+                lo = fmin(lo, u);
+                hi = fmax(hi, u);
+                double k = (ldexp(u + 1, bits) - 1) / 2; /* exact: u + 1 is a multiple of 2^-bits */
+                off_grid += k != floor(k) || k < 0 || k >= ldexp(1, bits);
+                far = fmax(far, fabs(u - z[i]));
+            }
+            const char *name = b ? "float uniform (-1, 1)" : "uniform (-1, 1)";
+            char what[64];
+            check(lo > -1 && hi < 1, "%s: in the open interval: min %.17g, max %.17g", name, lo, hi);
+            check(off_grid == 0, "%s: on the grid (2k + 1) 2^-%d - 1: %d off it", name, bits, off_grid);
+            snprintf(what, sizeof what, "%s mean", name);
+            check_near(what, m1, 0, 4 * sqrt(1.0 / 3 / N));
+            snprintf(what, sizeof what, "%s second moment", name);
+            check_near(what, m2, 1.0 / 3, 4 * sqrt((1.0 / 5 - 1.0 / 9) / N));
+            snprintf(what, sizeof what, "%s fourth moment", name);
+            check_near(what, m4, 1.0 / 5, 4 * sqrt((1.0 / 9 - 1.0 / 25) / N));
+            if (b)
+                check(far <= 0x1.0p-24, "float uniform within 2^-24 of the double of the same stream: %.3g", far);
+        }
+        free(f);
     }
     /* Gamma(s): mean s, variance s; sd of the sample variance from the
      * fourth central moment 3 s^2 + 6 s. */

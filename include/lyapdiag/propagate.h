@@ -31,7 +31,7 @@ typedef struct lyap_propagate_plan_s *lyap_propagate_plan;
  * DEPTH layers (the exact path draws steps in blocks sized to it) and METHOD
  * (exact or matrix, as resolved by lyap_method_resolve; exact needs a
  * rotation-invariant family), the matrix path in PRECISION (single:
- * gaussian weights, float variates and SGEMM, log-norms in double).
+ * gaussian or uniform weights, float variates and SGEMM, log-norms in double).
  * LYAP_ENOMEM, LYAP_ELAPACK, or LYAP_EINTERNAL for an exact or single
  * path the family lacks (*PLAN left NULL). */
 int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int depth, lyap_method method,
@@ -60,6 +60,11 @@ void lyap_propagate_multiply(int d, int h, int n, double scale, const double *W,
 /* Sets the BLAS threads of this process (OpenBLAS); lyapdiag uses one per
  * MPI rank unless asked otherwise, so ranks do not oversubscribe cores. */
 void lyap_propagate_set_blas_threads(int nthreads);
+
+/* The name of the kernels OpenBLAS runs on this CPU ("SkylakeX",
+ * "Haswell", "Prescott", ...; "unknown" if it does not say): a static
+ * string, for the run's header line. Not collective. */
+const char *lyap_propagate_blas_core(void);
 
 /* Frees *PLAN and sets it to NULL; safe on NULL. */
 void lyap_propagate_plan_destroy(lyap_propagate_plan *plan);

@@ -72,6 +72,16 @@ void lyap_rng_uniform(lyap_rng *rng, double *out, size_t n);
  * acceptance tests, where 2^-32 resolution is far below any effect. */
 void lyap_rng_uniform32(lyap_rng *rng, double *out, size_t n);
 
+/* Fills OUT[0..n) with uniforms on (-1, 1), for uniform weights: one
+ * 32-bit Philox word each, (2k + 1) 2^-32 - 1 (symmetric, exact; its
+ * moments are U(-1, 1)'s to relative 2^-64), four per block. */
+void lyap_rng_uniform_symmetric(lyap_rng *rng, double *out, size_t n);
+
+/* The same in single precision from the words' top 24 bits k,
+ * (2k + 1) 2^-24 - 1: the same words as the doubles, so each float is
+ * within 2^-24 of the double the same stream gives at its position. */
+void lyap_rng_uniform_symmetric_float(lyap_rng *rng, float *out, size_t n);
+
 /* One-at-a-time draws: the exact path's rare gamma retries. */
 
 /* Gamma(shape, 1) for shape > 0: Marsaglia and Tsang's exact rejection

@@ -54,6 +54,12 @@ int lyap_weights_create(lyap_entry_law entries, int d, lyap_weights **out);
  * scale sqrt(s2/d). Returns LYAP_OK or LYAP_ELAPACK. */
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale);
 
+/* The same in single precision (precision = single) for the entry laws
+ * that have it, gaussian (24-bit Box-Muller) and uniform (24-bit
+ * uniforms on (-1, 1)); *SCALE as above. LYAP_EINTERNAL for the others
+ * (the family table's single_precision says which). */
+int lyap_weights_draw_float(lyap_weights *w, lyap_rng *rng, double s2, float *W, double *scale);
+
 /* Frees *W and sets it to NULL; safe on NULL. */
 void lyap_weights_destroy(lyap_weights **w);
 
