@@ -140,23 +140,35 @@ static void draw_signs(lyap_rng *rng, double *W, size_t n)
     }
 }
 
+/* The factor that turns W's entries (THEORY.md's laws before scaling) into
+ * weights of grid variance S2: entries of variance s2/d, or eta = sqrt(s2)
+ * times a Haar matrix. */
+static double entry_scale(const lyap_weights *w, double s2)
+{
+    switch (w->entries) {
+    case LYAP_ENTRIES_HAAR:
+        return sqrt(s2);
+    case LYAP_ENTRIES_UNIFORM: /* U(-1, 1) has variance 1/3 */
+        return sqrt(3.0 * s2 / w->d);
+    default: /* normal and sign entries have variance 1 */
+        return sqrt(s2 / w->d);
+    }
+}
+
 int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, double *scale)
 {
     size_t n = (size_t)w->d * w->d;
+    *scale = entry_scale(w, s2);
     switch (w->entries) {
     case LYAP_ENTRIES_NORMAL:
-        *scale = sqrt(s2 / w->d);
         lyap_rng_normal(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_HAAR:
-        *scale = sqrt(s2);
         return lyap_haar_frame(w->qr, rng, W);
     case LYAP_ENTRIES_UNIFORM:
-        *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform_symmetric(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_SIGN:
-        *scale = sqrt(s2 / w->d);
         draw_signs(rng, W, n);
         return LYAP_OK;
     }
@@ -166,13 +178,12 @@ int lyap_weights_draw(lyap_weights *w, lyap_rng *rng, double s2, double *W, doub
 int lyap_weights_draw_float(lyap_weights *w, lyap_rng *rng, double s2, float *W, double *scale)
 {
     size_t n = (size_t)w->d * w->d;
+    *scale = entry_scale(w, s2);
     switch (w->entries) {
     case LYAP_ENTRIES_NORMAL:
-        *scale = sqrt(s2 / w->d);
         lyap_rng_normal_float(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_UNIFORM:
-        *scale = sqrt(3.0 * s2 / w->d);
         lyap_rng_uniform_symmetric_float(rng, W, n);
         return LYAP_OK;
     case LYAP_ENTRIES_HAAR:
