@@ -91,7 +91,7 @@ typedef struct {
     long blocks_held;     /* finished blocks of unfinished tasks at the end (kept for --resume) */
     long tasks_held;      /* unfinished tasks holding them */
     long served;          /* work-unit messages rank 0 served (received, merged, answered) */
-    double serve_seconds; /* wall time rank 0 spent serving them (the master's cost: bench/) */
+    double serve_seconds; /* CPU time rank 0 spent serving them (the master's cost: bench/) */
     int nunfinished;      /* tasks a stop abandoned */
     int nshown;           /* of them in shown[] (any order) */
     lyap_sched_unfinished shown[LYAP_SCHED_MAX_SHOWN];
