@@ -14,7 +14,7 @@
  * (estimate's poll hook), so it never idles a core.
  *
  * Stopping (SLURM --signal, Ctrl-C, kill): SIGTERM, SIGINT and SIGUSR1 set
- * a flag. A rank that sees it abandons its unit at the next replica; the
+ * a flag. A rank that sees it abandons its unit within 512 layers; the
  * master then hands out no more units, collects what workers finish, and
  * returns LYAP_EINTERRUPTED, so every finished block reaches the
  * checkpoint. The abandoned units, how far they got and in how long, go to

@@ -103,7 +103,7 @@ typedef struct {
  * others to IO->store_blocks, and prints progress (tasks, share of the
  * work, elapsed, ETA from the measured speed of finished units) on stderr
  * unless QUIET. After SIGTERM, SIGINT or SIGUSR1 on any rank, all ranks
- * stop at the next replica, finished blocks still reach IO, and every rank
+ * stop within 512 layers, finished blocks still reach IO, and every rank
  * returns LYAP_EINTERRUPTED; *REPORT then names (on rank 0) the abandoned
  * units, so that a restart that finished no block can say which blocks
  * outgrow the time slot. *REPORT's seconds is the wall time on every rank.
