@@ -134,9 +134,19 @@ static void draw_signs(lyap_rng *rng, double *W, size_t n)
         size_t words = (n - done + 31) / 32;
         words = words < WORDS ? words : WORDS;
         lyap_rng_bits(rng, bits, words);
-        for (size_t w = 0; w < words; w++)
-            for (int b = 0; b < 32 && done < n; b++, done++)
-                W[done] = (bits[w] >> b) & 1u ? 1.0 : -1.0;
+        for (size_t w = 0; w < words; w++) {
+            /* 2 bit - 1, branch-free over a whole word: the loop vectorizes
+             * (a per-entry branch cost 44% of a rademacher run) */
+            size_t count = n - done < 32 ? n - done : 32;
+            double *out = W + done;
+            if (count == 32)
+                for (int b = 0; b < 32; b++)
+                    out[b] = (double)(int)(((bits[w] >> b) & 1u) * 2u) - 1.0;
+            else
+                for (size_t b = 0; b < count; b++)
+                    out[b] = (double)(int)(((bits[w] >> b) & 1u) * 2u) - 1.0;
+            done += count;
+        }
     }
 }
 
