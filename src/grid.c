@@ -18,6 +18,22 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
     return ((long)family * deck->nwidths + width) * deck->nslopes + slope;
 }
 
+/* Nanoseconds per weight entry (bench/: normals ~3.5 ns from Philox and
+ * Box-Muller; uniforms ~0.7 ns, one Philox word each; signs one bit each,
+ * ~0.5 ns with their conversion). Haar entries are normals before their
+ * QR. */
+static double entry_ns(lyap_entry_law law)
+{
+    switch (law) {
+    case LYAP_ENTRIES_UNIFORM:
+        return 0.7;
+    case LYAP_ENTRIES_SIGN:
+        return 0.5;
+    default:
+        return 3.5;
+    }
+}
+
 double lyap_grid_replica_cost(const lyap_deck *deck, long task)
 {
     int f, w, s;
@@ -27,11 +43,11 @@ double lyap_grid_replica_cost(const lyap_deck *deck, long task)
     if (info->looks_linear)
         d /= 2; /* one h x h block per layer */
     /* Nanoseconds per layer, measured by bench/ on the 2-core Zen 4
-     * machines we develop on: d^2 variates at ~3.5 ns, the GEMM at ~0.02
+     * machines we develop on: d^2 variates (entry_ns), the GEMM at ~0.02
      * ns per flop, for orthogonal weights the QR (dgeqrf + dorgqr) at
      * ~0.34 ns x d^3, and 200 ns of fixed overhead. The exact path draws
      * a binomial (d/32 words) and two gammas, ~30 ns a column. */
-    double weights = 200 + d * d * 3.5;
+    double weights = 200 + d * d * entry_ns(info->entries);
     if (info->entries == LYAP_ENTRIES_HAAR)
         weights += 0.34 * d * d * d;
     int exact = deck->methods[f] == LYAP_METHOD_EXACT;

@@ -215,6 +215,7 @@ typedef struct {
     lyap_sched_report *report; /* the abandoned units go here */
     int active_workers;     /* workers not yet told to stop */
     int *idle, nidle;       /* workers waiting for a unit */
+    double *busy_since;     /* [size]: when each worker got the unit it computes, 0 if none */
     double *message;        /* [count]: see the file header */
     int count;              /* doubles per worker message (the longest state) */
     lyap_task_result result; /* a finished task */
@@ -285,6 +286,11 @@ static void report_progress(master_state *m, int force)
     m->reported_blocks = m->blocks;
     double elapsed = now - m->start, done = m->rate_seconds[rate_index(m->deck, m->deck->nfamilies, 0)], left = 0;
     double model_done = m->rate_cost[rate_index(m->deck, m->deck->nfamilies, 0)], model_left = 0;
+    /* Units in flight on the workers count with the time they have run
+     * (without it, early ETAs were too long by the units under way). */
+    double in_flight = 0;
+    for (int w = 1; w < m->size; w++)
+        in_flight += m->busy_since[w] > 0 ? now - m->busy_since[w] : 0;
     int learned = done > 0;
     for (long i = 0; i < m->nslots; i++) {
         const task_slot *slot = &m->slots[i];
@@ -294,6 +300,8 @@ static void report_progress(master_state *m, int force)
         model_left += cost;
         left += cost * rate_of(m, slot);
     }
+    left = fmax(0, left - in_flight);
+    done += in_flight;
     double fraction = learned ? done / (done + left) : model_done + model_left > 0 ? model_done / (model_done + model_left) : 0;
     if (m->unfinished_slots == 0)
         fraction = 1;
@@ -495,8 +503,11 @@ static int assign(master_state *m, int worker)
 {
     long task;
     int block;
-    if (pick_unit(m, 0, &task, &block))
+    m->busy_since[worker] = 0;
+    if (pick_unit(m, 0, &task, &block)) {
+        m->busy_since[worker] = MPI_Wtime();
         return send_unit(task, block, worker);
+    }
     if (work_may_come(m)) {
         m->idle[m->nidle++] = worker;
         return LYAP_OK;
@@ -788,6 +799,8 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     if (status == LYAP_OK && rank == 0)
         status = lyap_alloc(&m.idle, 2 * (size_t)size, sizeof *m.idle, "idle workers");
     if (status == LYAP_OK && rank == 0)
+        status = lyap_alloc(&m.busy_since, (size_t)size, sizeof *m.busy_since, "busy workers");
+    if (status == LYAP_OK && rank == 0)
         status = lyap_alloc(&m.rate_seconds, nrates, sizeof *m.rate_seconds, "rates");
     if (status == LYAP_OK && rank == 0)
         status = lyap_alloc(&m.rate_cost, nrates, sizeof *m.rate_cost, "rates");
@@ -817,6 +830,7 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     free(m.message);
     free(own);
     free(m.idle);
+    free(m.busy_since);
     free(m.rate_seconds);
     free(m.rate_cost);
     free(m.slots);
