@@ -792,7 +792,7 @@ static void fill_spectrum(const lyap_task_spec *spec, const layout *l, const dou
                           lyap_task_result *res)
 {
     int k = l->k, nk = res->dims.nspectrum;
-    int dies = lyap_theory_death_probability(spec->family, spec->width, spec->slope) > 0;
+    int dies = th[TH_DEATH] > 0; /* the theory's: the families known to die */
     const double *unit_theory = th + TH_TAILS + 2 * l->nt;
     running_stats gap = fstats_get(sec + SPEC_GAP);
     int gap_inf = sec[SPEC_GAP_INF] != 0;

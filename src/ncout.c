@@ -767,21 +767,12 @@ static int check_output_path(const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return lyap_fail(LYAP_EIO, "%s: is a directory; give a file name with [output] file or --output "
                          "(e.g. %s/phase.nc)", path, path);
-    char *dir = strdup(path);
-    if (!dir)
-        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
-    char *slash = strrchr(dir, '/');
-    int status = LYAP_OK;
-    if (slash) {
-        *slash = slash == dir ? '/' : '\0';
-        if (slash == dir)
-            slash[1] = '\0';
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-            status = lyap_fail(LYAP_EIO, "%s: directory %s does not exist; create it or choose another path "
-                               "with [output] file or --output", path, dir);
-    }
-    free(dir);
-    return status;
+    char dir[PATH_MAX];
+    directory_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return lyap_fail(LYAP_EIO, "%s: directory %s does not exist; create it or choose another path "
+                         "with [output] file or --output", path, dir);
+    return LYAP_OK;
 }
 
 /* ---- one run per output, nothing discarded unasked, room to write ----------- */

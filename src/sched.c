@@ -766,16 +766,19 @@ static int make_slots(master_state *m)
 }
 
 /* Doubles of the longest worker message: the header and the longest block
- * state of the deck (every rank computes the same). */
+ * state of the deck (every rank computes the same). A state's layout
+ * depends on the family and width, never on the slope: one task per
+ * (family, width) is enough, not all of a large grid's at start-up. */
 static int message_count(const lyap_deck *deck)
 {
     size_t longest = 0;
-    for (long t = 0; t < lyap_deck_task_count(deck); t++) {
-        lyap_task_spec spec;
-        task_spec(deck, t, &spec);
-        size_t n = lyap_estimate_state_length(&spec);
-        longest = n > longest ? n : longest;
-    }
+    for (int f = 0; f < deck->nfamilies; f++)
+        for (int w = 0; w < deck->nwidths; w++) {
+            lyap_task_spec spec;
+            task_spec(deck, lyap_grid_task_number(deck, f, w, 0), &spec);
+            size_t n = lyap_estimate_state_length(&spec);
+            longest = n > longest ? n : longest;
+        }
     return (int)(MSG_HEADER + longest);
 }
 

@@ -42,16 +42,18 @@ typedef struct {
     lyap_precision precision; /* of the matrix path */
     int spectrum;            /* top exponents to compute at this width (0 = off) */
     double eps;              /* threshold of p_vanish and p_explode */
-    int block_replicas;      /* replicas per work unit (a multiple of LYAP_ADAPTIVE_ROUND, or the
-                                cap); 0 = LYAP_ESTIMATE_DEFAULT_BLOCK, or one round when adaptive */
+    int block_replicas;      /* replicas per work unit (lyap_grid_block_replicas; with target_stderr
+                                one round of LYAP_ADAPTIVE_ROUND); 0 = LYAP_ESTIMATE_DEFAULT_BLOCK,
+                                or one round when adaptive */
 } lyap_task_spec;
 
 /* Replicas per block when the spec leaves it 0 (decks get theirs from
  * lyap_grid_block_replicas). */
 #define LYAP_ESTIMATE_DEFAULT_BLOCK 64
 
-/* Called after every replica with the fraction of the task done; a
- * non-OK return aborts the task with that status. May be NULL. */
+/* Called after every replica, and every 512 layers inside one, with the
+ * fraction of the task done; a non-OK return aborts the task with that
+ * status. May be NULL. */
 typedef int (*lyap_poll_fn)(void *ctx, double fraction_done);
 
 /* Runs the Monte Carlo of SPEC and fills RESULT (initialized for SPEC's
