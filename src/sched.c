@@ -63,15 +63,25 @@ static int mpi_check(int rc, const char *call)
 }
 #define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
 
-int lyap_sched_init(int *argc, char ***argv)
+static int catch_stop_signals(void)
 {
     struct sigaction action = {.sa_handler = on_stop_signal};
     sigemptyset(&action.sa_mask);
-    LYAP_MPI(MPI_Init(argc, argv));
-    /* After MPI_Init, which may install handlers of its own. */
     if (sigaction(SIGTERM, &action, NULL) || sigaction(SIGINT, &action, NULL) ||
         sigaction(SIGUSR1, &action, NULL))
         return lyap_fail(LYAP_EMPI, "cannot install signal handlers");
+    return LYAP_OK;
+}
+
+int lyap_sched_init(int *argc, char ***argv)
+{
+    /* Before MPI_Init, which can take seconds under srun: SLURM may signal
+     * a job right after it starts (its time-limit check runs every 30 s), and
+     * a USR1 with no handler kills the rank. Again after, since MPI_Init may
+     * install handlers of its own. */
+    LYAP_CALL(catch_stop_signals());
+    LYAP_MPI(MPI_Init(argc, argv));
+    LYAP_CALL(catch_stop_signals());
     return mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 

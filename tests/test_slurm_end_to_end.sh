@@ -3,11 +3,14 @@
 # single-node SLURM (tests/slurm/up.sh), then
 #   1. sbatch --wait jobs/phase.sbatch on a small deck: the file passes
 #      check_phase_file and equals an mpirun run of the same deck bit for bit;
-#   2. a job with a 1-minute limit on a deck of many short tasks (~45-80 s
-#      on 2 cores): SLURM's USR1 reaches lyapdiag through the batch script's
+#   2. a job with a 2-minute limit, signalled 85 s before it, on a deck of
+#      many short tasks (~45-180 s on 2 cores). slurmctld checks time limits
+#      every 30 s and signals up to 30 s early, so the slot is 5-35 s: never
+#      0 (with --time=1 and USR1@55 a job was once signalled 1 s after its
+#      start). SLURM's USR1 reaches lyapdiag through the batch script's
 #      trap, the job checkpoints, requeues itself and resumes until the deck is
 #      complete, every restart making progress;
-#   3. a job whose tasks outlast the time slot (tests/decks/long_task.ini):
+#   3. a job whose blocks outlast the time slot (tests/decks/slurm_noprog.ini):
 #      the first restart that finishes nothing exits 4 and the batch script
 #      does not requeue it.
 # A watchdog bounds every job: it is cancelled (and the test fails) after
@@ -70,7 +73,7 @@ watched_job() {
 
 # 2. A job that hits its time limit: signal, checkpoint, requeue, resume.
 long=$top_srcdir/tests/decks/slurm_long.ini
-watched_job lyap-long job2.out --time=1 --signal=B:USR1@55 --chdir="$WORK" "$top_srcdir/jobs/phase.sbatch" "$long" long.nc
+watched_job lyap-long job2.out --time=2 --signal=B:USR1@85 --chdir="$WORK" "$top_srcdir/jobs/phase.sbatch" "$long" long.nc
 echo "time-limited job: exit $status after $seconds s; its log:"
 grep -E 'phase.sbatch|stopped|resuming|wrote|no progress' job2.out
 stops=$(grep -c 'stopped by a signal' job2.out)
@@ -89,7 +92,7 @@ echo "$counts" | awk '{ for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) exit 1 }' 
 # 3. Blocks of replicas longer than the time slot: the first restart
 # without progress exits 4 and is not requeued (before, the job requeued
 # itself forever).
-watched_job lyap-noprog job3.out --time=1 --signal=B:USR1@55 --chdir="$WORK" \
+watched_job lyap-noprog job3.out --time=2 --signal=B:USR1@85 --chdir="$WORK" \
   "$top_srcdir/jobs/phase.sbatch" "$top_srcdir/tests/decks/slurm_noprog.ini" noprog.nc
 echo "job without progress: exit $status after $seconds s; its log:"
 grep -E 'phase.sbatch|stopped|resuming|no progress' job3.out
