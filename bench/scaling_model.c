@@ -1,12 +1,14 @@
-/* scaling_model DECK SERVICE_US NS_PER_COST RANKS...: predicted parallel
- * efficiency of lyapdiag's master/worker schedule on a cluster.
+/* scaling_model DECK SERVICE_US TASK_US NS_PER_COST RANKS...: predicted
+ * parallel efficiency of lyapdiag's master/worker schedule on a cluster.
  *
  * Work units are the deck's (task, block) pairs, in the order the master
  * hands them out (most expensive task first, blocks in order), each costing
  * its replicas x lyap_grid_replica_cost x NS_PER_COST (the cost model's
  * nanoseconds scaled to this machine: bench/run measures the factor). Rank
  * 0 serves every finished unit (receive its block state, merge it, send the
- * next unit) in SERVICE_US microseconds, one message at a time, FIFO; the
+ * next unit) in SERVICE_US microseconds, plus TASK_US for the unit that
+ * completes a task (its prefix state, finishing, storing the result: the
+ * run's summary line measures both), one message at a time, FIFO; the
  * other ranks compute. (The real rank 0 also computes between messages;
  * counting it as a pure server makes the model pessimistic by 1/P.) The
  * model prints, per rank count P, the makespan, the efficiency (work / (P x
@@ -59,20 +61,26 @@ static double heap_pop(heap *h)
 }
 
 /* Simulates P ranks (P - 1 workers) on UNITS[0..N) seconds with a master
- * that serves one message in S seconds; returns the makespan, *BUSY the
- * master's busy time. */
-static double simulate(const double *units, long n, int p, double s, double *busy)
+ * that serves one message in S seconds, plus S_TASK when LAST[i] (the
+ * unit completes its task); returns the makespan, *BUSY the master's busy
+ * time. */
+static double simulate(const double *units, const char *last, long n, int p, double s, double s_task,
+                       double *busy)
 {
     heap h = {malloc(sizeof(double) * (size_t)p), 0};
     double master_free = 0, end = 0;
     *busy = 0;
     for (int w = 0; w < p - 1; w++)
         heap_push(&h, 0); /* every worker asks for its first unit at time 0 */
+    /* A worker's finish time carries which unit it was (the heap keeps
+     * times only): the task-level cost goes with the unit completed, so
+     * it is charged when the unit is handed out, an equivalent total. */
     for (long next = 0; h.n > 0;) {
         double asked = heap_pop(&h);
-        double served = fmax(asked, master_free) + s; /* receive, merge, reply */
+        double cost = s + (next < n && last[next] ? s_task : 0);
+        double served = fmax(asked, master_free) + cost; /* receive, merge, reply */
         master_free = served;
-        *busy += s;
+        *busy += cost;
         end = fmax(end, served);
         if (next < n)
             heap_push(&h, served + units[next++]);
@@ -83,8 +91,8 @@ static double simulate(const double *units, long n, int p, double s, double *bus
 
 int main(int argc, char **argv)
 {
-    if (argc < 5) {
-        fprintf(stderr, "usage: scaling_model DECK SERVICE_US NS_PER_COST RANKS...\n");
+    if (argc < 6) {
+        fprintf(stderr, "usage: scaling_model DECK SERVICE_US TASK_US NS_PER_COST RANKS...\n");
         return 2;
     }
     char *text;
@@ -93,7 +101,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "scaling_model: %s\n", lyap_error_message());
         return 1;
     }
-    double service = atof(argv[2]) * 1e-6, scale = atof(argv[3]) * 1e-9;
+    double service = atof(argv[2]) * 1e-6, task_service = atof(argv[3]) * 1e-6, scale = atof(argv[4]) * 1e-9;
     long *order, nunits = 0, ntasks = lyap_deck_task_count(&deck);
     lyap_grid_schedule(&deck, &order);
     for (long i = 0; i < ntasks; i++) {
@@ -101,22 +109,25 @@ int main(int argc, char **argv)
         nunits += (long)ceil(replicas / lyap_grid_block_replicas(&deck, order[i]));
     }
     double *units = malloc(sizeof *units * (size_t)nunits), work = 0, largest = 0;
+    char *last = calloc((size_t)nunits, 1);
     for (long i = 0, u = 0; i < ntasks; i++) {
         double replicas = lyap_grid_task_replicas(&deck, order[i]), block = lyap_grid_block_replicas(&deck, order[i]);
         for (double r = 0; r < replicas; r += block, u++) {
             units[u] = fmin(block, replicas - r) * lyap_grid_replica_cost(&deck, order[i]) * scale;
+            last[u] = r + block >= replicas;
             work += units[u];
             largest = fmax(largest, units[u]);
         }
     }
-    for (int a = 4; a < argc; a++) {
+    for (int a = 5; a < argc; a++) {
         int p = atoi(argv[a]);
-        double busy, makespan = simulate(units, nunits, p, service, &busy);
+        double busy, makespan = simulate(units, last, nunits, p, service, task_service, &busy);
         printf("BENCH scaling deck=%s ranks=%d units=%ld work_s=%.1f largest_unit_s=%.3f service_us=%.1f "
-               "makespan_s=%.2f efficiency=%.3f master_busy=%.3f\n", argv[1], p, nunits, work, largest,
-               service * 1e6, makespan, work / (p * makespan), busy / makespan);
+               "task_us=%.1f makespan_s=%.2f efficiency=%.3f master_busy=%.3f\n", argv[1], p, nunits, work,
+               largest, service * 1e6, task_service * 1e6, makespan, work / (p * makespan), busy / makespan);
     }
     free(units);
+    free(last);
     free(order);
     free(text);
     lyap_deck_free(&deck);

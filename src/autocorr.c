@@ -44,12 +44,13 @@ enum { MAX_SERIES_LENGTH = 1 << 28, MAX_BINS = 1 << 16 };
 typedef struct {
     long count;      /* series in the bin */
     double total;    /* sum of every shifted value */
-    double *lag_sum; /* [n] S_k, sum over series of sum_t y_t y_{t+k} */
-    double *edge_sum; /* [n] sum over series of head_k + tail_k */
+    double *lag_sum; /* [lags] S_k, sum over series of sum_t y_t y_{t+k} */
+    double *edge_sum; /* [lags] sum over series of head_k + tail_k */
 } bin;
 
 struct lyap_autocorr {
     int n;               /* series length */
+    int lags;            /* lag sums kept: lags_of(n) */
     int fft_size;        /* P >= 2n, factors 2, 3, 5, 7 only */
     int nbins;
     double window_c;
@@ -57,13 +58,18 @@ struct lyap_autocorr {
     int shifted;         /* 1 once shift is set by the first series */
     double shift;        /* subtracted from every value (see file header) */
     bin *bins;           /* [nbins] */
-    double *bin_storage; /* [nbins * 2n], the bins' arrays */
+    double *bin_storage; /* [nbins * 2 lags], the bins' arrays */
     double *padded;      /* [P] fftw_malloc'd: y, zeros, then the lag sums */
     fftw_complex *spectrum; /* [P/2 + 1] */
     fftw_plan forward, backward;
 };
 
 /* ---- sizes and FFT ---------------------------------------------------------- */
+
+static int lags_of(int n)
+{
+    return n < LYAP_AUTOCORR_MAX_LAGS ? n : LYAP_AUTOCORR_MAX_LAGS;
+}
 
 static int is_7_smooth(int p)
 {
@@ -109,7 +115,7 @@ static void lag_products(lyap_autocorr *ac)
         ac->spectrum[j][1] = 0.0;
     }
     fftw_execute(ac->backward); /* unnormalised: P times the lag sums */
-    for (int k = 0; k < ac->n; k++)
+    for (int k = 0; k < ac->lags; k++)
         ac->padded[k] /= p;
 }
 
@@ -127,12 +133,12 @@ static int check_finite(const lyap_autocorr *ac, const double *series, ptrdiff_t
 }
 
 /* Adds head_k + tail_k (file header) for k < n to EDGE, and returns sum y. */
-static double add_edge_sums(const double *y, int n, double *edge)
+static double add_edge_sums(const double *y, int n, int lags, double *edge)
 {
     double total = 0.0, first = 0.0, last = 0.0; /* sums of the first and last k */
     for (int t = 0; t < n; t++)
         total += y[t];
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < lags; k++) {
         edge[k] += (total - last) + (total - first);
         first += y[k];
         last += y[n - 1 - k];
@@ -154,9 +160,9 @@ int lyap_autocorr_add(lyap_autocorr *ac, const double *series, ptrdiff_t stride,
     for (int t = 0; t < n; t++)
         ac->padded[t] = series[t * stride] - ac->shift;
     bin *b = &ac->bins[group % ac->nbins];
-    b->total += add_edge_sums(ac->padded, n, b->edge_sum); /* before the FFT overwrites y */
+    b->total += add_edge_sums(ac->padded, n, ac->lags, b->edge_sum); /* before the FFT overwrites y */
     lag_products(ac);
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < ac->lags; k++)
         b->lag_sum[k] += ac->padded[k];
     b->count++;
     ac->series++;
@@ -199,7 +205,7 @@ static void choose_window(const lyap_autocorr *ac, double m, double gamma0,
                           lyap_autocorr_estimate *est)
 {
     double tau_abs = 0.5;
-    for (int lag = 1; lag < ac->n; lag++) {
+    for (int lag = 1; lag < ac->lags; lag++) {
         tau_abs += fabs(pooled_gamma(ac, lag, m) / gamma0);
         if (lag >= ac->window_c * tau_abs) {
             est->window = lag;
@@ -207,7 +213,7 @@ static void choose_window(const lyap_autocorr *ac, double m, double gamma0,
             return;
         }
     }
-    est->window = ac->n - 1;
+    est->window = ac->lags - 1;
     est->window_closed = 0;
 }
 
@@ -260,9 +266,9 @@ static int count_bins_used(const lyap_autocorr *ac)
 
 int lyap_autocorr_autocovariance(const lyap_autocorr *ac, int nlags, double *gamma)
 {
-    if (!ac || !gamma || nlags < 1 || nlags > ac->n)
-        return lyap_fail(LYAP_EINTERNAL, "autocorr: nlags = %d must be in [1, n = %d]", nlags,
-                         ac ? ac->n : 0);
+    if (!ac || !gamma || nlags < 1 || nlags > ac->lags)
+        return lyap_fail(LYAP_EINTERNAL, "autocorr: nlags = %d must be in [1, %d] (lags kept)", nlags,
+                         ac ? ac->lags : 0);
     if (!ac->series)
         return lyap_fail(LYAP_EMATH, "autocorr: no series added: no autocovariance");
     double m = common_mean_shifted(ac);
@@ -311,12 +317,12 @@ enum { STATE_SERIES, STATE_SHIFTED, STATE_SHIFT, STATE_HEADER };
 
 size_t lyap_autocorr_state_length(int series_length, int bins)
 {
-    return STATE_HEADER + (size_t)bins * (2 + 2 * (size_t)series_length);
+    return STATE_HEADER + (size_t)bins * (2 + 2 * (size_t)lags_of(series_length));
 }
 
 void lyap_autocorr_save(const lyap_autocorr *ac, double *state)
 {
-    size_t n = (size_t)ac->n;
+    size_t n = (size_t)ac->lags;
     state[STATE_SERIES] = (double)ac->series;
     state[STATE_SHIFTED] = ac->shifted;
     state[STATE_SHIFT] = ac->shift;
@@ -330,7 +336,7 @@ void lyap_autocorr_save(const lyap_autocorr *ac, double *state)
 
 void lyap_autocorr_load(lyap_autocorr *ac, const double *state)
 {
-    size_t n = (size_t)ac->n;
+    size_t n = (size_t)ac->lags;
     ac->series = (long)state[STATE_SERIES];
     ac->shifted = state[STATE_SHIFTED] != 0;
     ac->shift = state[STATE_SHIFT];
@@ -348,7 +354,8 @@ void lyap_autocorr_load(lyap_autocorr *ac, const double *state)
  *   E_k   = E'_k + 2 c (n-k) delta   (file header: S lag sums, E edge sums). */
 void lyap_autocorr_merge_state(double *into, const double *from, int series_length, int bins)
 {
-    size_t n = (size_t)series_length, len = lyap_autocorr_state_length(series_length, bins);
+    size_t n = (size_t)series_length, lags = (size_t)lags_of(series_length);
+    size_t len = lyap_autocorr_state_length(series_length, bins);
     if (from[STATE_SERIES] == 0)
         return;
     if (into[STATE_SERIES] == 0) {
@@ -358,17 +365,17 @@ void lyap_autocorr_merge_state(double *into, const double *from, int series_leng
     double delta = from[STATE_SHIFT] - into[STATE_SHIFT];
     into[STATE_SERIES] += from[STATE_SERIES];
     for (int i = 0; i < bins; i++) {
-        double *a = into + STATE_HEADER + (size_t)i * (2 + 2 * n);
-        const double *b = from + STATE_HEADER + (size_t)i * (2 + 2 * n);
+        double *a = into + STATE_HEADER + (size_t)i * (2 + 2 * lags);
+        const double *b = from + STATE_HEADER + (size_t)i * (2 + 2 * lags);
         double c = b[0];
         if (c == 0)
             continue;
         a[0] += c;
         a[1] += b[1] + c * (double)n * delta;
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < lags; k++) {
             double products = c * (double)(n - k);
-            a[2 + k] += b[2 + k] + delta * b[2 + n + k] + products * delta * delta;
-            a[2 + n + k] += b[2 + n + k] + 2.0 * products * delta;
+            a[2 + k] += b[2 + k] + delta * b[2 + lags + k] + products * delta * delta;
+            a[2 + lags + k] += b[2 + lags + k] + 2.0 * products * delta;
         }
     }
 }
@@ -379,7 +386,7 @@ void lyap_autocorr_reset(lyap_autocorr *ac)
 {
     if (!ac)
         return;
-    memset(ac->bin_storage, 0, (size_t)ac->nbins * 2 * ac->n * sizeof *ac->bin_storage);
+    memset(ac->bin_storage, 0, (size_t)ac->nbins * 2 * ac->lags * sizeof *ac->bin_storage);
     for (int i = 0; i < ac->nbins; i++)
         ac->bins[i].count = 0, ac->bins[i].total = 0.0;
     ac->series = 0;
@@ -403,15 +410,16 @@ static int check_create_args(int n, int bins, double window_c)
 static int build(lyap_autocorr *ac, int n, int bins, double window_c)
 {
     ac->n = n;
+    ac->lags = lags_of(n);
     ac->nbins = bins;
     ac->window_c = window_c;
     ac->fft_size = fft_size_for(n);
     LYAP_CALL(lyap_alloc(&ac->bins, (size_t)bins, sizeof *ac->bins, "autocorr bins"));
-    LYAP_CALL(lyap_alloc(&ac->bin_storage, (size_t)bins * 2 * (size_t)n, sizeof *ac->bin_storage,
+    LYAP_CALL(lyap_alloc(&ac->bin_storage, (size_t)bins * 2 * (size_t)ac->lags, sizeof *ac->bin_storage,
                          "autocorr lag sums"));
     for (int i = 0; i < bins; i++) {
-        ac->bins[i].lag_sum = ac->bin_storage + (size_t)i * 2 * n;
-        ac->bins[i].edge_sum = ac->bins[i].lag_sum + n;
+        ac->bins[i].lag_sum = ac->bin_storage + (size_t)i * 2 * ac->lags;
+        ac->bins[i].edge_sum = ac->bins[i].lag_sum + ac->lags;
     }
     return make_fft(ac);
 }

@@ -14,6 +14,7 @@
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
+#include "lyapdiag/pack.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
 #include "lyapdiag/spectrum.h"
@@ -198,6 +199,18 @@ int lyap_estimate_state_blocks(const double *state)
 int lyap_estimate_state_first(const double *state)
 {
     return (int)state[HDR_FIRST];
+}
+
+int lyap_block_state_first(const lyap_block_state *state)
+{
+    return state->packed ? (int)lyap_pack_peek(state->values, state->length, HDR_FIRST)
+                         : lyap_estimate_state_first(state->values);
+}
+
+int lyap_block_state_blocks(const lyap_block_state *state)
+{
+    return state->packed ? (int)lyap_pack_peek(state->values, state->length, HDR_BLOCKS)
+                         : lyap_estimate_state_blocks(state->values);
 }
 
 int lyap_estimate_state_finished(const double *state)

@@ -304,6 +304,11 @@ static int store_blocks(void *ctx, long task, int n, const lyap_block_state *sta
     return lyap_ncout_store_blocks(ctx, task, n, states);
 }
 
+static int adopt_blocks(void *ctx)
+{
+    return lyap_ncout_adopt_blocks(ctx);
+}
+
 static int saved_blocks(void *ctx, long task, int *n, const lyap_block_state **states)
 {
     return lyap_ncout_saved_blocks(ctx, task, n, states);
@@ -416,9 +421,11 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s; rank 0 served %ld unit messages, %.1f us each\n",
+        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s; rank 0 served %ld unit messages, %.1f us each, "
+               "and started and finished %ld tasks, %.1f us each\n",
                deck->output, lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s",
-               report->seconds, report->served, report->served ? 1e6 * report->serve_seconds / report->served : 0.0);
+               report->seconds, report->served, report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
+               report->finished, report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
     return 0;
 }
 
@@ -477,7 +484,7 @@ static int cmd_run(int argc, char **argv)
     }
 
     lyap_sched_io io = {.ctx = out, .is_done = is_done, .sink = store_result, .store_blocks = store_blocks,
-                        .saved_blocks = saved_blocks};
+                        .adopt_blocks = adopt_blocks, .saved_blocks = saved_blocks};
     status = lyap_sched_run(&deck, opt.quiet, &io, &report);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED) { /* rank 0's own failure: workers wait on it */
         lyap_ncout_close(&out); /* the last checkpoint stays; the lock goes */

@@ -33,6 +33,7 @@
 #include "lyapdiag/error.h"
 #include "lyapdiag/grid.h"
 #include "lyapdiag/ncout.h"
+#include "lyapdiag/pack.h"
 
 /* The file's dimensions: the task axes, then result.h's axes in order. */
 enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_RESULT, NDIMS = DIM_RESULT + LYAP_NAXES };
@@ -56,8 +57,9 @@ struct lyap_ncout_s {
     int lock_fd;               /* -1 if not held */
     /* finished blocks of unfinished tasks (checkpoint only) */
     int *nblocks;              /* [ntasks] states kept per task */
-    lyap_block_state **blocks; /* [ntasks] their states (values owned) */
-    int writing_final;         /* the snapshot being written is PATH: no blocks */
+    lyap_block_state **blocks; /* [ntasks] their states: views of sched's (borrowed) or of loaded */
+    double *loaded;            /* the packed states read from a checkpoint (owned) */
+    double **owned;            /* [ntasks] adopted states, packed (lyap_ncout_adopt_blocks) */
 };
 
 static double monotonic_seconds(void)
@@ -290,99 +292,127 @@ static int put_variable(lyap_ncout *nc, int v)
 /* ---- block states of unfinished tasks (checkpoints only) --------------------
  * block_task(block_entry): the task of each kept state; block_length
  * (block_entry): its doubles; block_state(block_value): the states one
- * after the other. Left out when no block is kept, and from the final
- * file (every task is finished there). */
+ * after the other, packed (pack.h). Left out when no block is kept, and
+ * from the final file (every task is finished there). The states are
+ * sched's, borrowed (lyap_ncout_store_blocks): packed into one image only
+ * when a snapshot is written. */
 
-static long count_block_entries(const lyap_ncout *nc, size_t *values)
+typedef struct {
+    long entries;
+    size_t values;
+    long long *task, *length;
+    double *all;
+} block_image;
+
+static void free_image(block_image *image)
 {
-    long entries = 0;
-    *values = 0;
-    for (long t = 0; t < nc->ntasks; t++)
-        for (int i = 0; i < nc->nblocks[t]; i++) {
-            entries++;
-            *values += nc->blocks[t][i].length;
-        }
-    return entries;
+    free(image->task);
+    free(image->length);
+    free(image->all);
+    *image = (block_image){0};
 }
 
-static int define_blocks(lyap_ncout *nc, int *vars)
+static int build_image(const lyap_ncout *nc, block_image *image)
 {
-    size_t values;
-    long entries = count_block_entries(nc, &values);
+    size_t bound = 0;
+    *image = (block_image){0};
+    for (long t = 0; nc->nblocks && t < nc->ntasks; t++)
+        for (int i = 0; i < nc->nblocks[t]; i++) {
+            const lyap_block_state *b = &nc->blocks[t][i];
+            image->entries++;
+            bound += b->packed ? b->length : lyap_pack_bound(b->length);
+        }
+    if (image->entries == 0)
+        return LYAP_OK;
+    int status = lyap_alloc(&image->task, (size_t)image->entries, sizeof *image->task, "block tasks");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&image->length, (size_t)image->entries, sizeof *image->length, "block lengths");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&image->all, bound, sizeof *image->all, "block states");
+    for (long t = 0, e = 0; status == LYAP_OK && t < nc->ntasks; t++)
+        for (int i = 0; i < nc->nblocks[t]; i++, e++) {
+            const lyap_block_state *b = &nc->blocks[t][i];
+            double *at = image->all + image->values;
+            size_t n = b->packed ? b->length : lyap_pack(b->values, b->length, at);
+            if (b->packed)
+                memcpy(at, b->values, n * sizeof *at);
+            image->task[e] = t;
+            image->length[e] = (long long)n;
+            image->values += n;
+        }
+    if (status != LYAP_OK)
+        free_image(image);
+    return status;
+}
+
+static int define_blocks(lyap_ncout *nc, const block_image *image, int *vars)
+{
     vars[0] = -1;
-    if (entries == 0 || nc->writing_final)
+    if (image->entries == 0)
         return LYAP_OK;
     int dims[2];
-    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_entry", (size_t)entries, &dims[0]), nc, "block_entry"));
-    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_value", values, &dims[1]), nc, "block_value"));
+    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_entry", (size_t)image->entries, &dims[0]), nc, "block_entry"));
+    LYAP_CALL(nc_check(nc_def_dim(nc->ncid, "block_value", image->values, &dims[1]), nc, "block_value"));
     LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_task", NC_INT64, 1, &dims[0], &vars[0]), nc, "block_task"));
     LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_length", NC_INT64, 1, &dims[0], &vars[1]), nc, "block_length"));
     LYAP_CALL(nc_check(nc_def_var(nc->ncid, "block_state", NC_DOUBLE, 1, &dims[1], &vars[2]), nc, "block_state"));
     LYAP_CALL(put_text_attr(nc, vars[0], "long_name", "task (family-major, slope fastest) of each kept block state"));
     LYAP_CALL(put_text_attr(nc, vars[1], "long_name", "doubles of each kept block state in block_state"));
     return put_text_attr(nc, vars[2], "long_name", "finished replica blocks of unfinished tasks, for --resume "
-                         "(lyapdiag's block states; doc/DESIGN.md, MPI)");
+                         "(lyapdiag's block states, packed; doc/DESIGN.md, MPI)");
 }
 
-static int put_blocks(lyap_ncout *nc, const int *vars)
+static int put_blocks(lyap_ncout *nc, const block_image *image, const int *vars)
 {
     if (vars[0] < 0)
         return LYAP_OK;
-    size_t values, at = 0, e = 0;
-    long entries = count_block_entries(nc, &values);
-    long long *task = NULL, *length = NULL;
-    double *all = NULL;
-    int status = lyap_alloc(&task, (size_t)entries, sizeof *task, "block tasks");
-    if (status == LYAP_OK)
-        status = lyap_alloc(&length, (size_t)entries, sizeof *length, "block lengths");
-    if (status == LYAP_OK)
-        status = lyap_alloc(&all, values, sizeof *all, "block states");
-    for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
-        for (int i = 0; i < nc->nblocks[t]; i++, e++) {
-            task[e] = t;
-            length[e] = (long long)nc->blocks[t][i].length;
-            memcpy(all + at, nc->blocks[t][i].values, nc->blocks[t][i].length * sizeof *all);
-            at += nc->blocks[t][i].length;
-        }
-    if (status == LYAP_OK)
-        status = nc_check(nc_put_var_longlong(nc->ncid, vars[0], task), nc, "block_task");
-    if (status == LYAP_OK)
-        status = nc_check(nc_put_var_longlong(nc->ncid, vars[1], length), nc, "block_length");
-    if (status == LYAP_OK)
-        status = nc_check(nc_put_var_double(nc->ncid, vars[2], all), nc, "block_state");
-    free(task);
-    free(length);
-    free(all);
-    return status;
+    LYAP_CALL(nc_check(nc_put_var_longlong(nc->ncid, vars[0], image->task), nc, "block_task"));
+    LYAP_CALL(nc_check(nc_put_var_longlong(nc->ncid, vars[1], image->length), nc, "block_length"));
+    return nc_check(nc_put_var_double(nc->ncid, vars[2], image->all), nc, "block_state");
 }
 
 static void drop_blocks(lyap_ncout *nc, long task)
 {
-    for (int i = 0; i < nc->nblocks[task]; i++)
-        free((double *)nc->blocks[task][i].values);
+    free(nc->owned[task]);
+    nc->owned[task] = NULL;
     free(nc->blocks[task]);
     nc->blocks[task] = NULL;
     nc->nblocks[task] = 0;
 }
 
-/* Replaces TASK's kept states by copies of STATES. */
+/* Replaces TASK's kept states by views of STATES (the values are borrowed). */
 static int keep_blocks(lyap_ncout *nc, long task, int n, const lyap_block_state *states)
 {
     drop_blocks(nc, task);
     if (n == 0)
         return LYAP_OK;
     LYAP_CALL(lyap_alloc(&nc->blocks[task], (size_t)n, sizeof **nc->blocks, "kept blocks"));
-    for (int i = 0; i < n; i++) {
-        double *copy;
-        int status = lyap_alloc(&copy, states[i].length, sizeof *copy, "kept block");
-        if (status != LYAP_OK) {
-            nc->nblocks[task] = i;
-            return status;
-        }
-        memcpy(copy, states[i].values, states[i].length * sizeof *copy);
-        nc->blocks[task][i] = (lyap_block_state){states[i].length, copy};
-    }
+    memcpy(nc->blocks[task], states, (size_t)n * sizeof *states);
     nc->nblocks[task] = n;
+    return LYAP_OK;
+}
+
+/* Copies TASK's states, packed, into one buffer it owns. */
+static int adopt(lyap_ncout *nc, long task)
+{
+    size_t bound = 0, at = 0;
+    for (int i = 0; i < nc->nblocks[task]; i++) {
+        const lyap_block_state *b = &nc->blocks[task][i];
+        bound += b->packed ? b->length : lyap_pack_bound(b->length);
+    }
+    if (bound == 0 || nc->owned[task])
+        return LYAP_OK;
+    double *copy;
+    LYAP_CALL(lyap_alloc(&copy, bound, sizeof *copy, "kept blocks"));
+    for (int i = 0; i < nc->nblocks[task]; i++) {
+        lyap_block_state *b = &nc->blocks[task][i];
+        size_t n = b->packed ? b->length : lyap_pack(b->values, b->length, copy + at);
+        if (b->packed)
+            memcpy(copy + at, b->values, n * sizeof *copy);
+        *b = (lyap_block_state){n, copy + at, 1};
+        at += n;
+    }
+    nc->owned[task] = copy;
     return LYAP_OK;
 }
 
@@ -420,24 +450,21 @@ static int load_blocks(lyap_ncout *nc, int ncid)
                                nc->writing);
             break;
         }
-        if (!nc->done[t]) { /* append to the task's list */
+        if (!nc->done[t]) { /* append a view of it to the task's list */
             lyap_block_state *list = realloc(nc->blocks[t], (size_t)(nc->nblocks[t] + 1) * sizeof *list);
-            double *copy = NULL;
-            if (!list || lyap_alloc(&copy, (size_t)length[e], sizeof *copy, "kept block") != LYAP_OK) {
-                if (list)
-                    nc->blocks[t] = list;
+            if (!list) {
                 status = lyap_fail(LYAP_ENOMEM, "out of memory loading block states");
                 break;
             }
-            memcpy(copy, all + at, (size_t)length[e] * sizeof *copy);
-            list[nc->nblocks[t]++] = (lyap_block_state){(size_t)length[e], copy};
+            list[nc->nblocks[t]++] = (lyap_block_state){(size_t)length[e], all + at, 1};
             nc->blocks[t] = list;
         }
         at += (size_t)length[e];
     }
     free(task);
     free(length);
-    free(all);
+    free(nc->loaded);
+    nc->loaded = all; /* the views point into it */
     return status;
 }
 
@@ -504,13 +531,11 @@ static double free_bytes(const char *dir)
  * variables counted as doubles), the deck and history text, and HDF5's
  * headers, B-trees and checksums (measured: under 2 KB per variable and
  * 20 KB per file; 4 and 64 taken). */
-static double snapshot_bytes(const lyap_ncout *nc)
+static double snapshot_bytes(const lyap_ncout *nc, const block_image *image)
 {
     double values = 8.0 * (double)nc->ntasks * (double)lyap_task_result_length(nc->dims) + (double)nc->ntasks;
     double text = (double)strlen(nc->deck->text) + (double)strlen(nc->history);
-    size_t block_values = 0;
-    long entries = nc->nblocks ? count_block_entries(nc, &block_values) : 0;
-    values += 8.0 * (double)block_values + 16.0 * (double)entries;
+    values += 8.0 * (double)image->values + 16.0 * (double)image->entries;
     return values + text + 4096.0 * (lyap_result_nvariables + NDIMS) + 65536.0;
 }
 
@@ -559,16 +584,20 @@ static int write_file(const lyap_ncout *nc, const char *tmp, const char *target,
  * failure. */
 static int write_snapshot(lyap_ncout *nc, const char *target)
 {
-    NC_memio image = {0};
+    NC_memio memio = {0};
+    block_image blocks = {0};
     nc->writing = nc->tmp;
-    int status = nc_create_mem(nc->tmp, NC_NETCDF4, (size_t)snapshot_bytes(nc), &nc->ncid);
-    if (status != NC_NOERR)
+    if (strcmp(target, nc->path) != 0) /* the final file keeps no blocks */
+        LYAP_CALL(build_image(nc, &blocks));
+    int status = nc_create_mem(nc->tmp, NC_NETCDF4, (size_t)snapshot_bytes(nc, &blocks), &nc->ncid);
+    if (status != NC_NOERR) {
+        free_image(&blocks);
         return lyap_fail(LYAP_ENETCDF, "%s: cannot build the snapshot in memory (%s)", nc->tmp, nc_strerror(status));
+    }
     int block_vars[3] = {-1, -1, -1};
-    nc->writing_final = strcmp(target, nc->path) == 0;
     status = define_schema(nc);
     if (status == LYAP_OK)
-        status = define_blocks(nc, block_vars);
+        status = define_blocks(nc, &blocks, block_vars);
     if (status == LYAP_OK)
         status = add_checksums(nc->ncid, nc->writing);
     if (status == LYAP_OK)
@@ -580,14 +609,15 @@ static int write_snapshot(lyap_ncout *nc, const char *target)
     for (int v = 0; status == LYAP_OK && v < lyap_result_nvariables; v++)
         status = lyap_result_is_present(&lyap_result_variables[v], nc->dims) ? put_variable(nc, v) : LYAP_OK;
     if (status == LYAP_OK)
-        status = put_blocks(nc, block_vars);
+        status = put_blocks(nc, &blocks, block_vars);
+    free_image(&blocks);
     if (status == LYAP_OK)
-        status = nc_check(nc_close_memio(nc->ncid, &image), nc, "close");
+        status = nc_check(nc_close_memio(nc->ncid, &memio), nc, "close");
     else
         nc_abort(nc->ncid);
     if (status == LYAP_OK)
-        status = write_file(nc, nc->tmp, target, image.memory, image.size);
-    free(image.memory);
+        status = write_file(nc, nc->tmp, target, memio.memory, memio.size);
+    free(memio.memory);
     if (status == LYAP_OK && rename(nc->tmp, target) != 0) {
         status = lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", nc->tmp, target, strerror(errno));
         remove(nc->tmp);
@@ -922,7 +952,10 @@ static int check_space(const lyap_ncout *nc)
     double have = free_bytes(dir);
     if (have < 0)
         return LYAP_OK; /* cannot tell: the writes will say */
-    double one = snapshot_bytes(nc), need = 3 * one;
+    block_image blocks;
+    LYAP_CALL(build_image(nc, &blocks)); /* the blocks a resume loaded */
+    double one = snapshot_bytes(nc, &blocks), need = 3 * one;
+    free_image(&blocks);
     struct stat st;
     if (stat(nc->partial, &st) == 0)
         need -= (double)st.st_size;
@@ -977,6 +1010,8 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
         status = lyap_alloc(&nc->nblocks, (size_t)nc->ntasks, sizeof *nc->nblocks, "kept blocks");
     if (status == LYAP_OK)
         status = lyap_alloc(&nc->blocks, (size_t)nc->ntasks, sizeof *nc->blocks, "kept blocks");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&nc->owned, (size_t)nc->ntasks, sizeof *nc->owned, "kept blocks");
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
         status = lyap_task_result_init(&nc->results[t], nc->dims);
     if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
@@ -1009,6 +1044,13 @@ int lyap_ncout_store_blocks(lyap_ncout *nc, long task, int n, const lyap_block_s
     return LYAP_OK;
 }
 
+int lyap_ncout_adopt_blocks(lyap_ncout *nc)
+{
+    for (long t = 0; t < nc->ntasks; t++)
+        LYAP_CALL(adopt(nc, t));
+    return LYAP_OK;
+}
+
 int lyap_ncout_saved_blocks(const lyap_ncout *nc, long task, int *n, const lyap_block_state **states)
 {
     *n = nc->nblocks[task];
@@ -1021,10 +1063,8 @@ long lyap_ncout_blocks_held(const lyap_ncout *nc, long *tasks)
     long blocks = 0;
     *tasks = 0;
     for (long t = 0; t < nc->ntasks; t++) {
-        for (int i = 0; i < nc->nblocks[t]; i++) {
-            const double *v = nc->blocks[t][i].values;
-            blocks += lyap_estimate_state_blocks(v);
-        }
+        for (int i = 0; i < nc->nblocks[t]; i++)
+            blocks += lyap_block_state_blocks(&nc->blocks[t][i]);
         *tasks += nc->nblocks[t] > 0;
     }
     return blocks;
@@ -1063,10 +1103,12 @@ void lyap_ncout_close(lyap_ncout **nc)
     free((*nc)->lock);
     for (long t = 0; (*nc)->results && t < (*nc)->ntasks; t++)
         lyap_task_result_free(&(*nc)->results[t]);
-    for (long t = 0; (*nc)->blocks && t < (*nc)->ntasks; t++)
+    for (long t = 0; (*nc)->blocks && (*nc)->owned && t < (*nc)->ntasks; t++)
         drop_blocks(*nc, t);
     free((*nc)->blocks);
     free((*nc)->nblocks);
+    free((*nc)->loaded);
+    free((*nc)->owned);
     free((*nc)->results);
     free((*nc)->done);
     free((*nc)->varid);

@@ -32,6 +32,7 @@
 
 #include "lyapdiag/error.h"
 #include "lyapdiag/grid.h"
+#include "lyapdiag/pack.h"
 #include "lyapdiag/sched.h"
 
 enum { TAG_RESULT = 1, TAG_TASK = 2 };
@@ -194,6 +195,13 @@ int lyap_sched_check_memory(const lyap_deck *deck)
 enum { MSG_KIND, MSG_TASK, MSG_BLOCK, MSG_SECONDS, MSG_FRACTION, MSG_HEADER }; /* worker message */
 enum { RESULT = 0 };
 
+/* A block that arrived ahead of its turn, packed (pack.h). */
+typedef struct {
+    int first;     /* its block number */
+    size_t length; /* packed doubles */
+    double *packed;
+} held_block;
+
 /* A task still to finish, on rank 0. */
 typedef struct {
     long task;
@@ -203,9 +211,9 @@ typedef struct {
     int expected_blocks;     /* blocks the cost model expects (adaptive: fewer than nblocks) */
     int next;                /* blocks below it are handed out, merged or held */
     size_t length;           /* doubles per block state */
-    double *prefix;          /* merged blocks (NULL until the first arrives) */
+    double *prefix;          /* merged blocks, whole (NULL until the first arrives) */
     int nheld;               /* blocks that arrived ahead of their turn */
-    double **held;           /* [nheld] their states */
+    held_block *held;        /* [nheld] their states, packed */
     double done_replicas;    /* replicas of merged and held blocks */
     double replica_cost;     /* cost model, ns per replica */
     int finished;
@@ -227,7 +235,8 @@ typedef struct {
     int *idle, nidle;       /* workers waiting for a unit */
     double *busy_since;     /* [size]: when each worker got the unit it computes, 0 if none */
     double *message;        /* [count]: see the file header */
-    int count;              /* doubles per worker message (the longest state) */
+    int count;              /* doubles per worker message (the longest state, packed) */
+    double *scratch;        /* a whole state, all zeros between uses: blocks unpack into it */
     lyap_task_result result; /* a finished task */
     /* ETA: measured seconds per cost-model nanosecond of finished units, by
      * (family, width), by family and overall */
@@ -238,6 +247,16 @@ typedef struct {
     double start, last_report;
     long reported_done, reported_blocks;
 } master_state;
+
+/* CPU seconds of this thread: rank 0's own cost of serving, which is what
+ * saturates a master (wall time would count the OS running other ranks on
+ * an oversubscribed node). */
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 /* Index of the rate sums of (family F, width W); W = nwidths: the family's;
  * F = nfamilies: overall. */
@@ -363,7 +382,7 @@ static int merged_blocks(const task_slot *slot)
 static int is_held(const task_slot *slot, int block)
 {
     for (int i = 0; i < slot->nheld; i++)
-        if (lyap_estimate_state_first(slot->held[i]) == block)
+        if (slot->held[i].first == block)
             return 1;
     return 0;
 }
@@ -418,7 +437,7 @@ static int work_may_come(const master_state *m)
 static void free_held(task_slot *slot)
 {
     for (int i = 0; i < slot->nheld; i++)
-        free(slot->held[i]);
+        free(slot->held[i].packed);
     free(slot->held);
     slot->held = NULL;
     slot->nheld = 0;
@@ -432,10 +451,23 @@ static int store_blocks(master_state *m, task_slot *slot)
     lyap_block_state states[1 + slot->nheld];
     int n = 0;
     if (slot->prefix && merged_blocks(slot) > 0)
-        states[n++] = (lyap_block_state){slot->length, slot->prefix};
+        states[n++] = (lyap_block_state){slot->length, slot->prefix, 0};
     for (int i = 0; i < slot->nheld; i++)
-        states[n++] = (lyap_block_state){slot->length, slot->held[i]};
+        states[n++] = (lyap_block_state){slot->held[i].length, slot->held[i].packed, 1};
     return m->io->store_blocks(m->io->ctx, slot->task, n, states);
+}
+
+/* Merges block STATE (either form) into SLOT's prefix; a packed one
+ * through rank 0's zeroed scratch state, which it leaves zeroed. */
+static int merge(master_state *m, task_slot *slot, const lyap_block_state *state)
+{
+    if (!state->packed)
+        return lyap_estimate_merge_block(&slot->spec, slot->prefix, state->values);
+    int status = lyap_unpack(state->values, state->length, m->scratch, slot->length, 1);
+    if (status == LYAP_OK)
+        status = lyap_estimate_merge_block(&slot->spec, slot->prefix, m->scratch);
+    lyap_pack_clear(state->values, state->length, m->scratch);
+    return status;
 }
 
 /* Merges SLOT's held blocks that are next in turn; finishes the task when
@@ -444,17 +476,20 @@ static int store_blocks(master_state *m, task_slot *slot)
 static int advance(master_state *m, task_slot *slot, int store)
 {
     for (int i = 0; !lyap_estimate_state_finished(slot->prefix) && i < slot->nheld; i++) {
-        if (lyap_estimate_state_first(slot->held[i]) != merged_blocks(slot))
+        held_block *h = &slot->held[i];
+        if (h->first != merged_blocks(slot))
             continue;
-        LYAP_CALL(lyap_estimate_merge_block(&slot->spec, slot->prefix, slot->held[i]));
-        free(slot->held[i]);
-        slot->held[i] = slot->held[--slot->nheld];
+        LYAP_CALL(merge(m, slot, &(lyap_block_state){h->length, h->packed, 1}));
+        free(h->packed);
+        *h = slot->held[--slot->nheld];
         i = -1; /* the next one may be anywhere */
     }
     if (!lyap_estimate_state_finished(slot->prefix))
         return store ? store_blocks(m, slot) : LYAP_OK;
+    double start = cpu_seconds();
     LYAP_CALL(lyap_estimate_finish(&slot->spec, slot->prefix, &m->result));
     LYAP_CALL(m->io->sink(m->io->ctx, slot->task, &m->result));
+    m->report->task_seconds += cpu_seconds() - start;
     slot->finished = 1;
     m->unfinished_slots--;
     m->done++;
@@ -465,34 +500,53 @@ static int advance(master_state *m, task_slot *slot, int store)
     return LYAP_OK;
 }
 
-static int ensure_prefix(task_slot *slot)
+static int ensure_prefix(master_state *m, task_slot *slot)
 {
     if (slot->prefix)
         return LYAP_OK;
+    double start = cpu_seconds();
     LYAP_CALL(lyap_alloc(&slot->prefix, slot->length, sizeof *slot->prefix, "prefix state"));
     lyap_estimate_state_clear(&slot->spec, slot->prefix);
+    m->report->task_seconds += cpu_seconds() - start;
+    return LYAP_OK;
+}
+
+/* Holds block STATE (either form) of SLOT, packed, until its turn. */
+static int hold(task_slot *slot, const lyap_block_state *state)
+{
+    held_block *held = realloc(slot->held, (size_t)(slot->nheld + 1) * sizeof *held);
+    if (!held)
+        return lyap_fail(LYAP_ENOMEM, "out of memory holding a block state");
+    slot->held = held;
+    size_t room = state->packed ? state->length : lyap_pack_bound(state->length);
+    double *packed;
+    LYAP_CALL(lyap_alloc(&packed, room, sizeof *packed, "block state"));
+    size_t length = state->length;
+    if (state->packed)
+        memcpy(packed, state->values, length * sizeof *packed);
+    else
+        length = lyap_pack(state->values, state->length, packed);
+    held[slot->nheld++] = (held_block){lyap_block_state_first(state), length, packed};
     return LYAP_OK;
 }
 
 /* A finished block STATE of TASK (SECONDS of compute): merged now if it is
- * next in turn, else held; blocks of a finished task (past an adaptive
- * stop) are dropped. */
-static int accept_block(master_state *m, long task, const double *state, double seconds)
+ * next in turn (straight from the message: no copy), else held; blocks of
+ * a finished task (past an adaptive stop) are dropped. */
+static int accept_block(master_state *m, long task, const lyap_block_state *state, double seconds)
 {
     task_slot *slot = &m->slots[m->slot_of[task]];
-    int block = lyap_estimate_state_first(state);
+    int block = lyap_block_state_first(state);
     int replicas = slot->spec.replicas - block * slot->per_block;
     replicas = replicas < slot->per_block ? replicas : slot->per_block;
     learn_rate(m, slot, replicas, seconds);
     if (slot->finished || block < merged_blocks(slot) || is_held(slot, block))
         return LYAP_OK;
-    LYAP_CALL(ensure_prefix(slot));
-    double **held = realloc(slot->held, (size_t)(slot->nheld + 1) * sizeof *held);
-    if (!held)
-        return lyap_fail(LYAP_ENOMEM, "out of memory holding a block state");
-    slot->held = held;
-    LYAP_CALL(lyap_alloc(&slot->held[slot->nheld], slot->length, sizeof **held, "block state"));
-    memcpy(slot->held[slot->nheld++], state, slot->length * sizeof *state);
+    LYAP_CALL(ensure_prefix(m, slot));
+    if (block == merged_blocks(slot))
+        LYAP_CALL(merge(m, slot, state));
+    else
+        LYAP_CALL(hold(slot, state));
     slot->done_replicas += replicas;
     m->blocks++;
     LYAP_CALL(advance(m, slot, 1));
@@ -539,33 +593,26 @@ static int serve_idle(master_state *m)
 }
 
 /* Receives one worker message (blocking), keeps its block, replies. */
-/* CPU seconds of this thread: rank 0's own cost of serving, which is what
- * saturates a master (wall time would count the OS running other ranks on
- * an oversubscribed node). */
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int serve_one(master_state *m, const MPI_Status *probed)
 {
     MPI_Status status;
-    double start = cpu_seconds();
+    double start = cpu_seconds(), task_seconds = m->report->task_seconds;
     m->report->served++;
     LYAP_MPI(MPI_Recv(m->message, m->count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &status));
-    int kind = (int)m->message[MSG_KIND];
+    int kind = (int)m->message[MSG_KIND], length = 0;
     long task = (long)m->message[MSG_TASK];
-    if (kind == RESULT)
-        LYAP_CALL(accept_block(m, task, m->message + MSG_HEADER, m->message[MSG_SECONDS]));
+    LYAP_MPI(MPI_Get_count(&status, MPI_DOUBLE, &length));
+    if (kind == RESULT) {
+        lyap_block_state state = {(size_t)(length - MSG_HEADER), m->message + MSG_HEADER, 1};
+        LYAP_CALL(accept_block(m, task, &state, m->message[MSG_SECONDS]));
+    }
     m->stopping |= kind == STOPPING || stop_signal;
     note_stop(m);
     if (kind == STOPPING)
         note_unfinished(m, task, (int)m->message[MSG_BLOCK], m->message[MSG_FRACTION], m->message[MSG_SECONDS]);
     LYAP_CALL(assign(m, status.MPI_SOURCE));
     int served = serve_idle(m);
-    m->report->serve_seconds += cpu_seconds() - start;
+    m->report->serve_seconds += cpu_seconds() - start - (m->report->task_seconds - task_seconds);
     return served;
 }
 
@@ -635,8 +682,9 @@ static int run_master(master_state *m, double *own)
             m->own_task = -1;
             if (status == LYAP_EINTERRUPTED)
                 note_unfinished(m, task, block, m->own_fraction, seconds);
+            lyap_block_state state = {m->slots[m->slot_of[task]].length, own, 0};
             if (status == LYAP_OK)
-                status = accept_block(m, task, own, seconds);
+                status = accept_block(m, task, &state, seconds);
             if (status == LYAP_OK)
                 status = serve_idle(m);
             if (status == LYAP_OK)
@@ -668,7 +716,9 @@ static int run_master(master_state *m, double *own)
     return stop_status(m->stopping);
 }
 
-static int run_worker(const lyap_deck *deck, double *message, int count)
+/* A worker: computes units into STATE (the longest state) and ships them
+ * packed in MESSAGE. */
+static int run_worker(const lyap_deck *deck, double *message, double *state)
 {
     int kind = NO_RESULT, length = MSG_HEADER;
     double fraction = 0;
@@ -683,15 +733,14 @@ static int run_worker(const lyap_deck *deck, double *message, int count)
         task_spec(deck, unit[0], &spec);
         fraction = 0;
         double start = MPI_Wtime();
-        int status = lyap_estimate_run_block(&spec, (int)unit[1], message + MSG_HEADER, check_stop, &fraction);
+        int status = lyap_estimate_run_block(&spec, (int)unit[1], state, check_stop, &fraction);
         message[MSG_TASK] = (double)unit[0];
         message[MSG_BLOCK] = (double)unit[1];
         message[MSG_SECONDS] = MPI_Wtime() - start;
         message[MSG_FRACTION] = fraction;
         if (status == LYAP_OK) {
             kind = RESULT;
-            length = MSG_HEADER + (int)lyap_estimate_state_length(&spec);
-            (void)count;
+            length = MSG_HEADER + (int)lyap_pack(state, lyap_estimate_state_length(&spec), message + MSG_HEADER);
         } else if (status == LYAP_EINTERRUPTED) { /* tell the master how far it got, then wait for its -1 */
             kind = STOPPING;
             length = MSG_HEADER;
@@ -738,35 +787,27 @@ static int make_slots(master_state *m)
         const lyap_block_state *states = NULL;
         if (m->io->saved_blocks)
             status = m->io->saved_blocks(m->io->ctx, slot->task, &n, &states);
-        for (int j = 0; status == LYAP_OK && j < n; j++) {
-            if (states[j].length != slot->length)
-                continue; /* another layout (another version): computed anew */
-            const double *v = states[j].values;
-            int first = lyap_estimate_state_first(v), count = lyap_estimate_state_blocks(v);
-            if (first == 0 && count > 0 && !slot->prefix) { /* the merged prefix */
-                status = lyap_alloc(&slot->prefix, slot->length, sizeof *slot->prefix, "prefix state");
-                if (status == LYAP_OK)
-                    memcpy(slot->prefix, v, slot->length * sizeof *v);
-                slot->done_replicas += fmin((double)count * slot->per_block, slot->spec.replicas);
-            }
+        for (int j = 0; status == LYAP_OK && j < n; j++) { /* the merged prefix */
+            if (lyap_block_state_first(&states[j]) != 0 || lyap_block_state_blocks(&states[j]) < 1 || slot->prefix)
+                continue;
+            status = ensure_prefix(m, slot);
+            if (status == LYAP_OK && lyap_unpack(states[j].values, states[j].length, slot->prefix, slot->length, 0))
+                lyap_estimate_state_clear(&slot->spec, slot->prefix); /* another layout (version): computed anew */
+            else if (status == LYAP_OK)
+                slot->done_replicas += fmin((double)merged_blocks(slot) * slot->per_block, slot->spec.replicas);
         }
         for (int j = 0; status == LYAP_OK && j < n; j++) { /* blocks held ahead of it */
-            const double *v = states[j].values;
-            if (states[j].length != slot->length || lyap_estimate_state_blocks(v) != 1 ||
-                lyap_estimate_state_first(v) < merged_blocks(slot) || is_held(slot, lyap_estimate_state_first(v)))
+            int first = lyap_block_state_first(&states[j]);
+            if (lyap_block_state_blocks(&states[j]) != 1 || first < merged_blocks(slot) || is_held(slot, first))
                 continue;
-            status = ensure_prefix(slot);
-            double **held = status == LYAP_OK ? realloc(slot->held, (size_t)(slot->nheld + 1) * sizeof *held) : NULL;
-            if (status == LYAP_OK && !held)
-                status = lyap_fail(LYAP_ENOMEM, "out of memory holding a block state");
-            if (status == LYAP_OK) {
-                slot->held = held;
-                status = lyap_alloc(&slot->held[slot->nheld], slot->length, sizeof **held, "block state");
-            }
-            if (status == LYAP_OK) {
-                memcpy(slot->held[slot->nheld++], v, slot->length * sizeof *v);
+            int fits = lyap_unpack(states[j].values, states[j].length, m->scratch, slot->length, 1) == LYAP_OK;
+            lyap_pack_clear(states[j].values, states[j].length, m->scratch);
+            if (fits)
+                status = ensure_prefix(m, slot);
+            if (fits && status == LYAP_OK)
+                status = hold(slot, &states[j]);
+            if (fits && status == LYAP_OK)
                 slot->done_replicas += slot->per_block;
-            }
         }
         slot->next = merged_blocks(slot);
         if (status == LYAP_OK && slot->prefix)
@@ -775,11 +816,11 @@ static int make_slots(master_state *m)
     return status;
 }
 
-/* Doubles of the longest worker message: the header and the longest block
- * state of the deck (every rank computes the same). A state's layout
- * depends on the family and width, never on the slope: one task per
- * (family, width) is enough, not all of a large grid's at start-up. */
-static int message_count(const lyap_deck *deck)
+/* Doubles of the longest block state of the deck (every rank computes the
+ * same). A state's layout depends on the family and width, never on the
+ * slope: one task per (family, width) is enough, not all of a large
+ * grid's at start-up. */
+static size_t longest_state(const lyap_deck *deck)
 {
     size_t longest = 0;
     for (int f = 0; f < deck->nfamilies; f++)
@@ -789,7 +830,7 @@ static int message_count(const lyap_deck *deck)
             size_t n = lyap_estimate_state_length(&spec);
             longest = n > longest ? n : longest;
         }
-    return (int)(MSG_HEADER + longest);
+    return longest;
 }
 
 int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, lyap_sched_report *report)
@@ -801,12 +842,17 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     master_state m = {.deck = deck, .quiet = quiet, .size = size, .io = io, .ntasks = ntasks,
                       .active_workers = size - 1, .start = start, .last_report = start, .report = report,
                       .own_task = -1};
-    m.count = message_count(deck);
+    size_t longest = longest_state(deck);
+    m.count = (int)(MSG_HEADER + lyap_pack_bound(longest));
     size_t nrates = rate_index(deck, deck->nfamilies, 0) + 1;
-    double *own = NULL; /* rank 0's own block state (the message buffer receives meanwhile) */
+    /* a block state: rank 0's own (the message buffer receives meanwhile),
+     * or a worker's before it is packed */
+    double *own = NULL;
     int status = lyap_alloc(&m.message, (size_t)m.count, sizeof *m.message, "block message");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&own, longest, sizeof *own, "block state");
     if (status == LYAP_OK && rank == 0)
-        status = lyap_alloc(&own, (size_t)m.count, sizeof *own, "block state");
+        status = lyap_alloc(&m.scratch, longest, sizeof *m.scratch, "block state");
     if (status == LYAP_OK && rank == 0)
         status = lyap_task_result_init(&m.result, lyap_result_dims_of_deck(deck));
     if (status == LYAP_OK && rank == 0)
@@ -822,7 +868,7 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     if (status != LYAP_OK && rank != 0) /* allocation failures: this rank alone */
         lyap_sched_abort();
     if (status == LYAP_OK)
-        status = rank == 0 ? run_master(&m, own) : run_worker(deck, m.message, m.count);
+        status = rank == 0 ? run_master(&m, own) : run_worker(deck, m.message, own);
     if (status != LYAP_OK && status != LYAP_EINTERRUPTED && rank != 0) /* a worker's own failure */
         lyap_sched_abort();
     if (status == LYAP_OK && rank == 0)
@@ -831,6 +877,10 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     report->finished = m.finished;
     report->blocks = m.blocks;
     report->slot = m.stop_time > 0 ? m.stop_time - start : report->seconds;
+    if (rank == 0 && io->adopt_blocks) {
+        int adopted = io->adopt_blocks(io->ctx);
+        status = status == LYAP_OK || status == LYAP_EINTERRUPTED ? (adopted != LYAP_OK ? adopted : status) : status;
+    }
     for (long i = 0; i < m.nslots; i++) {
         task_slot *slot = &m.slots[i];
         int kept = (slot->prefix ? merged_blocks(slot) : 0) + slot->nheld;
@@ -841,6 +891,7 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     }
     lyap_task_result_free(&m.result);
     free(m.message);
+    free(m.scratch);
     free(own);
     free(m.idle);
     free(m.busy_since);

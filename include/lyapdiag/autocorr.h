@@ -34,6 +34,13 @@ extern "C" {
 /* Independent bins of groups for the standard errors (31 degrees of
  * freedom: the stderr itself is good to ~13%). */
 #define LYAP_AUTOCORR_BINS 32
+/* Lags whose sums are kept (series longer than this keep the first ones):
+ * the window M closes near c tau_int, so this holds tau_int up to ~200
+ * layers, far beyond the matrix path's (a few layers); a window that does
+ * not close below it says so (window_closed = 0). Keeping every lag of a
+ * depth-5000 series made each block state 2.5 MB, most of the master's
+ * cost per message (bench/README.md). */
+#define LYAP_AUTOCORR_MAX_LAGS 1024
 
 typedef struct lyap_autocorr lyap_autocorr;
 
@@ -46,7 +53,7 @@ typedef struct {
     double gamma0;         /* variance of one step about the common mean */
     double mean;           /* common mean of every step of every series */
     int window;            /* M, the last lag summed */
-    int window_closed;     /* 1: M >= c tau_abs(M) was met below lag n; 0: not (M = n-1, see below) */
+    int window_closed;     /* 1: M >= c tau_abs(M) was met below the lags kept; 0: not (see below) */
     int stderr_from_spread; /* 1: from >= 2 bins; 0: Madras-Sokal formula (one bin only) */
     int bins_used;         /* bins holding at least one series */
     long series;           /* number of series added */
@@ -57,7 +64,7 @@ typedef struct {
  * WINDOW_C (> 0, normally LYAP_AUTOCORR_WINDOW_C) sets the window. Makes
  * the FFTW plans for n once (FFTW_ESTIMATE: planning by measurement would
  * pick algorithms by timing and break bit-reproducibility). Memory:
- * 2 BINS n doubles plus ~3n for the FFT. Returns LYAP_OK, LYAP_ENOMEM
+ * 2 BINS min(n, LYAP_AUTOCORR_MAX_LAGS) doubles plus ~3n for the FFT. Returns LYAP_OK, LYAP_ENOMEM
  * (allocation or FFTW planning failed; *AC left NULL) or LYAP_EINTERNAL
  * (bad argument). Not thread-safe (FFTW's planner is not). */
 int lyap_autocorr_create(int series_length, int bins, double window_c, lyap_autocorr **ac);
@@ -83,7 +90,8 @@ int lyap_autocorr_autocovariance(const lyap_autocorr *ac, int nlags, double *gam
  * M >= c tau_abs(M), tau_abs(M) = 1/2 + sum_{k<=M} |rho_k|, which is
  * Sokal's rule when every rho_k >= 0; the absolute values keep negatively
  * correlated steps (rho_1 < 0 makes tau(1) tiny) from closing the window
- * at M = 1 with a large bias. If no M < n qualifies, M = n-1 and
+ * at M = 1 with a large bias. If no M below the lags kept (min(n,
+ * LYAP_AUTOCORR_MAX_LAGS)) qualifies, M is the last of them and
  * window_closed = 0: the series are too short for their correlation time,
  * v is then unreliable (n = 1: M = 0 and v = gamma_0). A constant input
  * (gamma_0 = 0) gives v = 0, tau_int = 1/2, M = 0 and zero stderrs.

@@ -75,14 +75,21 @@ int lyap_estimate_task(const lyap_task_spec *spec, lyap_task_result *result, lya
  * into a prefix state (Chan's formula for the running moments, sums for
  * the rest) and finishing gives the result: it depends only on the spec,
  * never on which rank ran which block or when. States ship as MPI
- * messages and go into checkpoints as they are. */
+ * messages, wait on rank 0 and go into checkpoints packed (pack.h); a
+ * task's prefix is kept whole while blocks merge into it. */
 
-/* A block or prefix state as it is shipped and kept: LENGTH doubles
- * (lyap_estimate_state_length); its header says which blocks it holds. */
+/* A block or prefix state as it is shipped and kept: LENGTH doubles,
+ * either the whole state (lyap_estimate_state_length) or, if PACKED, its
+ * lyap_pack form; its header says which blocks it holds. */
 typedef struct {
     size_t length;
     const double *values;
+    int packed;
 } lyap_block_state;
+
+/* lyap_estimate_state_first / _blocks of a state in either form. */
+int lyap_block_state_first(const lyap_block_state *state);
+int lyap_block_state_blocks(const lyap_block_state *state);
 
 /* B for SPEC: spec->block_replicas, or its default. */
 int lyap_estimate_block_replicas(const lyap_task_spec *spec);

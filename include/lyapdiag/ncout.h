@@ -59,16 +59,22 @@ long lyap_ncout_done_count(const lyap_ncout *nc);
  * with the bytes needed and free); the previous checkpoint stays whole. */
 int lyap_ncout_store_task(lyap_ncout *nc, long task, const lyap_task_result *result);
 
-/* Keeps the N finished block states of unfinished TASK (copied; they
- * replace those kept before), for the checkpoints: PATH.partial stores
- * them beside the finished tasks, and --resume gives them back
- * (lyap_ncout_saved_blocks). Writes a checkpoint when [output]
+/* Keeps the N finished block states of unfinished TASK (borrowed: the
+ * caller keeps them alive and unchanged, except by merging, until it
+ * stores TASK's blocks or result again; they replace those kept before),
+ * for the checkpoints: PATH.partial stores them packed beside the finished
+ * tasks, and --resume gives them back (lyap_ncout_saved_blocks). Writes a checkpoint when [output]
  * checkpoint_seconds have passed since the last. Storing TASK's result
  * drops them. LYAP_ENOMEM, or the write's errors as lyap_ncout_store_task. */
 int lyap_ncout_store_blocks(lyap_ncout *nc, long task, int n, const lyap_block_state *states);
 
-/* The block states kept for TASK (loaded from PATH.partial on resume, or
- * stored since): *N of them at *STATES, valid until the next store. */
+/* Copies every borrowed block state into the writer's own memory (the
+ * sweep that lent them ends). LYAP_ENOMEM. */
+int lyap_ncout_adopt_blocks(lyap_ncout *nc);
+
+/* The block states kept for TASK (loaded from PATH.partial on resume,
+ * packed, or stored since): *N of them at *STATES, valid until the next
+ * store. */
 int lyap_ncout_saved_blocks(const lyap_ncout *nc, long task, int *n, const lyap_block_state **states);
 
 /* Finished blocks kept for unfinished tasks, and those tasks. */

@@ -62,8 +62,12 @@ typedef struct {
     lyap_result_sink sink;  /* each finished task; its kept blocks are then obsolete */
     /* The finished blocks of unfinished TASK whenever they change: N
      * states (the merged prefix, if any block is merged, then the blocks
-     * that arrived ahead of it), replacing those given before. Copied. */
+     * that arrived ahead of it), replacing those given before. Borrowed:
+     * they stay valid until the task's next store_blocks or sink, or until
+     * adopt_blocks. */
     int (*store_blocks)(void *ctx, long task, int n, const lyap_block_state *states);
+    /* The sweep ends and frees its states: copy the ones given. */
+    int (*adopt_blocks)(void *ctx);
     /* The blocks an earlier run kept for TASK (resume): *N states (0 if
      * none), valid during the call of lyap_sched_run. */
     int (*saved_blocks)(void *ctx, long task, int *n, const lyap_block_state **states);
@@ -91,7 +95,10 @@ typedef struct {
     long blocks_held;     /* finished blocks of unfinished tasks at the end (kept for --resume) */
     long tasks_held;      /* unfinished tasks holding them */
     long served;          /* work-unit messages rank 0 served (received, merged, answered) */
-    double serve_seconds; /* CPU time rank 0 spent serving them (the master's cost: bench/) */
+    double serve_seconds; /* CPU time rank 0 spent serving them (the master's cost: bench/),
+                             less the task-level part below */
+    double task_seconds;  /* CPU time rank 0 spent starting and finishing tasks (prefix
+                             state, lyap_estimate_finish, storing the result), once per task */
     int nunfinished;      /* tasks a stop abandoned */
     int nshown;           /* of them in shown[] (any order) */
     lyap_sched_unfinished shown[LYAP_SCHED_MAX_SHOWN];
