@@ -145,6 +145,8 @@ static int tail_index(int d, double a, double s2, double *kappa)
 int lyap_biastheory_log_moment(int d, double a, double s2, double kappa, double *value)
 {
     LYAP_CALL(check_args(d, a, s2));
+    if (!(kappa >= 0.0 && isfinite(kappa)))
+        return lyap_fail(LYAP_EDECK, "biastheory: moment order kappa = %g must be finite and >= 0", kappa);
     gsl_error_handler_t *prev = gsl_set_error_handler_off();
     int status = log_moment(d, a, s2, kappa, value);
     gsl_set_error_handler(prev);

@@ -291,7 +291,12 @@ static int h_moments(int d, double a, double *m_h, double *v_h)
  * with its mode where this derivative (decreasing in t) changes sign. */
 static double tilted_slope(double t, int ps, int pc, const beta_integrand *b)
 {
-    return 0.5 * ps / t - 0.5 * pc / (1.0 - t) + 2.0 * b->q * b->kappa / (b->omq + 2.0 * b->q * t);
+    double slope = 2.0 * b->q * b->kappa / (b->omq + 2.0 * b->q * t);
+    if (ps) /* a missing power has no pole at its end */
+        slope += 0.5 * ps / t;
+    if (pc)
+        slope -= 0.5 * pc / (1.0 - t);
+    return slope;
 }
 
 static double tilted_mode(int ps, int pc, const beta_integrand *b)

@@ -265,10 +265,10 @@ static void monte_carlo(int d, double a, double s2, uint64_t seed)
 static void bad_arguments(void)
 {
     double x;
-    int status[5] = {lyap_biastheory_tail_index(0, 0.1, 1.0, &x), lyap_biastheory_tail_index(4, 1.5, 1.0, &x),
+    int status[6] = {lyap_biastheory_tail_index(0, 0.1, 1.0, &x), lyap_biastheory_tail_index(4, 1.5, 1.0, &x),
                      lyap_biastheory_tail_index(4, 0.1, -1.0, &x), lyap_biastheory_log_moment(4, 0.1, 1.0, -0.5, &x),
-                     lyap_theory_h_log_mgf(4, 0.1, NAN, &x)};
-    for (int i = 0; i < 5; i++)
+                     lyap_biastheory_log_moment(4, 0.1, 1.0, NAN, &x), lyap_theory_h_log_mgf(4, 0.1, NAN, &x)};
+    for (int i = 0; i < 6; i++)
         check(status[i] == LYAP_EDECK, "bad d, a, s2 or kappa (case %d) is a deck error: status %d", i, status[i]);
 }
 
