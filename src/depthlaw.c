@@ -393,9 +393,16 @@ static int is_7_smooth(int64_t m)
     return m == 1;
 }
 
+int64_t lyap_depthlaw_fft_length(int64_t need)
+{
+    int64_t n = need + (need & 1);
+    while (!is_7_smooth(n))
+        n += 2;
+    return n;
+}
+
 /* Sizes the window for max_depth: n >= left + right + 1 and >= one layer's
- * extent (so the layer itself never folds), n even and 7-smooth (FFTW's
- * fast codelets). */
+ * extent (so the layer itself never folds), n an FFT length. */
 static int size_window(lyap_depthlaw *law, const part *parts, int nparts)
 {
     double dx = law->dx;
@@ -409,9 +416,7 @@ static int size_window(lyap_depthlaw *law, const part *parts, int nparts)
         return lyap_fail(LYAP_EDECK, "depthlaw: the law of S_L at depth %d needs %.3g grid points "
                          "(> 2^22) at d = %d, a = %g; lower the largest depth", law->max_depth,
                          need, law->d, law->a);
-    int64_t n = (int64_t)need + ((int64_t)need & 1);
-    while (!is_7_smooth(n))
-        n += 2;
+    int64_t n = lyap_depthlaw_fft_length((int64_t)need);
     law->n = n;
     /* Centre the spare bins: left is counted from L*mu, right follows. */
     law->left = (int64_t)ceil(t_left / dx) + PAD_BINS + (n - (int64_t)need) / 2;
@@ -710,6 +715,17 @@ int lyap_depthlaw_mass(lyap_depthlaw *law, int depth, const double *edges, int n
             p = cond_above(law, lo) - cond_above(law, hi);
         prob[k] = probability(alive * p + (k == 0 && lo == -INFINITY ? dead(law, depth) : 0.0));
     }
+    return LYAP_OK;
+}
+
+int lyap_depthlaw_bins(lyap_depthlaw *law, int depth, double *first, double *dx, int64_t *n,
+                       const double **pmf)
+{
+    LYAP_CALL(compute_depth(law, depth));
+    *first = law->first;
+    *dx = law->dx;
+    *n = law->n;
+    *pmf = law->pmf;
     return LYAP_OK;
 }
 

@@ -1,6 +1,8 @@
 /* theory.c: exact Lyapunov exponent, CLT variance and critical variance of
  * deep Leaky ReLU networks with gaussian or orthogonal weights (THEORY.md,
- * "Exact values"), plus the Laplace-integral second route used by the tests.
+ * "Exact values"), plus the Laplace-integral second route used by the tests,
+ * and the tilted mixture E[e^(kappa h)] behind the tail index of a network
+ * with biases (biastheory.c, THEORY.md "Biases").
  *
  * Everything reduces to the law of h = log(a^2 + (1 - a^2) T_K), a binomial
  * mixture of Beta(k/2, (d-k)/2) laws. Two choices make it fast and accurate
@@ -22,6 +24,7 @@
  */
 #include <math.h>
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_math.h> /* M_LN2, M_PI_2 (not in C11) */
@@ -77,7 +80,9 @@ typedef struct {
     int ps, pc;     /* powers of sin and cos in p_k: k-1, d-k-1 */
     double q;       /* (1-a^2)/(1+a^2) */
     double omq;     /* 1 - q = 2a^2/(1+a^2), computed without cancellation */
-    int moment;     /* integrate u p_k (1) or u^2 p_k (2) */
+    int moment;     /* integrate u p_k (1), u^2 p_k (2) or e^(kappa u - shift) p_k (0) */
+    double kappa;   /* the tilt of moment 0 (lyap_theory_h_log_mgf); 0 otherwise */
+    double shift;   /* log of the tilted density's peak: keeps e^(kappa u) in range */
 } beta_integrand;
 
 /* u = h - c = log(1 - q cos 2theta). For q < 1/2 log1p keeps u relatively
@@ -106,6 +111,8 @@ static double beta_integrand_eval(double theta, void *params)
     const beta_integrand *b = params;
     double s = sin(theta), c = cos(theta);
     double u = centred_h(s, theta, b);
+    if (b->moment == 0)
+        return exp(log_beta_density(s, c, b) + b->kappa * u - b->shift);
     double p = exp(log_beta_density(s, c, b));
     return (b->moment == 1 ? u : u * u) * p;
 }
@@ -114,6 +121,36 @@ static double beta_integrand_eval(double theta, void *params)
 static double log_shape(int ps, int pc, double theta)
 {
     return (ps ? ps * log(sin(theta)) : 0.0) + (pc ? pc * log(cos(theta)) : 0.0);
+}
+
+/* log p_k up to a constant, tilted by kappa u when B is a tilted integrand
+ * (kappa = 0 leaves it untouched: u = -inf at theta = 0 when a = 0). */
+static double window_shape(int ps, int pc, const beta_integrand *b, double theta)
+{
+    double shape = log_shape(ps, pc, theta);
+    if (b && b->kappa != 0.0)
+        shape += b->kappa * centred_h(sin(theta), theta, b);
+    return shape;
+}
+
+/* [lo, hi] around MODE, the maximum of a unimodal window_shape, outside
+ * which it is WINDOW_DROP below its top. The curvature of log p_k at an
+ * interior mode is 2(d-2), so start at the Gaussian estimate and widen until
+ * the drop is reached (the tails of sin/cos powers are not exactly
+ * Gaussian). d >= 3. */
+static void widen_window(int ps, int pc, int d, const beta_integrand *b, double mode, double *lo,
+                         double *hi)
+{
+    double top = window_shape(ps, pc, b, mode);
+    double step = (sqrt(2.0 * WINDOW_DROP) + 1.0) / sqrt(2.0 * (d - 2));
+    double w = step;
+    while (mode - w > 0.0 && window_shape(ps, pc, b, mode - w) > top - WINDOW_DROP)
+        w *= 1.5;
+    *lo = fmax(0.0, mode - w);
+    w = step;
+    while (mode + w < M_PI_2 && window_shape(ps, pc, b, mode + w) > top - WINDOW_DROP)
+        w *= 1.5;
+    *hi = fmin(M_PI_2, mode + w);
 }
 
 /* [lo, hi] in [0, pi/2] outside which p_k < e^-WINDOW_DROP * max p_k. log p_k
@@ -133,20 +170,7 @@ static void beta_window(int k, int d, double *lo, double *hi)
         *lo = asin(exp(-WINDOW_DROP / ps));
         return;
     }
-    /* Interior mode tan^2 = ps/pc; curvature there is 2(d-2), so start at
-     * the Gaussian estimate and widen until the drop is reached (the tails
-     * of sin/cos powers are not exactly Gaussian). */
-    double mode = atan2(sqrt((double)ps), sqrt((double)pc));
-    double top = log_shape(ps, pc, mode);
-    double step = (sqrt(2.0 * WINDOW_DROP) + 1.0) / sqrt(2.0 * (d - 2));
-    double w = step;
-    while (mode - w > 0.0 && log_shape(ps, pc, mode - w) > top - WINDOW_DROP)
-        w *= 1.5;
-    *lo = fmax(0.0, mode - w);
-    w = step;
-    while (mode + w < M_PI_2 && log_shape(ps, pc, mode + w) > top - WINDOW_DROP)
-        w *= 1.5;
-    *hi = fmin(M_PI_2, mode + w);
+    widen_window(ps, pc, d, NULL, atan2(sqrt((double)ps), sqrt((double)pc)), lo, hi); /* tan^2 = ps/pc */
 }
 
 /* E_k u and E_k u^2 for 0 < k < d, by QAG on the window. Not QAGS: for small a,
@@ -211,7 +235,7 @@ static int h_moments_interior(int d, double a, double *m_h, double *v_h)
     double q = (1.0 - a) * (1.0 + a) / (1.0 + a * a);
     /* c = log((1+a^2)/2), relatively accurate near a = 1 */
     double c = log1p(-0.5 * (1.0 - a) * (1.0 + a));
-    beta_integrand b = {0.0, 0, 0, q, 2.0 * a * a / (1.0 + a * a), 1};
+    beta_integrand b = {0.0, 0, 0, q, 2.0 * a * a / (1.0 + a * a), 1, 0.0, 0.0};
     double sum[3] = {0.0, 0.0, 0.0};
     int kmode = d / 2, status = LYAP_OK;
     gsl_sf_result r;
@@ -260,6 +284,141 @@ static int h_moments(int d, double a, double *m_h, double *v_h)
     return h_moments_interior(d, a, m_h, v_h);
 }
 
+/* ---- the tilted mixture E[e^(kappa h)] ------------------------------------- */
+
+/* In t = sin^2 theta the tilted log density is (ps/2) log t + (pc/2) log(1-t)
+ * + kappa log(1 - q + 2qt) + const, a sum of concave terms: unimodal in theta,
+ * with its mode where this derivative (decreasing in t) changes sign. */
+static double tilted_slope(double t, int ps, int pc, const beta_integrand *b)
+{
+    double slope = 2.0 * b->q * b->kappa / (b->omq + 2.0 * b->q * t);
+    if (ps) /* a missing power has no pole at its end */
+        slope += 0.5 * ps / t;
+    if (pc)
+        slope -= 0.5 * pc / (1.0 - t);
+    return slope;
+}
+
+static double tilted_mode(int ps, int pc, const beta_integrand *b)
+{
+    if (ps == 0 && tilted_slope(0.0, ps, pc, b) <= 0.0)
+        return 0.0;
+    if (pc == 0 && tilted_slope(1.0, ps, pc, b) >= 0.0)
+        return M_PI_2;
+    double lo = 0.0, hi = 1.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-16; i++) { /* bisection: the slope is monotone */
+        double mid = 0.5 * (lo + hi);
+        if (tilted_slope(mid, ps, pc, b) > 0.0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return asin(sqrt(0.5 * (lo + hi)));
+}
+
+/* log E_k e^(kappa u) for 0 < k < d, by QAG (as beta_moments) on the window
+ * of the tilted density, which moves toward T = 1 as kappa grows. */
+static int beta_log_tilt(int d, int k, double a, beta_integrand *b, gsl_integration_workspace *ws,
+                         double *out)
+{
+    double lo = 0.0, hi = M_PI_2, value, err;
+    gsl_sf_result r;
+    LYAP_CALL(gsl_status(gsl_sf_lnbeta_e(0.5 * k, 0.5 * (d - k), &r), "gsl_sf_lnbeta", d, k, a));
+    b->lognorm = M_LN2 - r.val;
+    b->ps = k - 1;
+    b->pc = d - k - 1;
+    double mode = tilted_mode(b->ps, b->pc, b);
+    b->shift = b->lognorm + window_shape(b->ps, b->pc, b, mode);
+    if (d > 2) /* d = 2: p_1 is uniform in theta, the tilt bounded: the whole range */
+        widen_window(b->ps, b->pc, d, b, mode, &lo, &hi);
+    gsl_function f = {beta_integrand_eval, b};
+    LYAP_CALL(gsl_status(gsl_integration_qag(&f, lo, hi, 0.0, BETA_EPSREL, QUAD_LIMIT, QUAD_KEY, ws,
+                                             &value, &err),
+                         "E[e^(kappa h) | K = k] quadrature", d, k, a));
+    *out = b->shift + log(value);
+    return LYAP_OK;
+}
+
+/* *acc = log(e^*acc + e^x), exact when either is -inf (an empty sum). */
+static void log_add(double *acc, double x)
+{
+    if (x == -INFINITY)
+        return;
+    if (*acc == -INFINITY) {
+        *acc = x;
+        return;
+    }
+    double top = fmax(*acc, x);
+    *acc = top + log1p(exp(fmin(*acc, x) - top));
+}
+
+/* log w_k + log E_k e^(kappa u), w_k = C(d, k) 2^-d; k = 0 and k = d are the
+ * atoms u = log(1 - q) and log(1 + q) (-inf at a = 0: T_0^kappa = 0). */
+static int tilt_term(int d, int k, double a, beta_integrand *b, gsl_integration_workspace *ws,
+                     double *out)
+{
+    gsl_sf_result r;
+    double e;
+    LYAP_CALL(gsl_status(gsl_sf_lnchoose_e((unsigned)d, (unsigned)k, &r), "gsl_sf_lnchoose", d, k, a));
+    if (k == 0)
+        e = b->kappa * (a == 0.0 ? -INFINITY : M_LN2 + 2.0 * log(a) - log1p(a * a));
+    else if (k == d)
+        e = b->kappa * log1p(b->q);
+    else
+        LYAP_CALL(beta_log_tilt(d, k, a, b, ws, &e));
+    *out = r.val - d * M_LN2 + e;
+    return LYAP_OK;
+}
+
+/* log E e^(kappa u) = log sum_k w_k E_k e^(kappa u) for 0 <= a < 1, kappa > 0,
+ * outward from the binomial mode. E_k e^(kappa u) increases with k (T_k is
+ * stochastically increasing), so the tilt favours large k: going up, the
+ * terms left are at most P(K >= k) (1+q)^kappa (u <= log(1+q)); going down,
+ * each is smaller than the last. Both stop below WEIGHT_MIN of the sum. */
+static int h_log_mgf_interior(int d, double a, double kappa, double *out)
+{
+    double q = (1.0 - a) * (1.0 + a) / (1.0 + a * a);
+    double c = log1p(-0.5 * (1.0 - a) * (1.0 + a)); /* as h_moments_interior */
+    beta_integrand b = {0.0, 0, 0, q, 2.0 * a * a / (1.0 + a * a), 0, kappa, 0.0};
+    double sum = -INFINITY, term, log_cut = log(WEIGHT_MIN);
+    int kmode = d / 2, status = LYAP_OK;
+    gsl_integration_workspace *ws = gsl_integration_workspace_alloc(QUAD_LIMIT);
+    if (!ws)
+        return lyap_fail(LYAP_ENOMEM, "theory: cannot allocate a GSL integration workspace");
+    for (int k = kmode; k <= d; k++) {
+        if (k > kmode && log(gsl_cdf_binomial_Q((unsigned)(k - 1), 0.5, (unsigned)d)) /* P(K >= k) */
+                                 + kappa * log1p(q) < sum + log_cut)
+            break;
+        if ((status = tilt_term(d, k, a, &b, ws, &term)) != LYAP_OK)
+            goto done;
+        log_add(&sum, term);
+    }
+    for (int k = kmode - 1; k >= 0; k--) {
+        if ((status = tilt_term(d, k, a, &b, ws, &term)) != LYAP_OK)
+            goto done;
+        log_add(&sum, term);
+        if (log(k + 1.0) + term < sum + log_cut) /* the k terms below are each smaller */
+            break;
+    }
+    *out = kappa * c + sum;
+done:
+    gsl_integration_workspace_free(ws);
+    return status;
+}
+
+static int h_log_mgf(int d, double a, double kappa, double *out)
+{
+    LYAP_CALL(check_width(d));
+    LYAP_CALL(check_slope(a));
+    if (!(kappa >= 0.0 && isfinite(kappa)))
+        return lyap_fail(LYAP_EDECK, "theory: tilt kappa = %g must be finite and >= 0", kappa);
+    if (kappa == 0.0 || a == 1.0) { /* x^0 = 1; h = 0 at a = 1 */
+        *out = 0.0;
+        return LYAP_OK;
+    }
+    return h_log_mgf_interior(d, a, kappa, out);
+}
+
 /* ---- public API ------------------------------------------------------------ */
 
 int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h)
@@ -274,6 +433,17 @@ int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h)
         if (v_h)
             *v_h = v;
     }
+    return status;
+}
+
+int lyap_theory_h_log_mgf(int d, double a, double kappa, double *value)
+{
+    double v = 0.0;
+    gsl_error_handler_t *prev = gsl_set_error_handler_off();
+    int status = h_log_mgf(d, a, kappa, &v);
+    gsl_set_error_handler(prev);
+    if (status == LYAP_OK && value)
+        *value = v;
     return status;
 }
 

@@ -35,6 +35,8 @@
 #ifndef LYAPDIAG_DEPTHLAW_H
 #define LYAPDIAG_DEPTHLAW_H
 
+#include <stdint.h>
+
 #include "lyapdiag/family.h"
 
 #ifdef __cplusplus
@@ -92,6 +94,18 @@ int lyap_depthlaw_quantile(lyap_depthlaw *law, int depth, double q, double *x);
  * LYAP_EDECK for a bad depth, NBINS < 1 or edges not ascending. */
 int lyap_depthlaw_mass(lyap_depthlaw *law, int depth, const double *edges, int nbins,
                        double *prob);
+
+/* The discrete law of S_L at DEPTH given survival, for modules that build on
+ * it (biaslaw.c): *N bins of spacing *DX, bin i centred at *FIRST + i*DX
+ * with mass (*PMF)[i] (FFT rounding leaves ~1e-17 of either sign in the
+ * bins far from the mass). *PMF belongs to LAW and holds until a query at
+ * another depth. A point mass has *N = 0 at *FIRST. LYAP_EDECK for a bad
+ * depth. */
+int lyap_depthlaw_bins(lyap_depthlaw *law, int depth, double *first, double *dx, int64_t *n,
+                       const double **pmf);
+
+/* The smallest even 7-smooth length >= NEED (>= 1): FFTW's fast codelets. */
+int64_t lyap_depthlaw_fft_length(int64_t need);
 
 /* Frees *LAW (grid, spectra, FFTW plans) and sets it to NULL; safe on NULL. */
 void lyap_depthlaw_destroy(lyap_depthlaw **law);

@@ -34,6 +34,14 @@ int lyap_theory_exact(lyap_family f, int d, double a, double s2,
  * T_k ~ Beta(k/2, (d-k)/2) (THEORY.md). For a = 0, m_h = -inf, v_h = NaN. */
 int lyap_theory_h_moments(int d, double a, double *m_h, double *v_h);
 
+/* log E[e^(kappa h)] = log E[(a^2 + (1 - a^2) T_K)^kappa] for kappa >= 0: the
+ * slope factor of E[S^kappa], S the per-layer factor of THEORY.md "Biases"
+ * (biastheory.h's tail index). 0 at kappa = 0 (x^0 = 1, also for the ReLU
+ * atom h = -inf) and at a = 1; log((1+a^2)/2) at kappa = 1. The same Beta
+ * integrals as m_h, each tilted by e^(kappa h) (its window follows the tilt
+ * toward T = 1), to ~1e-12 relative in E. LYAP_EDECK for bad d, a or kappa. */
+int lyap_theory_h_log_mgf(int d, double a, double kappa, double *value);
+
 /* The independent second route of THEORY.md for the gaussian mean:
  * E log(sum_i phi(g_i)^2) = int_0^inf (e^-t - M(t)^d)/t dt, which equals
  * psi(d/2) + log 2 + m_h. For tests. a in (0, 1]. */
