@@ -26,7 +26,8 @@ typedef enum {
     LYAP_RNG_EXACT_RETRY_POS, /* exact path: gammas whose attempt was rejected */
     LYAP_RNG_EXACT_RETRY_NEG,
     LYAP_RNG_SPECTRUM,     /* Lyapunov spectrum: initial frame and each layer's weights */
-    LYAP_RNG_INIT_INPUTS   /* lyapdiag init: the inputs every candidate is scored on */
+    LYAP_RNG_INIT_INPUTS,  /* lyapdiag init: the inputs every candidate is scored on */
+    LYAP_RNG_TWO_INPUTS    /* two-input chain: each layer's bivariate pre-activations */
 } lyap_rng_purpose;
 
 typedef struct {
