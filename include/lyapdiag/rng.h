@@ -28,7 +28,8 @@ typedef enum {
     LYAP_RNG_SPECTRUM,     /* Lyapunov spectrum: initial frame and each layer's weights */
     LYAP_RNG_INIT_INPUTS,  /* lyapdiag init: the inputs every candidate is scored on */
     LYAP_RNG_TWO_INPUTS,   /* two-input chain: each layer's bivariate pre-activations */
-    LYAP_RNG_BIAS_CHAIN    /* orthogonal weights with biases: each layer's direction and biases */
+    LYAP_RNG_BIAS_CHAIN,   /* orthogonal weights with biases: each layer's direction and biases */
+    LYAP_RNG_BIASES        /* matrix path with biases: each layer's bias vector */
 } lyap_rng_purpose;
 
 typedef struct {
