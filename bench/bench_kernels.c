@@ -31,6 +31,8 @@
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
+#include "lyapdiag/mlp.h"
+#include "lyapdiag/optim.h"
 #include "lyapdiag/propagate.h"
 #include "lyapdiag/rng.h"
 #include "lyapdiag/spectrum.h"
@@ -246,6 +248,43 @@ static void bench_biases(int d)
     free(work);
 }
 
+/* One training step of `lyapdiag train` (forward, backward, Adam) on a
+ * network of width D and depth L, batch 128, 1-D input and output:
+ * microseconds per network-step, against bench/train_baseline.py. */
+static void bench_train_step(int d, int depth)
+{
+    lyap_mlp_shape s = {1, d, depth, 1, 0.01, 1};
+    enum { B = 128 };
+    size_t n = lyap_mlp_parameter_count(&s);
+    double *p = malloc(sizeof *p * n), *g = malloc(sizeof *g * n), x[B], t[B], y[B];
+    lyap_rng rng;
+    lyap_rng_init(&rng, 1, 2, 0, 0, LYAP_RNG_INPUTS);
+    lyap_rng_normal(&rng, p, n);
+    for (size_t i = 0; i < n; i++)
+        p[i] *= 0.3;
+    for (int j = 0; j < B; j++)
+        x[j] = -1 + 2.0 * j / B, t[j] = x[j] * x[j] * x[j] - x[j];
+    lyap_mlp_workspace *ws;
+    lyap_optimizer *o;
+    if (lyap_mlp_workspace_create(&s, B, &ws) != LYAP_OK || lyap_optimizer_create(LYAP_OPTIM_ADAM, n, 1e-3, 0, &o) != LYAP_OK) {
+        fprintf(stderr, "bench: %s\n", lyap_error_message());
+        exit(1);
+    }
+    long steps = 0;
+    double t0 = now();
+    while (now() - t0 < budget)
+        for (int k = 0; k < 16; k++, steps++) {
+            lyap_mlp_forward(&s, p, x, B, ws, y);
+            lyap_mlp_backward(&s, p, t, B, ws, g);
+            lyap_optimizer_step(o, p, g);
+        }
+    printf("BENCH train_step d=%d depth=%d batch=%d us_per_network_step=%.1f\n", d, depth, B,
+           1e6 * (now() - t0) / steps);
+    lyap_mlp_workspace_destroy(&ws);
+    lyap_optimizer_destroy(&o);
+    free(p), free(g);
+}
+
 static const char *only;
 static int wanted(const char *section)
 {
@@ -297,6 +336,10 @@ int main(int argc, char **argv)
         bench_spectrum(LYAP_FAMILY_GAUSSIAN, spectrum_widths[i], spectrum_widths[i]);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], 8);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], spectrum_widths[i]);
+    }
+    if (wanted("train")) {
+        bench_train_step(8, 40);
+        bench_train_step(2, 40);
     }
     for (size_t i = 0; wanted("biases") && i < 3; i++)
         bench_biases((int[]){4, 16, 256}[i]);

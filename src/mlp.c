@@ -9,6 +9,11 @@
 #include <string.h>
 
 #include "lyapdiag/error.h"
+#include "variates.h"
+
+/* The vector helpers below are always inlined into the ISA builds: no call
+ * crosses an ABI boundary, so the psabi note does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 struct lyap_mlp_workspace {
     int batch, layers;   /* layers = L + 2 */
@@ -72,67 +77,221 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
     *ws = NULL;
 }
 
-/* out[r][:] = b[r] + sum_c W[r][c] in[c][:], c ascending. */
-static void affine(int rows, int cols, const double *w, const double *b, const double *in, int batch, double *out)
+/* ---- kernels ------------------------------------------------------------------
+ * Every output element is an ordered sum (init + sum over the inner index
+ * ascending, or 8 fixed lanes j mod 8 for the sums over the batch), so the
+ * blocking and the vector width change speed only: the ISA builds give
+ * the same bits (variates.h). Blocks of 4, 2 or 1 outputs x 16 batch
+ * entries run in GCC vector types (one AVX-512 register, two AVX2 or four SSE2
+ * ones, the same lane-wise IEEE arithmetic); the edges run the same sums
+ * in scalars. */
+enum { LANES = 8, ROWS = 4 };
+typedef double v8 __attribute__((vector_size(LANES * sizeof(double))));
+typedef double v8u __attribute__((vector_size(LANES * sizeof(double)), aligned(sizeof(double)), may_alias));
+typedef long long m8 __attribute__((vector_size(LANES * sizeof(double))));
+
+static inline __attribute__((always_inline)) v8 load(const double *p)
 {
+    return *(const v8u *)p;
+}
+
+static inline __attribute__((always_inline)) void store(double *p, v8 v)
+{
+    *(v8u *)p = v;
+}
+
+/* Lane-wise TRUE_ where MASK, else FALSE_. */
+static inline __attribute__((always_inline)) v8 select8(m8 mask, v8 true_, v8 false_)
+{
+    return (v8)((mask & (m8)true_) | (~mask & (m8)false_));
+}
+
+/* phi, or the factor phi' of a post-activation, lane-wise. */
+static inline __attribute__((always_inline)) v8 finish8(v8 v, const double *gate, int activate, double slope)
+{
+    if (activate)
+        v = select8(v > 0, v, slope * v);
+    if (gate) {
+        v8 g = load(gate), one = {1, 1, 1, 1, 1, 1, 1, 1};
+        v *= select8(g > 0, one, one * slope);
+    }
+    return v;
+}
+
+static inline __attribute__((always_inline)) double finish1(double v, const double *gate, int activate, double slope)
+{
+    if (activate)
+        v = v > 0 ? v : slope * v;
+    if (gate)
+        v *= *gate > 0 ? 1.0 : slope;
+    return v;
+}
+
+/* R (1, 2 or 4, a constant once inlined) outputs from O on, at batch
+ * entries J..J+15, in named accumulators (an array of them stayed in
+ * memory): 2R independent chains of additions. */
+static inline __attribute__((always_inline)) void combine_rows(int r, int o, int j, int nin, const double *w, int so,
+                                                               int si, const double *init, const double *in,
+                                                               int batch, double *out, int activate,
+                                                               const double *gate, double slope)
+{
+    const double *w0 = w + (size_t)o * so, *w1 = w0 + so, *w2 = w1 + so, *w3 = w2 + so;
+    v8 a[4], b[4];
+    for (int k = 0; k < 4; k++)
+        a[k] = b[k] = (v8){0} + (init && k < r ? init[o + k] : 0.0);
+    v8 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+    for (int i = 0; i < nin; i++) {
+        const double *xi = in + (size_t)i * batch + j;
+        v8 x = load(xi), y = load(xi + LANES);
+        size_t at = (size_t)i * si;
+        double c0 = w0[at];
+        a0 += c0 * x, b0 += c0 * y;
+        if (r > 1) {
+            double c1 = w1[at];
+            a1 += c1 * x, b1 += c1 * y;
+        }
+        if (r > 2) {
+            double c2 = w2[at], c3 = w3[at];
+            a2 += c2 * x, a3 += c3 * x, b2 += c2 * y, b3 += c3 * y;
+        }
+    }
+    v8 acc[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
+    for (int k = 0; k < 8; k++) {
+        if (k % 4 >= r)
+            continue;
+        size_t at = (size_t)(o + k % 4) * batch + j + (size_t)(k / 4) * LANES;
+        store(out + at, finish8(acc[k], gate ? gate + at : NULL, activate, slope));
+    }
+}
+
+/* OUT[o][j] = INIT[o] (or 0 without INIT) + sum_i W(o, i) IN[i][j], i
+ * ascending, W(o, i) = w[o SO + i SI]; then, if ACTIVATE, phi with SLOPE,
+ * or, if GATE, times phi'(GATE[o][j]) (1 where > 0, else SLOPE). */
+static inline __attribute__((always_inline)) void combine_body(int nout, int nin, const double *w, int so, int si,
+                                                               const double *init, const double *in, int batch,
+                                                               double *out, int activate, const double *gate,
+                                                               double slope)
+{
+    int full_j = batch - batch % (2 * LANES);
+    for (int j = 0; j < full_j; j += 2 * LANES) {
+        int o = 0;
+        for (; o + 4 <= nout; o += 4)
+            combine_rows(4, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
+        for (; o + 2 <= nout; o += 2)
+            combine_rows(2, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
+        for (; o < nout; o++)
+            combine_rows(1, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
+    }
+    for (int o = 0; o < nout; o++) /* the batch entries past the last full chunk */
+        for (int j = full_j; j < batch; j++) {
+            double acc = init ? init[o] : 0.0;
+            for (int i = 0; i < nin; i++)
+                acc += w[(size_t)o * so + (size_t)i * si] * in[(size_t)i * batch + j];
+            size_t at = (size_t)o * batch + j;
+            out[at] = finish1(acc, gate ? gate + at : NULL, activate, slope);
+        }
+}
+
+/* G[r][c] = sum_j A[r][j] B[c][j] and, if GB, GB[r] = sum_j A[r][j] (or 0
+ * if ZERO_B): each sum in 8 lanes j mod 8, then ((0+1)+(2+3))+((4+5)+(6+7)). */
+static inline __attribute__((always_inline)) double fold(v8 lane)
+{
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+static inline __attribute__((always_inline)) void outer_body(int rows, int cols, const double *a, const double *b,
+                                                             int batch, double *g, double *gb, int zero_b)
+{
+    int full = batch - batch % LANES, full_c = cols - cols % ROWS;
     for (int r = 0; r < rows; r++) {
-        double *o = out + (size_t)r * batch;
-        for (int j = 0; j < batch; j++)
-            o[j] = b[r];
-        for (int c = 0; c < cols; c++) {
-            double wrc = w[(size_t)r * cols + c];
-            const double *x = in + (size_t)c * batch;
-            for (int j = 0; j < batch; j++)
-                o[j] += wrc * x[j];
+        const double *ar = a + (size_t)r * batch;
+        /* four columns at once: four independent chains of additions */
+        for (int c = 0; c < full_c; c += ROWS) {
+            const double *b0 = b + (size_t)c * batch, *b1 = b0 + batch, *b2 = b1 + batch, *b3 = b2 + batch;
+            v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0};
+            for (int j = 0; j < full; j += LANES) {
+                v8 x = load(ar + j);
+                l0 += x * load(b0 + j), l1 += x * load(b1 + j), l2 += x * load(b2 + j), l3 += x * load(b3 + j);
+            }
+            for (int j = full; j < batch; j++)
+                l0[j - full] += ar[j] * b0[j], l1[j - full] += ar[j] * b1[j], l2[j - full] += ar[j] * b2[j],
+                    l3[j - full] += ar[j] * b3[j];
+            double *gr = g + (size_t)r * cols + c;
+            gr[0] = fold(l0), gr[1] = fold(l1), gr[2] = fold(l2), gr[3] = fold(l3);
+        }
+        for (int c = full_c; c < cols; c++) {
+            const double *bc = b + (size_t)c * batch;
+            v8 lane = {0};
+            for (int j = 0; j < full; j += LANES)
+                lane += load(ar + j) * load(bc + j);
+            for (int j = full; j < batch; j++)
+                lane[j - full] += ar[j] * bc[j];
+            g[(size_t)r * cols + c] = fold(lane);
+        }
+        if (gb) {
+            v8 lane = {0};
+            for (int j = 0; j < full; j += LANES)
+                lane += load(ar + j);
+            for (int j = full; j < batch; j++)
+                lane[j - full] += ar[j];
+            gb[r] = zero_b ? 0.0 : fold(lane);
         }
     }
 }
 
+#define COMBINE_PARAMS                                                                                            \
+    (int nout, int nin, const double *w, int so, int si, const double *init, const double *in, int batch,          \
+     double *out, int activate, const double *gate, double slope)
+ISA_VARIANTS(combine, COMBINE_PARAMS, combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope))
+ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
+                     int zero_b),
+             outer_body(rows, cols, a, b, batch, g, gb, zero_b))
+
+typedef void(*combine_fn) COMBINE_PARAMS;
+typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int);
+
+static combine_fn combine_kernel(void)
+{
+    static combine_fn fn;
+    if (!fn) {
+        lyap_variates_isa isa = lyap_variates_best_isa();
+        fn = isa == LYAP_ISA_AVX512 ? combine_avx512 : isa == LYAP_ISA_AVX2 ? combine_avx2 : combine_sse2;
+    }
+    return fn;
+}
+
+static outer_fn outer_kernel(void)
+{
+    static outer_fn fn;
+    if (!fn) {
+        lyap_variates_isa isa = lyap_variates_best_isa();
+        fn = isa == LYAP_ISA_AVX512 ? outer_avx512 : isa == LYAP_ISA_AVX2 ? outer_avx2 : outer_sse2;
+    }
+    return fn;
+}
+
+/* ---- the network ------------------------------------------------------------- */
+
 void lyap_mlp_forward(const lyap_mlp_shape *s, const double *params, const double *x, int batch,
                       lyap_mlp_workspace *ws, double *y)
 {
+    combine_fn combine = combine_kernel();
     ws->input = x;
     const double *in = x;
     for (int i = 0; i < ws->layers; i++) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
-        double *out = ws->act[i];
-        affine(l.rows, l.cols, params + l.w, params + l.b, in, batch, out);
-        if (i <= s->depth)
-            for (size_t j = 0; j < (size_t)l.rows * batch; j++)
-                out[j] = out[j] > 0 ? out[j] : s->slope * out[j];
-        in = out;
+        combine(l.rows, l.cols, params + l.w, l.cols, 1, params + l.b, in, batch, ws->act[i], i <= s->depth, NULL,
+                s->slope);
+        in = ws->act[i];
     }
     memcpy(y, ws->act[ws->layers - 1], sizeof *y * (size_t)s->n_out * batch);
-}
-
-/* sum_j a[j] b[j] in four fixed lanes. */
-static double dot(const double *a, const double *b, int n)
-{
-    double lane[4] = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (int k = 0; k < 4; k++)
-            lane[k] += a[j + k] * b[j + k];
-    for (; j < n; j++)
-        lane[0] += a[j] * b[j];
-    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
-}
-
-static double sum(const double *a, int n)
-{
-    double lane[4] = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (int k = 0; k < 4; k++)
-            lane[k] += a[j + k];
-    for (; j < n; j++)
-        lane[0] += a[j];
-    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
 double lyap_mlp_backward(const lyap_mlp_shape *s, const double *params, const double *t, int batch,
                          lyap_mlp_workspace *ws, double *grad)
 {
+    combine_fn combine = combine_kernel();
+    outer_fn outer = outer_kernel();
     int last = ws->layers - 1;
     size_t outputs = (size_t)s->n_out * batch;
     const double *y = ws->act[last];
@@ -144,28 +303,12 @@ double lyap_mlp_backward(const lyap_mlp_shape *s, const double *params, const do
     }
     for (int i = last; i >= 0; i--) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
-        const double *in = i > 0 ? ws->act[i - 1] : ws->input, *w = params + l.w;
-        for (int r = 0; r < l.rows; r++) {
-            const double *dz = ws->delta + (size_t)r * batch;
-            for (int c = 0; c < l.cols; c++)
-                grad[l.w + (size_t)r * l.cols + c] = dot(dz, in + (size_t)c * batch, batch);
-            grad[l.b + r] = s->biases ? sum(dz, batch) : 0.0;
-        }
+        const double *in = i > 0 ? ws->act[i - 1] : ws->input;
+        outer(l.rows, l.cols, ws->delta, in, batch, grad + l.w, grad + l.b, !s->biases);
         if (i == 0)
             break;
-        /* back = W^T delta (r ascending), then through phi' of layer i-1 */
-        memset(ws->back, 0, sizeof *ws->back * (size_t)l.cols * batch);
-        for (int r = 0; r < l.rows; r++) {
-            const double *dz = ws->delta + (size_t)r * batch;
-            for (int c = 0; c < l.cols; c++) {
-                double wrc = w[(size_t)r * l.cols + c];
-                double *b = ws->back + (size_t)c * batch;
-                for (int j = 0; j < batch; j++)
-                    b[j] += wrc * dz[j];
-            }
-        }
-        for (size_t j = 0; j < (size_t)l.cols * batch; j++)
-            ws->back[j] *= in[j] > 0 ? 1.0 : s->slope;
+        /* back = W^T delta (rows ascending), through phi' of layer i - 1 */
+        combine(l.cols, l.rows, params + l.w, 1, l.cols, NULL, ws->delta, batch, ws->back, 0, in, s->slope);
         double *swap = ws->delta;
         ws->delta = ws->back;
         ws->back = swap;

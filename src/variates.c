@@ -377,14 +377,6 @@ static inline __attribute__((always_inline)) void gamma_body(const double *shape
     }
 }
 
-/* Each kernel in three builds, picked at run time: the same source, so the
- * same arithmetic and bits, in vectors of 8, 4 or 2 doubles. */
-#define ISA_VARIANTS(name, params, call)                                                     \
-    __attribute__((target("avx512f,avx512dq,avx512vl"))) static void name##_avx512 params { \
-        call;                                                                                \
-    }                                                                                        \
-    __attribute__((target("avx2"))) static void name##_avx2 params { call; }                \
-    static void name##_sse2 params { call; }
 
 __attribute__((target("avx512f,avx512dq,avx512vl"))) static void chunk_avx512(lyap_variate_kind kind,
                                                                               const uint32_t key[2],
