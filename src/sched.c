@@ -140,6 +140,16 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
     if (status == LYAP_OK)
         status = lyap_deck_parse(text, path, deck);
     free(text);
+    /* The deck knows these keys before the sweep computes them (issue 12,
+     * in progress): refuse rather than write a file that ignores them. */
+    if (status == LYAP_OK && lyap_deck_has_biases(deck))
+        status = lyap_fail(LYAP_EDECK, "%s: [grid] bias_variances > 0: networks with biases are not simulated "
+                           "yet; use bias_variances = 0", path);
+    else if (status == LYAP_OK && deck->input_cosine_on)
+        status = lyap_fail(LYAP_EDECK, "%s: [sampling] input_cosine: the two-input outputs are not computed "
+                           "yet; use input_cosine = off", path);
+    if (status != LYAP_OK)
+        lyap_deck_free(deck);
     return status;
 }
 
