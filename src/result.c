@@ -11,6 +11,7 @@
 
 const lyap_result_axis lyap_result_axes[LYAP_NAXES] = {
     {"variance", "1", "weight variance s2: entries N(0, s2/d); eta^2 for orthogonal"},
+    {"bias_variance", "1", "bias variance sb2 per coordinate: biases N(0, sb2), fresh each layer"},
     {"depth", "layers", "recorded depth L"},
     {"spectrum_index", "1", "index i of the Lyapunov exponent lambda_i (1 = largest)"},
 };
@@ -123,12 +124,13 @@ const int lyap_result_nvariables = (int)(sizeof lyap_result_variables / sizeof l
 
 lyap_result_dims lyap_result_dims_of_deck(const lyap_deck *deck)
 {
-    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck)};
+    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck),
+                              lyap_deck_has_biases(deck) ? deck->nbias_variances : 0};
 }
 
 int lyap_result_axis_length(lyap_result_dims dims, int i)
 {
-    const int lengths[LYAP_NAXES] = {dims.nvariances, dims.ndepths, dims.nspectrum};
+    const int lengths[LYAP_NAXES] = {dims.nvariances, dims.nbias, dims.ndepths, dims.nspectrum};
     return i >= 0 && i < LYAP_NAXES ? lengths[i] : 0;
 }
 

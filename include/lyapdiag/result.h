@@ -25,23 +25,25 @@ extern "C" {
  * file they follow in this order, and in a buffer the first is slowest. */
 enum {
     LYAP_AXIS_VARIANCE = 1 << 0, /* [grid] variances */
-    LYAP_AXIS_DEPTH = 1 << 1,    /* [grid] depths */
-    LYAP_AXIS_SPECTRUM = 1 << 2, /* spectrum_index, 1..K ([sampling] spectrum) */
-    LYAP_NAXES = 3
+    LYAP_AXIS_BIAS = 1 << 1,     /* [grid] bias_variances, only when the deck has biases */
+    LYAP_AXIS_DEPTH = 1 << 2,    /* [grid] depths */
+    LYAP_AXIS_SPECTRUM = 1 << 3, /* spectrum_index, 1..K ([sampling] spectrum) */
+    LYAP_NAXES = 4
 };
 
 /* The axes' coordinates in the file, by bit position: name ("variance",
- * "depth", "spectrum_index"), units and long_name. */
+ * "bias_variance", "depth", "spectrum_index"), units and long_name. */
 typedef struct {
     const char *name, *units, *long_name;
 } lyap_result_axis;
 extern const lyap_result_axis lyap_result_axes[LYAP_NAXES];
 
 /* The axis lengths of a run: the same for every task, so MPI messages have
- * one length. An axis of length 0 (the spectrum when off) drops the
- * variables that carry it from the file. */
+ * one length. An axis of length 0 (the spectrum when off; the bias
+ * variances of a deck without biases) drops the variables that carry it
+ * from the file. (nbias is last so that {nv, nd, nk} means no biases.) */
 typedef struct {
-    int nvariances, ndepths, nspectrum;
+    int nvariances, ndepths, nspectrum, nbias;
 } lyap_result_dims;
 
 /* The result sizes of DECK (narrower widths leave their extra spectrum
