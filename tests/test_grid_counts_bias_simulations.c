@@ -46,9 +46,10 @@ int main(void)
         check(lyap_grid_replica_cost(&zero, t) == lyap_grid_replica_cost(&plain, t) &&
                   lyap_grid_block_replicas(&zero, t) == lyap_grid_block_replicas(&plain, t),
               "task %ld: bias_variances = 0 costs and blocks as without the key", t);
-        /* no spectrum: the cost is per simulation, biased ones at least as dear */
+        /* no spectrum: the cost is per simulation, a biased exact step at
+         * most twice a bias-free one */
         double ratio = lyap_grid_replica_cost(&biased, t) / lyap_grid_replica_cost(&plain, t);
-        check(ratio >= 7 && ratio < 7 * 1.5, "task %ld: 7 simulations cost %.3g x one", t, ratio);
+        check(ratio >= 7 && ratio <= 1 + 6 * 2, "task %ld: 7 simulations cost %.3g x one", t, ratio);
     }
     lyap_result_dims none = lyap_result_dims_of_deck(&zero), some = lyap_result_dims_of_deck(&biased);
     check(none.nbias == 0 && some.nbias == 3, "bias_variance axis: 0 without biases, 3 with (%d, %d)", none.nbias,
