@@ -18,10 +18,11 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
     return ((long)family * deck->nwidths + width) * deck->nslopes + slope;
 }
 
-/* Bias variances > 0 of the deck (the list increases from >= 0). */
+/* Signal chains per variance: with biases every bias variance of the
+ * axis, 0 included (the signal's statistics need its own chain). */
 static int biased_count(const lyap_deck *deck)
 {
-    return deck->nbias_variances - (deck->bias_variances[0] == 0);
+    return lyap_deck_has_biases(deck) ? deck->nbias_variances : 0;
 }
 
 int lyap_grid_simulations(const lyap_deck *deck)

@@ -262,7 +262,7 @@ static int put_coordinates(lyap_ncout *nc)
 /* Number of values of variable VAR per task. */
 static size_t values_per_task(const lyap_ncout *nc, const lyap_result_variable *var)
 {
-    return lyap_result_axes_size(var->axes, nc->dims);
+    return lyap_result_values_per_task(var, nc->dims);
 }
 
 /* Writes variable V of every task (NaN / fill for tasks not done). */

@@ -19,8 +19,9 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
 
 /* Simulations one replica of a task runs: one for all bias-free
  * variances (the homogeneity shift), or one per variance with
- * verify_homogeneity; plus one per (variance, bias variance > 0), since
- * biases break the shift (THEORY.md, "Biases"). The same for every task:
+ * verify_homogeneity; plus, in a deck with biases, the signal chain of
+ * every (variance, bias variance), 0 included, since biases break the
+ * shift (THEORY.md, "Biases"). The same for every task:
  * a task stays one (family, width, slope), so decks without biases keep
  * their task numbers, blocks and streams. */
 int lyap_grid_simulations(const lyap_deck *deck);

@@ -77,6 +77,8 @@ typedef struct {
     double *p_explode, *p_explode_stderr, *p_explode_theory;
     double *autocorr_time, *autocorr_time_stderr;
     double *survival;
+    double *signal_mean, *signal_mean_stderr, *signal_mean_meanfield;
+    double *tail_index, *phase_bias, *phase_bias_meanfield;
 } lyap_task_result;
 
 /* How a variable is stored: float64 with NaN for missing values, or int8
@@ -98,6 +100,7 @@ typedef struct {
     const char *comment;   /* NULL, or how to read special values */
     const char *flag_meanings; /* LYAP_STORE_FLAG: space-separated words for FLAG_MIN, FLAG_MIN + 1, ... */
     int flag_min;
+    unsigned present_with; /* LYAP_AXIS_* bits it does not carry but needs on (tail_index: biases) */
 } lyap_result_variable;
 
 extern const lyap_result_variable lyap_result_variables[];
@@ -106,8 +109,14 @@ extern const int lyap_result_nvariables;
 /* Task values of variable VAR in RESULT (NULL for the done mask). */
 double *lyap_result_values(const lyap_task_result *result, const lyap_result_variable *var);
 
-/* Whether VAR is in a file of DIMS: all its axes have a nonzero length. */
+/* Whether VAR is in a file of DIMS: all its axes, and those it is present
+ * with, have a nonzero length. */
 int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dims);
+
+/* Values one task holds of VAR in DIMS: lyap_result_axes_size of its axes
+ * where it is present, else 0 (so a deck without biases has today's
+ * result buffer and messages). */
+size_t lyap_result_values_per_task(const lyap_result_variable *var, lyap_result_dims dims);
 
 /* Number of doubles in a result buffer of DIMS. */
 size_t lyap_task_result_length(lyap_result_dims dims);
