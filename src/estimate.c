@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lyapdiag/autocorr.h"
+#include "lyapdiag/biaslaw.h"
 #include "lyapdiag/biastheory.h"
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
@@ -124,10 +125,14 @@ enum { SPEC_REPLICAS, SPEC_GAP, SPEC_GAP_INF = SPEC_GAP + FS_LEN, SPEC_INDEX, SP
  * replicas, and per recorded depth the running moments of the replica
  * means of m_L */
 enum { CHAIN_REPLICAS, CHAIN_DEPTHS };
+/* the quantiles of m_L reported (signal_q05, signal_median, signal_q95) */
+static const double quantile_levels[] = {0.05, 0.5, 0.95};
+#define NQUANTILES 3
 /* the theory section (filled by block 0): lambda, v, s2_crit at unit scale,
  * the theory's death probability, p_vanish and p_explode theory for every
  * (variance, depth), the spectrum at unit scale, with biases the tail
- * index of every variance */
+ * index of every variance and the exact 5%, 50%, 95% quantiles of m_L of
+ * every chain and depth */
 enum { TH_PRESENT, TH_LAMBDA1, TH_V, TH_CRIT, TH_DEATH, TH_TAILS };
 
 typedef struct {
@@ -136,6 +141,7 @@ typedef struct {
     size_t nt;                 /* variances x depths */
     size_t tails, autocorr;    /* offsets inside a simulation */
     size_t sim_len, spectrum, chains, chain_len, theory, length;
+    size_t th_kappa, th_quantiles; /* offsets inside the theory section (with biases) */
 } layout;
 
 /* Layers the exponents leave out. Looks-linear weights: the first layer
@@ -166,7 +172,9 @@ static layout layout_of(const lyap_task_spec *spec)
     l.nchains = spec->nvariances * spec->nbias_variances;
     l.chain_len = CHAIN_DEPTHS + (size_t)l.nd * FS_LEN;
     l.theory = l.chains + (size_t)l.nchains * l.chain_len;
-    l.length = l.theory + TH_TAILS + 2 * l.nt + (size_t)l.k + (l.nchains > 0 ? (size_t)spec->nvariances : 0);
+    l.th_kappa = TH_TAILS + 2 * l.nt + (size_t)l.k;
+    l.th_quantiles = l.th_kappa + (l.nchains > 0 ? (size_t)spec->nvariances : 0);
+    l.length = l.theory + l.th_quantiles + (size_t)NQUANTILES * l.nchains * l.nd;
     return l;
 }
 
@@ -553,6 +561,29 @@ static int exact_tails(const lyap_task_spec *spec, double *vanish, double *explo
     return status;
 }
 
+/* The exact quantiles of m_L for chain C (gaussian weights: biaslaw.h's
+ * law of the chain; NaN otherwise, and where the law's window would pass
+ * 2^22 points) into OUT[q * nd + k]. */
+static int exact_quantiles(const lyap_task_spec *spec, int c, int gaussian, double *out)
+{
+    int nd = spec->ndepths, nb = spec->nbias_variances;
+    for (int i = 0; i < NQUANTILES * nd; i++)
+        out[i] = NAN;
+    if (!gaussian)
+        return LYAP_OK;
+    lyap_biaslaw *law;
+    int status = lyap_biaslaw_create(spec->width, spec->slope, spec->variances[c / nb], spec->bias_variances[c % nb],
+                                     spec->input_m0, spec->depths, nd, &law);
+    if (status == LYAP_EDECK) /* beyond the grid's reach: left NaN */
+        return LYAP_OK;
+    LYAP_CALL(status);
+    for (int q = 0; status == LYAP_OK && q < NQUANTILES; q++)
+        for (int k = 0; status == LYAP_OK && k < nd; k++)
+            status = lyap_biaslaw_quantile(law, spec->depths[k], quantile_levels[q], &out[q * nd + k], NULL);
+    lyap_biaslaw_destroy(&law);
+    return status;
+}
+
 /* The exact theory of the task (THEORY.md) at unit scale into section TH:
  * computed once, with block 0, by whichever rank runs it. */
 static int compute_theory(const lyap_task_spec *spec, const layout *l, double *th)
@@ -565,13 +596,16 @@ static int compute_theory(const lyap_task_spec *spec, const layout *l, double *t
         LYAP_CALL(lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, l->k,
                                        th + TH_TAILS + 2 * l->nt));
     /* the tail index: gaussian weights (THEORY.md), NaN for the others */
-    double *kappa = th + TH_TAILS + 2 * l->nt + l->k;
+    int gaussian = lyap_family_info_of(spec->family)->theory == LYAP_THEORY_GAUSSIAN &&
+                   lyap_family_info_of(spec->family)->exact_law;
+    double *kappa = th + l->th_kappa;
     for (int i = 0; l->nchains > 0 && i < spec->nvariances; i++) {
         kappa[i] = NAN;
-        if (lyap_family_info_of(spec->family)->theory == LYAP_THEORY_GAUSSIAN &&
-            lyap_family_info_of(spec->family)->exact_law)
+        if (gaussian)
             LYAP_CALL(lyap_biastheory_tail_index(spec->width, spec->slope, spec->variances[i], &kappa[i]));
     }
+    for (int c = 0; c < l->nchains; c++)
+        LYAP_CALL(exact_quantiles(spec, c, gaussian, th + l->th_quantiles + (size_t)c * NQUANTILES * l->nd));
     th[TH_PRESENT] = 1;
     return LYAP_OK;
 }
@@ -914,12 +948,16 @@ static void fill_signal(const lyap_task_spec *spec, const layout *l, const doubl
             res->signal_mean_stderr[at] = stats_stderr(&m);
             res->signal_mean_meanfield[at] =
                 lyap_biastheory_meanfield_signal(spec->slope, s2, sb2, spec->input_m0, spec->depths[k]);
+            const double *exact = th + l->th_quantiles + (size_t)c * NQUANTILES * nd;
+            res->signal_q05_exact[at] = exact[k];
+            res->signal_median_exact[at] = exact[nd + k];
+            res->signal_q95_exact[at] = exact[2 * nd + k];
         }
         res->phase_bias[c] = res->phase[i];
         res->phase_bias_meanfield[c] = lyap_biastheory_meanfield_phase(spec->slope, s2);
     }
     for (int i = 0; l->nchains > 0 && i < spec->nvariances; i++)
-        res->tail_index[i] = th[TH_TAILS + 2 * l->nt + (size_t)l->k + (size_t)i];
+        res->tail_index[i] = th[l->th_kappa + (size_t)i];
 }
 
 int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, lyap_task_result *res)

@@ -128,6 +128,13 @@ const lyap_result_variable lyap_result_variables[] = {
     REAL_ROW("signal_mean_meanfield", V | B | D, signal_mean_meanfield, "1",
      "mean-field iterate m_L of m_l = (1+a^2)/2 (s2 m_{l-1} + sb2) from input_m0",
      "exactly E m_L at every width for gaussian weights (doc/THEORY.md); +inf once it overflows"),
+    REAL_ROW("signal_q05_exact", V | B | D, signal_q05_exact, "1",
+     "exact 5% quantile of m_L at finite width with biases (the law of the scalar chain on a grid, doc/THEORY.md)",
+     "gaussian weights only, NaN otherwise and where the law's grid would pass 2^22 points; +inf past DBL_MAX"),
+    REAL_ROW("signal_median_exact", V | B | D, signal_median_exact, "1",
+     "exact median of m_L at finite width with biases", "as signal_q05_exact"),
+    REAL_ROW("signal_q95_exact", V | B | D, signal_q95_exact, "1",
+     "exact 95% quantile of m_L at finite width with biases", "as signal_q05_exact"),
     BIAS_ROW("tail_index", V, tail_index, "1",
      "Kesten-Goldie tail index kappa of the stationary signal with biases: P(q > t) ~ t^-kappa, E[A^kappa] = 1",
      "gaussian weights only, NaN otherwise; NaN where lambda >= 0 (no stationary law) and at slope 0; "

@@ -5,8 +5,10 @@
  * at every width, THEORY.md) with sb2 = 0.05 at depths 1, 5, 50, and with
  * sb2 = 0 at depths 1 and 5 only (without biases m_L = m0 prod A_l, its
  * log-variance grows like 4 v L, and at L = 50 the mean 2^-49 is carried
- * by chains far rarer than 1 in 32000: the sample mean is 1e-18), signal_mean_meanfield is
- * lyap_biastheory_meanfield_signal, tail_index is
+ * by chains far rarer than 1 in 32000: the sample mean is 1e-18);
+ * signal_mean_meanfield is lyap_biastheory_meanfield_signal,
+ * signal_{q05,median,q95}_exact are lyap_biaslaw_quantile's (bit for
+ * bit), tail_index is
  * lyap_biastheory_tail_index, phase_bias is the task's phase (Kesten:
  * stationary exactly when lambda < 0) and phase_bias_meanfield is -1
  * below He, +1 from He on; the bias-free variables are those of the same
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lyapdiag/biaslaw.h"
 #include "lyapdiag/biastheory.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
@@ -53,6 +56,22 @@ int main(void)
               "s2 = %.4g: tail_index %.6g = lyap_biastheory_tail_index %.6g", variances[i], r.tail_index[i], kappa);
         for (int b = 0; b < NB; b++) {
             int c = i * NB + b;
+            lyap_biaslaw *law = NULL;
+            int law_ok = lyap_biaslaw_create(4, a, variances[i], biases[b], 2.0, depths, ND, &law) == LYAP_OK;
+            for (int k = 0; law_ok && k < ND; k++) {
+                size_t at = (size_t)c * ND + k;
+                double q05, q50, q95;
+                lyap_biaslaw_quantile(law, depths[k], 0.05, &q05, NULL);
+                lyap_biaslaw_quantile(law, depths[k], 0.5, &q50, NULL);
+                lyap_biaslaw_quantile(law, depths[k], 0.95, &q95, NULL);
+                check(r.signal_q05_exact[at] == q05 && r.signal_median_exact[at] == q50 &&
+                          r.signal_q95_exact[at] == q95,
+                      "s2 = %.4g sb2 = %g L = %d: exact quantiles %.5g %.5g %.5g are biaslaw's", variances[i],
+                      biases[b], depths[k], r.signal_q05_exact[at], r.signal_median_exact[at],
+                      r.signal_q95_exact[at]);
+            }
+            check(law_ok, "biaslaw for s2 = %.4g sb2 = %g", variances[i], biases[b]);
+            lyap_biaslaw_destroy(&law);
             check(r.phase_bias[c] == r.phase[i] && r.phase_bias_meanfield[c] == (variances[i] < he ? -1 : 1),
                   "s2 = %.4g sb2 = %g: phase_bias %g = phase %g; mean field %g", variances[i], biases[b],
                   r.phase_bias[c], r.phase[i], r.phase_bias_meanfield[c]);

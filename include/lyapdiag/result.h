@@ -78,6 +78,7 @@ typedef struct {
     double *autocorr_time, *autocorr_time_stderr;
     double *survival;
     double *signal_mean, *signal_mean_stderr, *signal_mean_meanfield;
+    double *signal_q05_exact, *signal_median_exact, *signal_q95_exact;
     double *tail_index, *phase_bias, *phase_bias_meanfield;
 } lyap_task_result;
 
