@@ -122,8 +122,10 @@ enum { DEPTH_MEAN, DEPTH_WITHIN = FS_LEN, DEPTH_ALIVE, DEPTH_LEN };
 /* the spectrum section; per index: its statistics and a -inf flag */
 enum { SPEC_REPLICAS, SPEC_GAP, SPEC_GAP_INF = SPEC_GAP + FS_LEN, SPEC_INDEX, SPEC_INDEX_LEN = FS_LEN + 1 };
 /* a signal chain with biases (one per (variance, bias variance)): its
- * replicas, and per recorded depth the running moments of the replica
- * means of m_L */
+ * replicas, per recorded depth the running moments of the replica means
+ * of m_L, then per depth every sample of m_L, in the slot of its replica
+ * and column (a block fills its replicas' slots; the zeros of the others
+ * cost nothing packed), so the quantiles merge exactly in block order */
 enum { CHAIN_REPLICAS, CHAIN_DEPTHS };
 /* the quantiles of m_L reported (signal_q05, signal_median, signal_q95) */
 static const double quantile_levels[] = {0.05, 0.5, 0.95};
@@ -142,6 +144,7 @@ typedef struct {
     size_t tails, autocorr;    /* offsets inside a simulation */
     size_t sim_len, spectrum, chains, chain_len, theory, length;
     size_t th_kappa, th_quantiles; /* offsets inside the theory section (with biases) */
+    size_t chain_samples, samples_per_depth; /* a chain's samples of m_L: offset, and per depth */
 } layout;
 
 /* Layers the exponents leave out. Looks-linear weights: the first layer
@@ -170,7 +173,9 @@ static layout layout_of(const lyap_task_spec *spec)
     l.spectrum = HDR_LEN + (size_t)l.nsim * l.sim_len;
     l.chains = l.spectrum + (l.k > 0 ? SPEC_INDEX + (size_t)l.k * SPEC_INDEX_LEN : 0);
     l.nchains = spec->nvariances * spec->nbias_variances;
-    l.chain_len = CHAIN_DEPTHS + (size_t)l.nd * FS_LEN;
+    l.chain_samples = CHAIN_DEPTHS + (size_t)l.nd * FS_LEN;
+    l.samples_per_depth = (size_t)spec->replicas * spec->batch;
+    l.chain_len = l.chain_samples + (size_t)l.nd * l.samples_per_depth;
     l.theory = l.chains + (size_t)l.nchains * l.chain_len;
     l.th_kappa = TH_TAILS + 2 * l.nt + (size_t)l.k;
     l.th_quantiles = l.th_kappa + (l.nchains > 0 ? (size_t)spec->nvariances : 0);
@@ -500,9 +505,10 @@ static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, i
 /* Signal chain replicas FIRST .. FIRST+COUNT-1 with biases at weight
  * variance S2 and bias variance SB2 (THEORY.md "Biases": the exact chain
  * of q = |x|^2, gaussian weights) into chain section CHAIN (zeroed): per
- * recorded depth the replica mean of m_L = q_L/d over the columns. */
+ * recorded depth the replica mean of m_L = q_L/d over the columns, and
+ * every column's m_L in its slot. */
 static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double sb2, double *log_q, int first,
-                       int count, progress *prog, double *chain)
+                       int count, progress *prog, const layout *l, double *chain)
 {
     const lyap_task_spec *spec = prog->spec;
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
@@ -518,9 +524,11 @@ static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double
                 status = poll_within(prog, layer, depth);
             if (status != LYAP_OK || layer != spec->depths[k])
                 continue;
-            double mean = 0;
-            for (int j = 0; j < batch; j++)
-                mean += exp(log_q[j] - log_d) / batch;
+            double mean = 0, *slot = chain + l->chain_samples + k * l->samples_per_depth + (size_t)r * batch;
+            for (int j = 0; j < batch; j++) {
+                slot[j] = exp(log_q[j] - log_d);
+                mean += slot[j] / batch;
+            }
             fstats_push(chain + CHAIN_DEPTHS + (size_t)k * FS_LEN, mean);
             k++;
         }
@@ -654,7 +662,7 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
     for (int c = 0; status == LYAP_OK && c < l.nchains; c++) {
         double s2 = spec->variances[c / spec->nbias_variances], sb2 = spec->bias_variances[c % spec->nbias_variances];
         uint64_t key = lyap_rng_bias_key(spec->family, spec->width, spec->slope, s2, sb2);
-        status = chain_block(plan, key, s2, sb2, col.cum, first, count, &prog, state + l.chains + c * l.chain_len);
+        status = chain_block(plan, key, s2, sb2, col.cum, first, count, &prog, &l, state + l.chains + c * l.chain_len);
     }
     if (status == LYAP_OK && block == 0)
         status = compute_theory(spec, &l, state + l.theory);
@@ -714,9 +722,14 @@ int lyap_estimate_merge_block(const lyap_task_spec *requested, double *prefix, c
     for (int c = 0; !csim_of(&l, prefix, 0)[SIM_STOPPED] && c < l.nchains; c++) {
         double *into = prefix + l.chains + c * l.chain_len;
         const double *from = block + l.chains + c * l.chain_len;
+        size_t first = (size_t)next * lyap_estimate_block_replicas(spec) * spec->batch;
+        size_t n = (size_t)from[CHAIN_REPLICAS] * spec->batch;
         into[CHAIN_REPLICAS] += from[CHAIN_REPLICAS];
-        for (int k = 0; k < l.nd; k++)
+        for (int k = 0; k < l.nd; k++) {
             fstats_merge(into + CHAIN_DEPTHS + (size_t)k * FS_LEN, from + CHAIN_DEPTHS + (size_t)k * FS_LEN);
+            size_t at = l.chain_samples + k * l.samples_per_depth + first;
+            memcpy(into + at, from + at, n * sizeof *into);
+        }
     }
     int running = 0;
     for (int s = 0; s < l.nsim; s++) {
@@ -929,14 +942,35 @@ static void fill_spectrum(const lyap_task_spec *spec, const layout *l, const dou
     }
 }
 
-/* With biases: the signal's Monte Carlo mean per (variance, bias variance,
- * depth) from the chain sections, its mean-field iterate, the tail index
- * (TH), and the two phases: Kesten's, decided by the Monte Carlo lambda
- * exactly as `phase`, and mean field's (He). */
-static void fill_signal(const lyap_task_spec *spec, const layout *l, const double *prefix, const double *th,
-                        lyap_task_result *res)
+static int by_value(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The Q-quantile of the N sorted values X, linear between order statistics
+ * (Hyndman and Fan's type 7). */
+static double sorted_quantile(const double *x, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t i = (size_t)h;
+    return i + 1 < n ? x[i] + (h - (double)i) * (x[i + 1] - x[i]) : x[n - 1];
+}
+
+/* With biases: the signal's Monte Carlo mean and quantiles per (variance,
+ * bias variance, depth) from the chain sections, its mean-field iterate,
+ * the exact quantiles and the tail index (TH), and the two phases:
+ * Kesten's, decided by the Monte Carlo lambda exactly as `phase`, and mean
+ * field's (He). The columns of the exact chain are independent, so the
+ * median's stderr is the distribution-free one: half the distance between
+ * the order statistics one binomial stderr, sqrt(1/(4n)), either side. */
+static int fill_signal(const lyap_task_spec *spec, const layout *l, const double *prefix, const double *th,
+                       lyap_task_result *res)
 {
     int nb = spec->nbias_variances, nd = l->nd;
+    double *sorted = NULL;
+    if (l->nchains > 0)
+        LYAP_CALL(lyap_alloc(&sorted, l->samples_per_depth, sizeof *sorted, "signal samples"));
     for (int c = 0; c < l->nchains; c++) {
         int i = c / nb;
         double s2 = spec->variances[i], sb2 = spec->bias_variances[c % nb];
@@ -946,6 +980,15 @@ static void fill_signal(const lyap_task_spec *spec, const layout *l, const doubl
             size_t at = (size_t)c * nd + k;
             res->signal_mean[at] = m.n ? m.mean : NAN;
             res->signal_mean_stderr[at] = stats_stderr(&m);
+            size_t n = (size_t)chain[CHAIN_REPLICAS] * spec->batch;
+            memcpy(sorted, chain + l->chain_samples + k * l->samples_per_depth, n * sizeof *sorted);
+            qsort(sorted, n, sizeof *sorted, by_value);
+            double z = sqrt(0.25 / (double)n);
+            res->signal_q05[at] = n ? sorted_quantile(sorted, n, 0.05) : NAN;
+            res->signal_median[at] = n ? sorted_quantile(sorted, n, 0.5) : NAN;
+            res->signal_q95[at] = n ? sorted_quantile(sorted, n, 0.95) : NAN;
+            res->signal_median_stderr[at] =
+                n > 1 ? 0.5 * (sorted_quantile(sorted, n, 0.5 + z) - sorted_quantile(sorted, n, 0.5 - z)) : NAN;
             res->signal_mean_meanfield[at] =
                 lyap_biastheory_meanfield_signal(spec->slope, s2, sb2, spec->input_m0, spec->depths[k]);
             const double *exact = th + l->th_quantiles + (size_t)c * NQUANTILES * nd;
@@ -958,6 +1001,8 @@ static void fill_signal(const lyap_task_spec *spec, const layout *l, const doubl
     }
     for (int i = 0; l->nchains > 0 && i < spec->nvariances; i++)
         res->tail_index[i] = th[l->th_kappa + (size_t)i];
+    free(sorted);
+    return LYAP_OK;
 }
 
 int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, lyap_task_result *res)
@@ -1002,7 +1047,7 @@ int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, 
     if (status == LYAP_OK) {
         fill_theory_and_phase(spec, &l, th, death_rate, res);
         fill_boundary(spec, res);
-        fill_signal(spec, &l, prefix, th, res);
+        status = fill_signal(spec, &l, prefix, th, res);
     }
     free(moments);
     return status;

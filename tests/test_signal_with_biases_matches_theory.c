@@ -8,7 +8,10 @@
  * by chains far rarer than 1 in 32000: the sample mean is 1e-18);
  * signal_mean_meanfield is lyap_biastheory_meanfield_signal,
  * signal_{q05,median,q95}_exact are lyap_biaslaw_quantile's (bit for
- * bit), tail_index is
+ * bit); the Monte Carlo signal_q05, _median, _q95 lie where the exact law
+ * puts 5%, 50%, 95% below them within 4 binomial stderr of the 32000
+ * chains (lyap_biaslaw_cdf), and signal_median is the exact median within
+ * 4 signal_median_stderr; tail_index is
  * lyap_biastheory_tail_index, phase_bias is the task's phase (Kesten:
  * stationary exactly when lambda < 0) and phase_bias_meanfield is -1
  * below He, +1 from He on; the bias-free variables are those of the same
@@ -69,6 +72,22 @@ int main(void)
                       "s2 = %.4g sb2 = %g L = %d: exact quantiles %.5g %.5g %.5g are biaslaw's", variances[i],
                       biases[b], depths[k], r.signal_q05_exact[at], r.signal_median_exact[at],
                       r.signal_q95_exact[at]);
+            }
+            for (int k = 0; law_ok && k < ND; k++) {
+                size_t at = (size_t)c * ND + k;
+                const double levels[3] = {0.05, 0.5, 0.95};
+                const double mc[3] = {r.signal_q05[at], r.signal_median[at], r.signal_q95[at]};
+                for (int q = 0; q < 3; q++) {
+                    double p_below = NAN, se = sqrt(levels[q] * (1 - levels[q]) / (2000.0 * 16));
+                    lyap_biaslaw_cdf(law, depths[k], log(mc[q]), &p_below);
+                    check(fabs(p_below - levels[q]) <= 4 * se,
+                          "s2 = %.4g sb2 = %g L = %d: Monte Carlo %g quantile %.5g has law CDF %.5f (4 stderr %.4f)",
+                          variances[i], biases[b], depths[k], levels[q], mc[q], p_below, 4 * se);
+                }
+                check(fabs(r.signal_median[at] - r.signal_median_exact[at]) <= 4 * r.signal_median_stderr[at],
+                      "s2 = %.4g sb2 = %g L = %d: median %.5g vs exact %.5g within 4 stderr %.3g", variances[i],
+                      biases[b], depths[k], r.signal_median[at], r.signal_median_exact[at],
+                      4 * r.signal_median_stderr[at]);
             }
             check(law_ok, "biaslaw for s2 = %.4g sb2 = %g", variances[i], biases[b]);
             lyap_biaslaw_destroy(&law);

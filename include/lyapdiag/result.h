@@ -77,7 +77,8 @@ typedef struct {
     double *p_explode, *p_explode_stderr, *p_explode_theory;
     double *autocorr_time, *autocorr_time_stderr;
     double *survival;
-    double *signal_mean, *signal_mean_stderr, *signal_mean_meanfield;
+    double *signal_mean, *signal_mean_stderr, *signal_q05, *signal_median, *signal_median_stderr, *signal_q95;
+    double *signal_mean_meanfield;
     double *signal_q05_exact, *signal_median_exact, *signal_q95_exact;
     double *tail_index, *phase_bias, *phase_bias_meanfield;
 } lyap_task_result;
