@@ -2,7 +2,8 @@
 # Issue 12: a deck whose bias variances are all 0 writes exactly the file
 # of a deck without biases (same variables, same bits), whatever input_m0
 # (positive homogeneity); a deck with biases (tests/decks/bias.ini) gives
-# bit-identical files on 1 and 3 ranks, with the bias_variance axis; decks
+# bit-identical files on 1 and 3 ranks, with the bias_variance axis, and
+# one stopped by SIGUSR1 and resumed gives the uninterrupted file; decks
 # asking for what the sweep does not compute yet (biases beyond the
 # gaussian exact chain, two inputs) are refused with one line.
 . "${top_srcdir:-.}/tests/lib.sh"
@@ -29,6 +30,21 @@ for v in 'bias_variance = 2' 'double signal_mean(family, width, slope, variance,
          'double tail_index(family, width, slope, variance)' 'byte phase_bias(family, width, slope, variance, bias_variance)'; do
   grep -q "$v" bias.cdl && pass "bias1.nc has $v" || fail "bias1.nc lacks $v"
 done
+# Stop (SIGUSR1) after the first finished task, resume: the same file.
+sed -e 's/^widths .*/widths = 2, 4, 8/' -e 's/^replicas .*/replicas = 100/' -e 's/^depths .*/depths = 5, 1500/' \
+    -e 's/^file .*/file = long.nc\ncheckpoint_seconds = 0/' "$bias" >long.ini
+"$LYAPDIAG" run long.ini --quiet --output long_ref.nc || fail "long.ini reference run"
+"$LYAPDIAG" run long.ini --quiet --output long.nc 2>long.err &
+pid=$!
+i=0
+while ! ncdump -v done long.nc.partial 2>/dev/null | sed -n '/^ done =/,/;/p' | grep -q 1 && [ $i -lt 600 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+kill -USR1 $pid; wait $pid; status=$?
+[ "$status" -eq 3 ] && [ -e long.nc.partial ] && pass "bias deck stopped by SIGUSR1: exit 3, checkpoint kept" ||
+  { fail "bias deck stop: exit $status"; cat long.err; }
+"$LYAPDIAG" run long.ini --quiet --output long.nc --resume && "$top_builddir/tests/nc_compare" long_ref.nc long.nc >long.txt &&
+  pass "bias deck resumed: bit-identical to the uninterrupted run" || { fail "bias deck resume differs"; grep FAIL long.txt; }
 expect_error "biases beyond the gaussian exact chain refused" 1 "error: biased.ini: \[grid\] bias_variances > 0: family orthogonal \(method exact\) has no path with biases yet.*use families = gaussian" \
   "$LYAPDIAG" run biased.ini --output biased.nc
 expect_error "two inputs refused until computed" 1 "error: cosine.ini: \[sampling\] input_cosine: .*not computed yet; use input_cosine = off" \
