@@ -25,6 +25,8 @@ mpi 1 "$LYAPDIAG" run "$bias" --quiet --output bias1.nc && mpi 3 "$LYAPDIAG" run
   { fail "bias.ini runs"; finish; }
 "$top_builddir/tests/nc_compare" bias1.nc bias3.nc >bias.txt && pass "bias.ini: np 1 and np 3 bit-identical" ||
   { fail "bias.ini: np 1 and np 3 differ"; grep FAIL bias.txt; }
+"$top_builddir/tests/check_phase_file" bias1.nc >bias_check.txt && pass "bias1.nc passes check_phase_file (schema, dimensions, theory)" ||
+  { fail "bias1.nc checks"; grep FAIL bias_check.txt; }
 ncdump -h bias1.nc >bias.cdl
 for v in 'bias_variance = 2' 'double signal_mean(family, width, slope, variance, bias_variance, depth)' \
          'double tail_index(family, width, slope, variance)' 'byte phase_bias(family, width, slope, variance, bias_variance)'; do
