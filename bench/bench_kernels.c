@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lyapdiag/biaschain.h"
+#include "lyapdiag/biaslaw.h"
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
@@ -33,6 +35,7 @@
 #include "lyapdiag/rng.h"
 #include "lyapdiag/spectrum.h"
 #include "lyapdiag/theory.h"
+#include "lyapdiag/twoinput.h"
 
 static double now(void)
 {
@@ -209,6 +212,40 @@ static void bench_depthlaw(int d)
 }
 
 /* Whether SECTION is to run (all when no section was asked for). */
+/* Networks with biases: layers/s of the O(d) orthogonal chain against the
+ * orthogonal matrix path (one column, QR per layer), of the two-input
+ * chain, and the exact law's cost per task (biaslaw, L = 50 and 1000). */
+static void bench_biases(int d)
+{
+    int deep[1] = {256}, depths[2] = {50, 1000}, layers = 0; /* replicas of 256 layers */
+    double *work = malloc(sizeof *work * 2 * (size_t)d), out;
+    lyap_biaschain_spec o = {.width = d, .slope = 0.1, .variance = 1.5, .bias_variance = 0.05, .m0 = 1, .seed = 1,
+                             .task_key = 2};
+    double t0 = now();
+    for (; now() - t0 < budget; layers += 256)
+        lyap_biaschain_orthogonal(&o, layers, deep, 1, work, &out);
+    double chain = layers / (now() - t0), per_layer;
+    double matrix = steps_per_second(LYAP_FAMILY_ORTHOGONAL, d, 1, LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE,
+                                     &per_layer);
+    lyap_twoinput_spec two = {.width = d, .slope = 0.1, .variance = 1.5, .bias_variance = 0.05, .m0 = 1,
+                              .cosine0 = 0.5, .seed = 1, .task_key = 2};
+    t0 = now();
+    for (layers = 0; now() - t0 < budget; layers += 256)
+        lyap_twoinput_chain(&two, layers, deep, 1, work, &out);
+    double pairs = layers / (now() - t0);
+    lyap_biaslaw *law = NULL;
+    t0 = now();
+    int n = 0;
+    for (; now() - t0 < budget || n == 0; n++) {
+        lyap_biaslaw_create(d, 0.1, 2 / 1.01, 0.05, 1, depths, 2, &law);
+        lyap_biaslaw_destroy(&law);
+    }
+    printf("BENCH biases d=%d orthogonal_chain_layers_per_s=%.3g orthogonal_matrix_layers_per_s=%.3g saving=%.1fx "
+           "two_input_layers_per_s=%.3g biaslaw_ms_per_task=%.3g\n", d, chain, matrix, chain / matrix, pairs,
+           1e3 * (now() - t0) / n);
+    free(work);
+}
+
 static const char *only;
 static int wanted(const char *section)
 {
@@ -261,6 +298,8 @@ int main(int argc, char **argv)
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], 8);
         bench_spectrum(LYAP_FAMILY_ORTHOGONAL, spectrum_widths[i], spectrum_widths[i]);
     }
+    for (size_t i = 0; wanted("biases") && i < 3; i++)
+        bench_biases((int[]){4, 16, 256}[i]);
     if (wanted("depthlaw")) {
         bench_depthlaw(4);
         bench_depthlaw(16);

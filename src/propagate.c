@@ -36,6 +36,9 @@ struct lyap_propagate_plan_s {
     /* lattice weights (rows that can cancel exactly): pre-activations within
      * this many times the scale of 0 are rounding residues of an exact 0 */
     double residue_factor;
+    /* biases (lyap_propagate_set_biases): sd 0 = none */
+    double bias_sd, log_norm0; /* sqrt(sb2), log|x_0| */
+    double *b, *log_norm;      /* [d] this layer's biases, [batch] log|x_l| per column */
     /* current replica */
     uint64_t seed, task_key;
     int replica;
@@ -181,6 +184,45 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     activate_and_normalize(p->d, p->batch, 1.0, p->x, unused_lognorm);
     for (size_t i = 0; p->single && i < (size_t)p->d * p->batch; i++)
         p->xf[i] = (float)p->x[i];
+    for (int j = 0; p->bias_sd > 0 && j < p->batch; j++)
+        p->log_norm[j] = p->log_norm0;
+}
+
+int lyap_propagate_set_biases(lyap_propagate_plan p, double sb2, double m0)
+{
+    if (p->method == LYAP_METHOD_EXACT || p->single || !(sb2 >= 0) || !(m0 > 0))
+        return lyap_fail(LYAP_EINTERNAL, "propagate: biases need the double-precision matrix path, sb2 >= 0 and "
+                         "m0 > 0 (sb2 %g, m0 %g)", sb2, m0);
+    if (!p->b) {
+        LYAP_CALL(lyap_alloc(&p->b, (size_t)p->d, sizeof *p->b, "biases"));
+        LYAP_CALL(lyap_alloc(&p->log_norm, (size_t)p->batch, sizeof *p->log_norm, "log-norms"));
+    }
+    p->bias_sd = sqrt(sb2);
+    p->log_norm0 = 0.5 * log(p->d * m0);
+    return LYAP_OK;
+}
+
+const double *lyap_propagate_log_norms(lyap_propagate_plan p)
+{
+    return p->log_norm;
+}
+
+/* Adds this layer's biases to the pre-activations of unit columns: h/|x| =
+ * W u + b e^(-log|x|). A column that is exactly 0 (log|x| = -inf) gets
+ * b itself at scale 1. */
+static void add_biases(struct lyap_propagate_plan_s *p)
+{
+    lyap_rng rng;
+    lyap_rng_init(&rng, p->seed, p->task_key, (uint64_t)p->replica, (uint64_t)p->layer, LYAP_RNG_BIASES);
+    lyap_rng_normal(&rng, p->b, (size_t)p->d);
+    for (int j = 0; j < p->batch; j++) {
+        double *col = p->y + (size_t)j * p->d;
+        if (p->log_norm[j] == -INFINITY)
+            p->log_norm[j] = 0;
+        double c = p->bias_sd * exp(-p->log_norm[j]);
+        for (int i = 0; i < p->d; i++)
+            col[i] += c * p->b[i];
+    }
 }
 
 int lyap_propagate_signal_layer(lyap_propagate_plan p, double s2, double sb2, double *log_q)
@@ -215,9 +257,13 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
     }
     LYAP_CALL(lyap_weights_draw(p->sampler, &rng, p->s2, p->W, &scale));
     lyap_propagate_multiply(d, p->h, batch, scale, p->W, p->x, p->t, p->y);
-    if (p->residue_factor > 0)
+    if (p->residue_factor > 0) /* an exact 0 of W x, before the biases move it */
         zero_rounding_residues((size_t)d * batch, p->residue_factor * scale, p->y);
+    if (p->bias_sd > 0)
+        add_biases(p);
     activate_and_normalize(d, batch, p->a, p->y, increments);
+    for (int j = 0; p->bias_sd > 0 && j < batch; j++)
+        p->log_norm[j] += increments[j];
     double *swap = p->x; /* x_{l-1} had unit norm, so log|y| is the increment */
     p->x = p->y;
     p->y = swap;
@@ -237,6 +283,8 @@ void lyap_propagate_plan_destroy(lyap_propagate_plan *p)
     free((*p)->Wf);
     free((*p)->xf);
     free((*p)->yf);
+    free((*p)->b);
+    free((*p)->log_norm);
     free(*p);
     *p = NULL;
 }

@@ -44,6 +44,19 @@ int lyap_propagate_plan_create(lyap_family f, int d, double a, int batch, int de
 void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task_key, int replica,
                           double s2);
 
+/* Networks with biases (THEORY.md "Biases"), matrix path in double only:
+ * from the next lyap_propagate_start on, every layer adds a bias vector
+ * b_l ~ N(0, SB2 I) (one per network, shared by its inputs) and the inputs
+ * start at |x_0|^2 = d M0. Biases are not scale-free, so the plan tracks
+ * each column's log-norm (lyap_propagate_log_norms). SB2 = 0 turns them
+ * off. LYAP_EINTERNAL on the exact or single-precision path. */
+int lyap_propagate_set_biases(lyap_propagate_plan plan, double sb2, double m0);
+
+/* log|x_l| of each column after the last layer (with biases; without,
+ * the caller sums the increments itself): -inf for a column that is
+ * exactly 0 at this layer (ReLU), which the next layer's biases revive. */
+const double *lyap_propagate_log_norms(lyap_propagate_plan plan);
+
 /* Advances one layer: x_l = phi(W_l x_{l-1}) / |phi(W_l x_{l-1})|, writing
  * INCREMENTS[j] = log(|phi(W_l x_{l-1})_j| / |x_{l-1,j}|) for each column.
  * A column mapped to exactly 0 (ReLU, THEORY.md) gets -inf then and at

@@ -26,7 +26,13 @@ typedef enum {
     LYAP_RNG_EXACT_RETRY_POS, /* exact path: gammas whose attempt was rejected */
     LYAP_RNG_EXACT_RETRY_NEG,
     LYAP_RNG_SPECTRUM,     /* Lyapunov spectrum: initial frame and each layer's weights */
-    LYAP_RNG_INIT_INPUTS   /* lyapdiag init: the inputs every candidate is scored on */
+    LYAP_RNG_INIT_INPUTS,  /* lyapdiag init: the inputs every candidate is scored on */
+    LYAP_RNG_TWO_INPUTS,   /* two-input chain: each layer's bivariate pre-activations */
+    LYAP_RNG_BIAS_CHAIN,   /* orthogonal weights with biases: each layer's direction and biases */
+    LYAP_RNG_BIASES,       /* matrix path with biases: each layer's bias vector */
+    LYAP_RNG_TRAIN_DATA,   /* train: the data of a seed (replica 0: training set, 1: test set) */
+    LYAP_RNG_TRAIN_LAYERS, /* train: the input and output layers */
+    LYAP_RNG_TRAIN_BATCHES /* train: each epoch's minibatch order */
 } lyap_rng_purpose;
 
 typedef struct {
