@@ -284,6 +284,14 @@ static int parse_variances(lyap_deck *deck, const char *value, const char *where
                       &deck->variances, &deck->nvariances);
 }
 
+static int parse_bias_variances(lyap_deck *deck, const char *value, const char *where)
+{
+    free(deck->bias_variances);
+    deck->bias_variances = NULL;
+    return parse_axis(where, value, 0, 0.0, 0, 1e300, "sb2 >= 0 (bias variance per coordinate; 0 = no biases)",
+                      &deck->bias_variances, &deck->nbias_variances);
+}
+
 static int parse_seed(lyap_deck *deck, const char *value, const char *where)
 {
     char *end;
@@ -370,6 +378,30 @@ static int parse_eps(lyap_deck *deck, const char *value, const char *where)
     return LYAP_OK;
 }
 
+static int parse_input_m0(lyap_deck *deck, const char *value, const char *where)
+{
+    double x;
+    if (parse_number(value, &x) || !(x > 0))
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a number > 0 (|x_0|^2/d of the inputs), e.g. 1", where,
+                         value);
+    deck->input_m0 = x;
+    return LYAP_OK;
+}
+
+static int parse_input_cosine(lyap_deck *deck, const char *value, const char *where)
+{
+    double x;
+    if (strcmp(value, "off") == 0) {
+        deck->input_cosine_on = 0;
+        return LYAP_OK;
+    }
+    if (parse_number(value, &x) || x < -1 || x > 1)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be off or a cosine from -1 to 1, e.g. 0.5", where, value);
+    deck->input_cosine_on = 1;
+    deck->input_cosine = x;
+    return LYAP_OK;
+}
+
 lyap_method lyap_method_resolve(lyap_method method, lyap_family f)
 {
     if (method == LYAP_METHOD_AUTO)
@@ -415,6 +447,10 @@ static const struct key_spec deck_keys[] = {
     {"grid", "variances", parse_variances, NULL,
      "weight variance s2 (entries N(0, s2/d); eta^2 for orthogonal), > 0; He = 2/(1+a^2)",
      NULL, "log:0.5:4:7", RESUME_MUST_MATCH},
+    {"grid", "bias_variances", parse_bias_variances, "0",
+     "bias variance sb2 per coordinate (biases N(0, sb2), fresh each layer), >= 0; 0 = no biases; "
+     "list or range like variances",
+     NULL, "0, 0.05", RESUME_MUST_MATCH},
     {"grid", "depths", parse_depths, NULL,
      "recorded depths L in layers; the largest (>= 10) is simulated, the others recorded on the way",
      NULL, "10, 100", RESUME_MUST_MATCH},
@@ -448,6 +484,12 @@ static const struct key_spec deck_keys[] = {
      "threshold of the finite-depth tail probabilities: p_vanish = P(|x_L| < eps |x_0|), "
      "p_explode = P(|x_L| > |x_0| / eps); 0 < eps < 1",
      NULL, "1e-6", RESUME_MUST_MATCH},
+    {"sampling", "input_m0", parse_input_m0, "1",
+     "|x_0|^2/d of the inputs, > 0; changes nothing without biases (positive homogeneity)",
+     NULL, "2", RESUME_MUST_MATCH},
+    {"sampling", "input_cosine", parse_input_cosine, "off",
+     "off, or the cosine c0 in [-1, 1] of pairs of inputs (equal norms, input_m0) for the two-input outputs",
+     NULL, "0.5", RESUME_MUST_MATCH},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)",
      NULL, "results/phase.nc", RESUME_MAY_CHANGE},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
@@ -730,9 +772,10 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
         st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] spectrum = %d exceeds the largest width %d; use "
                               "K <= %d, or spectrum = all", name, deck->spectrum, deck->widths[deck->nwidths - 1],
                               deck->widths[deck->nwidths - 1]);
-    if (st.status == LYAP_OK && (double)deck->nvariances * deck->ndepths > 1e8)
-        st.status = lyap_fail(LYAP_EDECK, "%s: [grid] variances x depths = %d x %d values per task, more than "
-                              "1e8; use fewer variances or recorded depths", name, deck->nvariances, deck->ndepths);
+    if (st.status == LYAP_OK && (double)deck->nvariances * deck->nbias_variances * deck->ndepths > 1e8)
+        st.status = lyap_fail(LYAP_EDECK, "%s: [grid] variances x bias_variances x depths = %d x %d x %d values "
+                              "per task, more than 1e8; use fewer variances, bias variances or recorded depths",
+                              name, deck->nvariances, deck->nbias_variances, deck->ndepths);
     if (st.status == LYAP_OK && lyap_deck_task_count(deck) > MAX_TASKS)
         st.status = lyap_fail(LYAP_EDECK, "%s: [grid] has %ld (family, width, slope) tasks, more than %ld; "
                               "split the deck", name, lyap_deck_task_count(deck), MAX_TASKS);
@@ -792,6 +835,7 @@ void lyap_deck_free(lyap_deck *deck)
     free(deck->widths);
     free(deck->slopes);
     free(deck->variances);
+    free(deck->bias_variances);
     free(deck->depths);
     free(deck->output);
     free(deck->name);
@@ -826,6 +870,11 @@ int lyap_deck_spectrum_count(const lyap_deck *deck, int d)
 int lyap_deck_spectrum_axis(const lyap_deck *deck)
 {
     return lyap_deck_spectrum_count(deck, deck->widths[deck->nwidths - 1]);
+}
+
+int lyap_deck_has_biases(const lyap_deck *deck)
+{
+    return deck->bias_variances[deck->nbias_variances - 1] > 0; /* the list increases */
 }
 
 long lyap_deck_task_count(const lyap_deck *deck)

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "lyapdiag/autocorr.h"
+#include "lyapdiag/biaslaw.h"
+#include "lyapdiag/biastheory.h"
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/estimate.h"
@@ -107,8 +109,10 @@ static running_stats fstats_get(const double *s)
 }
 
 /* ---- the block state's layout -------------------------------------------------
- * header | simulation 0 | ... | simulation nsim-1 | spectrum | theory
- * Offsets depend only on the spec, so every block of a task has one layout. */
+ * header | simulation 0 | ... | simulation nsim-1 | spectrum | signal chains | theory
+ * Offsets depend only on the spec, so every block of a task has one layout.
+ * Without biases there are no signal chains, and the layout is the
+ * bias-free one bit for bit. */
 enum { HDR_FIRST, HDR_BLOCKS, HDR_FINISHED, HDR_LEN };
 /* per simulation */
 enum { SIM_REPLICAS, SIM_STOPPED, SIM_DEATHS, SIM_LIVE_STEPS, SIM_LAMBDA, SIM_V = SIM_LAMBDA + FS_LEN,
@@ -117,16 +121,30 @@ enum { SIM_REPLICAS, SIM_STOPPED, SIM_DEATHS, SIM_LIVE_STEPS, SIM_LAMBDA, SIM_V 
 enum { DEPTH_MEAN, DEPTH_WITHIN = FS_LEN, DEPTH_ALIVE, DEPTH_LEN };
 /* the spectrum section; per index: its statistics and a -inf flag */
 enum { SPEC_REPLICAS, SPEC_GAP, SPEC_GAP_INF = SPEC_GAP + FS_LEN, SPEC_INDEX, SPEC_INDEX_LEN = FS_LEN + 1 };
+/* a signal chain with biases (one per (variance, bias variance)): its
+ * replicas, per recorded depth the running moments of the replica means
+ * of m_L, then per depth every sample of m_L, in the slot of its replica
+ * and column (a block fills its replicas' slots; the zeros of the others
+ * cost nothing packed), so the quantiles merge exactly in block order */
+enum { CHAIN_REPLICAS, CHAIN_DEPTHS };
+/* the quantiles of m_L reported (signal_q05, signal_median, signal_q95) */
+static const double quantile_levels[] = {0.05, 0.5, 0.95};
+#define NQUANTILES 3
 /* the theory section (filled by block 0): lambda, v, s2_crit at unit scale,
  * the theory's death probability, p_vanish and p_explode theory for every
- * (variance, depth), the spectrum at unit scale */
+ * (variance, depth), the spectrum at unit scale, with biases the tail
+ * index of every variance and the exact 5%, 50%, 95% quantiles of m_L of
+ * every chain and depth */
 enum { TH_PRESENT, TH_LAMBDA1, TH_V, TH_CRIT, TH_DEATH, TH_TAILS };
 
 typedef struct {
     int nsim, nd, k, n_series; /* simulations, depths, spectrum exponents, autocorr series length */
+    int nchains;               /* signal chains with biases: variances x bias variances, or 0 */
     size_t nt;                 /* variances x depths */
     size_t tails, autocorr;    /* offsets inside a simulation */
-    size_t sim_len, spectrum, theory, length;
+    size_t sim_len, spectrum, chains, chain_len, theory, length;
+    size_t th_kappa, th_quantiles; /* offsets inside the theory section (with biases) */
+    size_t chain_samples, samples_per_depth; /* a chain's samples of m_L: offset, and per depth */
 } layout;
 
 /* Layers the exponents leave out. Looks-linear weights: the first layer
@@ -153,8 +171,15 @@ static layout layout_of(const lyap_task_spec *spec)
     l.autocorr = l.tails + 2 * FS_LEN * l.nt;
     l.sim_len = l.autocorr + (matrix ? lyap_autocorr_state_length(l.n_series, LYAP_AUTOCORR_BINS) : 0);
     l.spectrum = HDR_LEN + (size_t)l.nsim * l.sim_len;
-    l.theory = l.spectrum + (l.k > 0 ? SPEC_INDEX + (size_t)l.k * SPEC_INDEX_LEN : 0);
-    l.length = l.theory + TH_TAILS + 2 * l.nt + (size_t)l.k;
+    l.chains = l.spectrum + (l.k > 0 ? SPEC_INDEX + (size_t)l.k * SPEC_INDEX_LEN : 0);
+    l.nchains = spec->nvariances * spec->nbias_variances;
+    l.chain_samples = CHAIN_DEPTHS + (size_t)l.nd * FS_LEN;
+    l.samples_per_depth = (size_t)spec->replicas * spec->batch;
+    l.chain_len = l.chain_samples + (size_t)l.nd * l.samples_per_depth;
+    l.theory = l.chains + (size_t)l.nchains * l.chain_len;
+    l.th_kappa = TH_TAILS + 2 * l.nt + (size_t)l.k;
+    l.th_quantiles = l.th_kappa + (l.nchains > 0 ? (size_t)spec->nvariances : 0);
+    l.length = l.theory + l.th_quantiles + (size_t)NQUANTILES * l.nchains * l.nd;
     return l;
 }
 
@@ -477,6 +502,44 @@ static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, i
     return status;
 }
 
+/* Signal chain replicas FIRST .. FIRST+COUNT-1 with biases at weight
+ * variance S2 and bias variance SB2 (THEORY.md "Biases": the exact chain
+ * of q = |x|^2, gaussian weights) into chain section CHAIN (zeroed): per
+ * recorded depth the replica mean of m_L = q_L/d over the columns, and
+ * every column's m_L in its slot. */
+static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double sb2, double *log_q, int first,
+                       int count, progress *prog, const layout *l, double *chain)
+{
+    const lyap_task_spec *spec = prog->spec;
+    int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
+    double log_d = log(spec->width);
+    int status = LYAP_OK;
+    for (int r = first; status == LYAP_OK && r < first + count; r++) {
+        lyap_propagate_start(plan, spec->seed, key, r, s2);
+        for (int j = 0; j < batch; j++)
+            log_q[j] = log_d + log(spec->input_m0);
+        for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
+            status = lyap_propagate_signal_layer(plan, s2, sb2, log_q);
+            if (status == LYAP_OK)
+                status = poll_within(prog, layer, depth);
+            if (status != LYAP_OK || layer != spec->depths[k])
+                continue;
+            double mean = 0, *slot = chain + l->chain_samples + k * l->samples_per_depth + (size_t)r * batch;
+            for (int j = 0; j < batch; j++) {
+                slot[j] = exp(log_q[j] - log_d);
+                mean += slot[j] / batch;
+            }
+            fstats_push(chain + CHAIN_DEPTHS + (size_t)k * FS_LEN, mean);
+            k++;
+        }
+        if (status == LYAP_OK) {
+            chain[CHAIN_REPLICAS]++;
+            status = poll_progress(prog);
+        }
+    }
+    return status;
+}
+
 /* p_vanish_theory and p_explode_theory from the exact law of
  * log(|x_L|/|x_0|) (gaussian, orthogonal; NaN otherwise): one FFT law per
  * task at unit scale, shifted to each variance by 0.5 L log s2
@@ -506,6 +569,29 @@ static int exact_tails(const lyap_task_spec *spec, double *vanish, double *explo
     return status;
 }
 
+/* The exact quantiles of m_L for chain C (gaussian weights: biaslaw.h's
+ * law of the chain; NaN otherwise, and where the law's window would pass
+ * 2^22 points) into OUT[q * nd + k]. */
+static int exact_quantiles(const lyap_task_spec *spec, int c, int gaussian, double *out)
+{
+    int nd = spec->ndepths, nb = spec->nbias_variances;
+    for (int i = 0; i < NQUANTILES * nd; i++)
+        out[i] = NAN;
+    if (!gaussian)
+        return LYAP_OK;
+    lyap_biaslaw *law;
+    int status = lyap_biaslaw_create(spec->width, spec->slope, spec->variances[c / nb], spec->bias_variances[c % nb],
+                                     spec->input_m0, spec->depths, nd, &law);
+    if (status == LYAP_EDECK) /* beyond the grid's reach: left NaN */
+        return LYAP_OK;
+    LYAP_CALL(status);
+    for (int q = 0; status == LYAP_OK && q < NQUANTILES; q++)
+        for (int k = 0; status == LYAP_OK && k < nd; k++)
+            status = lyap_biaslaw_quantile(law, spec->depths[k], quantile_levels[q], &out[q * nd + k], NULL);
+    lyap_biaslaw_destroy(&law);
+    return status;
+}
+
 /* The exact theory of the task (THEORY.md) at unit scale into section TH:
  * computed once, with block 0, by whichever rank runs it. */
 static int compute_theory(const lyap_task_spec *spec, const layout *l, double *th)
@@ -517,6 +603,17 @@ static int compute_theory(const lyap_task_spec *spec, const layout *l, double *t
     if (l->k > 0)
         LYAP_CALL(lyap_theory_spectrum(spec->family, spec->width, spec->slope, 1.0, l->k,
                                        th + TH_TAILS + 2 * l->nt));
+    /* the tail index: gaussian weights (THEORY.md), NaN for the others */
+    int gaussian = lyap_family_info_of(spec->family)->theory == LYAP_THEORY_GAUSSIAN &&
+                   lyap_family_info_of(spec->family)->exact_law;
+    double *kappa = th + l->th_kappa;
+    for (int i = 0; l->nchains > 0 && i < spec->nvariances; i++) {
+        kappa[i] = NAN;
+        if (gaussian)
+            LYAP_CALL(lyap_biastheory_tail_index(spec->width, spec->slope, spec->variances[i], &kappa[i]));
+    }
+    for (int c = 0; c < l->nchains; c++)
+        LYAP_CALL(exact_quantiles(spec, c, gaussian, th + l->th_quantiles + (size_t)c * NQUANTILES * l->nd));
     th[TH_PRESENT] = 1;
     return LYAP_OK;
 }
@@ -545,7 +642,7 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
     memset(state, 0, l.length * sizeof *state);
     state[HDR_FIRST] = block;
     state[HDR_BLOCKS] = 1;
-    progress prog = {spec, poll, poll_ctx, 0, (long)count * (l.nsim + (l.k > 0))};
+    progress prog = {spec, poll, poll_ctx, 0, (long)count * (l.nsim + (l.k > 0) + l.nchains)};
     lyap_propagate_plan plan = NULL;
     column_state col;
     int status = column_state_init(&col, spec);
@@ -562,6 +659,11 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
     if (status == LYAP_OK && l.k > 0)
         status = spectrum_block(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0), first, count,
                                 &prog, state + l.spectrum);
+    for (int c = 0; status == LYAP_OK && c < l.nchains; c++) {
+        double s2 = spec->variances[c / spec->nbias_variances], sb2 = spec->bias_variances[c % spec->nbias_variances];
+        uint64_t key = lyap_rng_bias_key(spec->family, spec->width, spec->slope, s2, sb2);
+        status = chain_block(plan, key, s2, sb2, col.cum, first, count, &prog, &l, state + l.chains + c * l.chain_len);
+    }
     if (status == LYAP_OK && block == 0)
         status = compute_theory(spec, &l, state + l.theory);
     lyap_propagate_plan_destroy(&plan);
@@ -613,9 +715,22 @@ int lyap_estimate_merge_block(const lyap_task_spec *requested, double *prefix, c
     if (block[HDR_FIRST] != next || block[HDR_BLOCKS] != 1 || prefix[HDR_FINISHED] || next >= nblocks)
         return lyap_fail(LYAP_EINTERNAL, "estimate: block %g merged after %d blocks (of %d%s)", block[HDR_FIRST],
                          next, nblocks, prefix[HDR_FINISHED] ? ", finished" : "");
-    /* The spectrum follows the first simulation's replicas (its stop). */
+    /* The spectrum and the signal chains follow the first simulation's
+     * replicas (its stop). */
     if (l.k > 0 && !csim_of(&l, prefix, 0)[SIM_STOPPED])
         merge_spectrum(&l, prefix + l.spectrum, block + l.spectrum);
+    for (int c = 0; !csim_of(&l, prefix, 0)[SIM_STOPPED] && c < l.nchains; c++) {
+        double *into = prefix + l.chains + c * l.chain_len;
+        const double *from = block + l.chains + c * l.chain_len;
+        size_t first = (size_t)next * lyap_estimate_block_replicas(spec) * spec->batch;
+        size_t n = (size_t)from[CHAIN_REPLICAS] * spec->batch;
+        into[CHAIN_REPLICAS] += from[CHAIN_REPLICAS];
+        for (int k = 0; k < l.nd; k++) {
+            fstats_merge(into + CHAIN_DEPTHS + (size_t)k * FS_LEN, from + CHAIN_DEPTHS + (size_t)k * FS_LEN);
+            size_t at = l.chain_samples + k * l.samples_per_depth + first;
+            memcpy(into + at, from + at, n * sizeof *into);
+        }
+    }
     int running = 0;
     for (int s = 0; s < l.nsim; s++) {
         double *sim = sim_of(&l, prefix, s);
@@ -827,6 +942,69 @@ static void fill_spectrum(const lyap_task_spec *spec, const layout *l, const dou
     }
 }
 
+static int by_value(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The Q-quantile of the N sorted values X, linear between order statistics
+ * (Hyndman and Fan's type 7). */
+static double sorted_quantile(const double *x, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t i = (size_t)h;
+    return i + 1 < n ? x[i] + (h - (double)i) * (x[i + 1] - x[i]) : x[n - 1];
+}
+
+/* With biases: the signal's Monte Carlo mean and quantiles per (variance,
+ * bias variance, depth) from the chain sections, its mean-field iterate,
+ * the exact quantiles and the tail index (TH), and the two phases:
+ * Kesten's, decided by the Monte Carlo lambda exactly as `phase`, and mean
+ * field's (He). The columns of the exact chain are independent, so the
+ * median's stderr is the distribution-free one: half the distance between
+ * the order statistics one binomial stderr, sqrt(1/(4n)), either side. */
+static int fill_signal(const lyap_task_spec *spec, const layout *l, const double *prefix, const double *th,
+                       lyap_task_result *res)
+{
+    int nb = spec->nbias_variances, nd = l->nd;
+    double *sorted = NULL;
+    if (l->nchains > 0)
+        LYAP_CALL(lyap_alloc(&sorted, l->samples_per_depth, sizeof *sorted, "signal samples"));
+    for (int c = 0; c < l->nchains; c++) {
+        int i = c / nb;
+        double s2 = spec->variances[i], sb2 = spec->bias_variances[c % nb];
+        const double *chain = prefix + l->chains + c * l->chain_len;
+        for (int k = 0; k < nd; k++) {
+            running_stats m = fstats_get(chain + CHAIN_DEPTHS + (size_t)k * FS_LEN);
+            size_t at = (size_t)c * nd + k;
+            res->signal_mean[at] = m.n ? m.mean : NAN;
+            res->signal_mean_stderr[at] = stats_stderr(&m);
+            size_t n = (size_t)chain[CHAIN_REPLICAS] * spec->batch;
+            memcpy(sorted, chain + l->chain_samples + k * l->samples_per_depth, n * sizeof *sorted);
+            qsort(sorted, n, sizeof *sorted, by_value);
+            double z = sqrt(0.25 / (double)n);
+            res->signal_q05[at] = n ? sorted_quantile(sorted, n, 0.05) : NAN;
+            res->signal_median[at] = n ? sorted_quantile(sorted, n, 0.5) : NAN;
+            res->signal_q95[at] = n ? sorted_quantile(sorted, n, 0.95) : NAN;
+            res->signal_median_stderr[at] =
+                n > 1 ? 0.5 * (sorted_quantile(sorted, n, 0.5 + z) - sorted_quantile(sorted, n, 0.5 - z)) : NAN;
+            res->signal_mean_meanfield[at] =
+                lyap_biastheory_meanfield_signal(spec->slope, s2, sb2, spec->input_m0, spec->depths[k]);
+            const double *exact = th + l->th_quantiles + (size_t)c * NQUANTILES * nd;
+            res->signal_q05_exact[at] = exact[k];
+            res->signal_median_exact[at] = exact[nd + k];
+            res->signal_q95_exact[at] = exact[2 * nd + k];
+        }
+        res->phase_bias[c] = res->phase[i];
+        res->phase_bias_meanfield[c] = lyap_biastheory_meanfield_phase(spec->slope, s2);
+    }
+    for (int i = 0; l->nchains > 0 && i < spec->nvariances; i++)
+        res->tail_index[i] = th[l->th_kappa + (size_t)i];
+    free(sorted);
+    return LYAP_OK;
+}
+
 int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, lyap_task_result *res)
 {
     lyap_task_spec resolved;
@@ -869,6 +1047,7 @@ int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, 
     if (status == LYAP_OK) {
         fill_theory_and_phase(spec, &l, th, death_rate, res);
         fill_boundary(spec, res);
+        status = fill_signal(spec, &l, prefix, th, res);
     }
     free(moments);
     return status;

@@ -44,6 +44,7 @@ struct exact_sampler {
     double log_scale;    /* 0.5 log(s2/d) (gaussian) or 0.5 log(s2) */
     double *ready;       /* [batch][ready_stride] increments drawn */
     int *dead;           /* [batch] */
+    double *steps;       /* [batch]: the signal chain's steps (exact_signal_layer) */
     /* scratch for one column's block */
     uint32_t *words;     /* [block_len * words_per_step] */
     double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [block_len] */
@@ -75,6 +76,8 @@ int exact_create(lyap_theory_kind theory, int d, double a, int batch, int depth,
     int status = lyap_alloc(&e->ready, (size_t)batch * ready_stride(e), sizeof *e->ready, "exact increments");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->dead, (size_t)batch, sizeof *e->dead, "column flags");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&e->steps, (size_t)batch, sizeof *e->steps, "signal steps");
     if (status == LYAP_OK)
         status = lyap_alloc(&e->words, (size_t)n * e->words_per_step, sizeof *e->words, "random bits");
     double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_g};
@@ -202,10 +205,11 @@ static void draw_block(exact_sampler *e, int column, double *increments, int str
         increments[(size_t)i * stride] = e->log_scale + 0.5 * (logs[i] - total[i]);
 }
 
-void exact_layer(exact_sampler *e, double *increments)
+/* The next step of every column, as drawn (a ReLU column that died may
+ * draw finite steps again). */
+static void next_steps(exact_sampler *e, double *increments)
 {
-    int n = e->block_len;
-    if (e->next == n) {
+    if (e->next == e->block_len) {
         for (int j = 0; j < e->batch; j++)
             draw_block(e, j, e->ready + (size_t)j * ready_stride(e), 1);
         e->block++;
@@ -213,12 +217,36 @@ void exact_layer(exact_sampler *e, double *increments)
     }
     for (int j = 0; j < e->batch; j++)
         increments[j] = e->ready[(size_t)j * ready_stride(e) + e->next];
+    e->next++;
+}
+
+void exact_layer(exact_sampler *e, double *increments)
+{
+    next_steps(e, increments);
     if (e->a == 0) /* only ReLU columns die, and stay dead */
         for (int j = 0; j < e->batch; j++) {
             increments[j] = e->dead[j] ? -INFINITY : increments[j];
             e->dead[j] = increments[j] == -INFINITY;
         }
-    e->next++;
+}
+
+/* log(e^u + e^v), exact where either is -inf (then the other). */
+static double log_add_exp(double u, double v)
+{
+    if (u == -INFINITY || v == -INFINITY)
+        return u == -INFINITY ? v : u;
+    return u > v ? u + log1p(exp(v - u)) : v + log1p(exp(u - v));
+}
+
+void exact_signal_layer(exact_sampler *e, double s2, double sb2, double *log_q)
+{
+    /* A step is log_scale + 0.5 log S (draw_block), so log S = 2 (step -
+     * log_scale) whatever variance the replica started at: the same
+     * streams serve every (s2, sb2). */
+    double shift = log(s2 / e->d), log_sb2 = log(sb2);
+    next_steps(e, e->steps);
+    for (int j = 0; j < e->batch; j++)
+        log_q[j] = log_add_exp(log_q[j] + shift, log_sb2) + 2 * (e->steps[j] - e->log_scale);
 }
 
 void exact_destroy(exact_sampler **e)
@@ -227,6 +255,7 @@ void exact_destroy(exact_sampler **e)
         return;
     free((*e)->ready);
     free((*e)->dead);
+    free((*e)->steps);
     free((*e)->words);
     double *arrays[] = {(*e)->k,    (*e)->shape, (*e)->pos,     (*e)->neg,   (*e)->x,
                         (*e)->u,    (*e)->logs,  (*e)->scratch, (*e)->log_u, (*e)->log_g};

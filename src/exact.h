@@ -19,6 +19,13 @@ void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica
 /* The next layer's increment of every column (-inf once a column died). */
 void exact_layer(exact_sampler *e, double *increments);
 
+/* Biases, gaussian theory only (THEORY.md, "Biases"): advances every
+ * column's LOG_Q = log |x_{l-1}|^2 to layer l of a network with weight
+ * variance S2 and bias variance SB2 >= 0, log q <- log(s2 q/d + sb2) +
+ * log S, S the bias-free factor of the step exact_layer would give (its
+ * stream; O(1) per column). q = 0 (ReLU, S = 0) revives where sb2 > 0. */
+void exact_signal_layer(exact_sampler *e, double s2, double sb2, double *log_q);
+
 void exact_destroy(exact_sampler **e);
 
 #endif

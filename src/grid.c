@@ -18,6 +18,18 @@ long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slo
     return ((long)family * deck->nwidths + width) * deck->nslopes + slope;
 }
 
+/* Signal chains per variance: with biases every bias variance of the
+ * axis, 0 included (the signal's statistics need its own chain). */
+static int biased_count(const lyap_deck *deck)
+{
+    return lyap_deck_has_biases(deck) ? deck->nbias_variances : 0;
+}
+
+int lyap_grid_simulations(const lyap_deck *deck)
+{
+    return (deck->verify_homogeneity ? deck->nvariances : 1) + deck->nvariances * biased_count(deck);
+}
+
 /* Nanoseconds per weight entry (bench/: normals ~3.5 ns from Philox and
  * Box-Muller; uniforms ~0.7 ns, one Philox word each; signs one bit each,
  * ~0.5 ns with their conversion). Haar entries are normals before their
@@ -58,8 +70,12 @@ double lyap_grid_replica_cost(const lyap_deck *deck, long task)
     double k = lyap_deck_spectrum_count(deck, deck->widths[w]), spectrum = 0;
     if (k > 0) /* once per task, whatever verify_homogeneity */
         spectrum = 1500 + 0.22 * d * k * k + (exact ? 3.5 * d * k : weights + 0.04 * d * d * k);
-    double sims = deck->verify_homogeneity ? deck->nvariances : 1, depth = deck->depths[deck->ndepths - 1];
-    return (layer * sims + spectrum) * depth;
+    /* A biased simulation pays the same layer, and on the exact path the
+     * chain's scalar exp, log1p and log (THEORY.md, "Biases"): +13 to +36
+     * ns a column-step measured at d = 4..1024 (2 shared cores). */
+    double plain = deck->verify_homogeneity ? deck->nvariances : 1;
+    double biased = (double)deck->nvariances * biased_count(deck), depth = deck->depths[deck->ndepths - 1];
+    return (layer * plain + (layer + (exact ? 25.0 * deck->batch : 0)) * biased + spectrum) * depth;
 }
 
 double lyap_grid_task_replicas(const lyap_deck *deck, long task)

@@ -324,13 +324,17 @@ static void make_history(int argc, char **argv, char *out, size_t size)
 
 static void echo_settings(const lyap_deck *deck)
 {
+    char biases[96] = "";
+    if (lyap_deck_has_biases(deck))
+        snprintf(biases, sizeof biases, " x %d bias variance%s (input m0 %g)", deck->nbias_variances,
+                 deck->nbias_variances == 1 ? "" : "s", deck->input_m0);
     fprintf(stderr,
-            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances, "
+            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances%s, "
             "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
             deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
             lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
-            deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
+            biases, deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
             (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
 }
 

@@ -37,6 +37,8 @@
 
 /* The file's dimensions: the task axes, then result.h's axes in order. */
 enum { DIM_FAMILY, DIM_WIDTH, DIM_SLOPE, DIM_RESULT, NDIMS = DIM_RESULT + LYAP_NAXES };
+/* The result axes' dimensions, in lyap_result_axes order. */
+enum { DIM_VARIANCE = DIM_RESULT, DIM_BIAS, DIM_DEPTH, DIM_SPECTRUM };
 
 struct lyap_ncout_s {
     const lyap_deck *deck;
@@ -156,7 +158,7 @@ static int define_schema(lyap_ncout *nc)
             LYAP_CALL(def_coordinate(nc, name, task_axes[i].type, dims[i], task_axes[i].units,
                                      task_axes[i].long_name, &nc->coord[i]));
         else
-            LYAP_CALL(def_coordinate(nc, name, i == DIM_RESULT ? NC_DOUBLE : NC_INT, dims[i],
+            LYAP_CALL(def_coordinate(nc, name, i == DIM_VARIANCE || i == DIM_BIAS ? NC_DOUBLE : NC_INT, dims[i],
                                      lyap_result_axes[i - DIM_RESULT].units,
                                      lyap_result_axes[i - DIM_RESULT].long_name, &nc->coord[i]));
     }
@@ -243,12 +245,15 @@ static int put_coordinates(lyap_ncout *nc)
     LYAP_CALL(nc_check(nc_put_var_string(nc->ncid, nc->coord[DIM_FAMILY], families), nc, "family"));
     LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, nc->coord[DIM_WIDTH], deck->widths), nc, "width"));
     LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_SLOPE], deck->slopes), nc, "slope"));
-    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_RESULT], deck->variances), nc, "variance"));
-    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, nc->coord[DIM_RESULT + 1], deck->depths), nc, "depth"));
+    LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_VARIANCE], deck->variances), nc, "variance"));
+    if (nc->dims.nbias > 0)
+        LYAP_CALL(nc_check(nc_put_var_double(nc->ncid, nc->coord[DIM_BIAS], deck->bias_variances), nc,
+                           "bias_variance"));
+    LYAP_CALL(nc_check(nc_put_var_int(nc->ncid, nc->coord[DIM_DEPTH], deck->depths), nc, "depth"));
     for (int i = 0; i < nc->dims.nspectrum; i++) {
         int index = i + 1;
         size_t at = (size_t)i;
-        LYAP_CALL(nc_check(nc_put_var1_int(nc->ncid, nc->coord[DIM_RESULT + 2], &at, &index), nc, "spectrum_index"));
+        LYAP_CALL(nc_check(nc_put_var1_int(nc->ncid, nc->coord[DIM_SPECTRUM], &at, &index), nc, "spectrum_index"));
     }
     return LYAP_OK;
 }
@@ -257,7 +262,7 @@ static int put_coordinates(lyap_ncout *nc)
 /* Number of values of variable VAR per task. */
 static size_t values_per_task(const lyap_ncout *nc, const lyap_result_variable *var)
 {
-    return lyap_result_axes_size(var->axes, nc->dims);
+    return lyap_result_values_per_task(var, nc->dims);
 }
 
 /* Writes variable V of every task (NaN / fill for tasks not done). */

@@ -225,6 +225,15 @@ static void add_biases(struct lyap_propagate_plan_s *p)
     }
 }
 
+int lyap_propagate_signal_layer(lyap_propagate_plan p, double s2, double sb2, double *log_q)
+{
+    if (p->method != LYAP_METHOD_EXACT || lyap_family_info_of(p->family)->theory != LYAP_THEORY_GAUSSIAN)
+        return lyap_fail(LYAP_EINTERNAL, "propagate: the signal with biases has an exact path for gaussian "
+                         "weights only");
+    exact_signal_layer(p->exact, s2, sb2, log_q);
+    return LYAP_OK;
+}
+
 int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
 {
     lyap_rng rng;

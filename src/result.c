@@ -11,6 +11,7 @@
 
 const lyap_result_axis lyap_result_axes[LYAP_NAXES] = {
     {"variance", "1", "weight variance s2: entries N(0, s2/d); eta^2 for orthogonal"},
+    {"bias_variance", "1", "bias variance sb2 per coordinate: biases N(0, sb2), fresh each layer"},
     {"depth", "layers", "recorded depth L"},
     {"spectrum_index", "1", "index i of the Lyapunov exponent lambda_i (1 = largest)"},
 };
@@ -19,12 +20,17 @@ const lyap_result_axis lyap_result_axes[LYAP_NAXES] = {
 #define V LYAP_AXIS_VARIANCE
 #define D LYAP_AXIS_DEPTH
 #define K LYAP_AXIS_SPECTRUM
+#define B LYAP_AXIS_BIAS
 /* float64 values at member FIELD of lyap_task_result */
 #define REAL_ROW(name, axes, field, units, long_name, comment) \
-    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0}
+    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, 0}
+/* the same, present only in a file with biases (bias_variance axis on) */
+#define BIAS_ROW(name, axes, field, units, long_name, comment) \
+    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, \
+     LYAP_AXIS_BIAS}
 /* int8 flags FLAG_MIN, FLAG_MIN + 1, ... named by the words of MEANINGS */
 #define FLAG_ROW(name, axes, where, units, long_name, comment, meanings, flag_min) \
-    {name, axes, LYAP_STORE_FLAG, where, units, long_name, comment, meanings, flag_min}
+    {name, axes, LYAP_STORE_FLAG, where, units, long_name, comment, meanings, flag_min, 0}
 
 /* In file order. */
 const lyap_result_variable lyap_result_variables[] = {
@@ -111,6 +117,46 @@ const lyap_result_variable lyap_result_variables[] = {
     REAL_ROW("survival", D, survival, "1",
      "fraction of Monte Carlo samples with |x_L| > 0 at depth L (below 1 only where death_probability > 0)",
      NULL),
+    REAL_ROW("signal_mean", V | B | D, signal_mean, "1",
+     "mean of the signal m_L = |x_L|^2/d at recorded depth L with biases, Monte Carlo (inputs |x_0|^2/d = "
+     "input_m0)",
+     "gaussian weights only (exact chain, doc/THEORY.md \"Biases\"); its stderr from independent replicas "
+     "is unreliable where the tail index is below 2 (heavy tail), and at bias_variance 0 past a few layers "
+     "(m_L is then a product whose mean rare chains carry)"),
+    REAL_ROW("signal_mean_stderr", V | B | D, signal_mean_stderr, "1",
+     "standard error of signal_mean (from independent replica means)", NULL),
+    REAL_ROW("signal_q05", V | B | D, signal_q05, "1",
+     "5% quantile of m_L with biases, Monte Carlo (replicas x batch independent chains)", NULL),
+    REAL_ROW("signal_median", V | B | D, signal_median, "1",
+     "median of m_L with biases, Monte Carlo", NULL),
+    REAL_ROW("signal_median_stderr", V | B | D, signal_median_stderr, "1",
+     "standard error of signal_median: half the distance between the order statistics one binomial "
+     "stderr, sqrt(1/(4n)), either side of 1/2", NULL),
+    REAL_ROW("signal_q95", V | B | D, signal_q95, "1",
+     "95% quantile of m_L with biases, Monte Carlo", NULL),
+    REAL_ROW("signal_mean_meanfield", V | B | D, signal_mean_meanfield, "1",
+     "mean-field iterate m_L of m_l = (1+a^2)/2 (s2 m_{l-1} + sb2) from input_m0",
+     "exactly E m_L at every width for gaussian weights (doc/THEORY.md); +inf once it overflows"),
+    REAL_ROW("signal_q05_exact", V | B | D, signal_q05_exact, "1",
+     "exact 5% quantile of m_L at finite width with biases (the law of the scalar chain on a grid, doc/THEORY.md)",
+     "gaussian weights only, NaN otherwise and where the law's grid would pass 2^22 points; +inf past DBL_MAX"),
+    REAL_ROW("signal_median_exact", V | B | D, signal_median_exact, "1",
+     "exact median of m_L at finite width with biases", "as signal_q05_exact"),
+    REAL_ROW("signal_q95_exact", V | B | D, signal_q95_exact, "1",
+     "exact 95% quantile of m_L at finite width with biases", "as signal_q05_exact"),
+    BIAS_ROW("tail_index", V, tail_index, "1",
+     "Kesten-Goldie tail index kappa of the stationary signal with biases: P(q > t) ~ t^-kappa, E[A^kappa] = 1",
+     "gaussian weights only, NaN otherwise; NaN where lambda >= 0 (no stationary law) and at slope 0; "
+     "independent of the bias variance; kappa < 1 (infinite mean) between He and s2_crit"),
+    FLAG_ROW("phase_bias", V | B, FIELD(phase_bias), "1",
+     "phase with biases: -1 stationary, 0 undecided, +1 exploding, from the Monte Carlo lambda (Kesten: "
+     "stationary exactly when lambda < 0, for every sb2 > 0)",
+     "the phase variable's test (|lambda| < 3 lambda_stderr + 1e-12 undecided); at bias_variance 0, -1 "
+     "means vanishing (the stationary law is the point mass at 0)",
+     "stationary undecided exploding", -1),
+    FLAG_ROW("phase_bias_meanfield", V | B, FIELD(phase_bias_meanfield), "1",
+     "phase with biases by mean-field theory: -1 stationary (s2 < He), +1 exploding (s2 >= He)", NULL,
+     "stationary undecided exploding", -1),
     FLAG_ROW("done", 0, LYAP_RESULT_DONE_MASK, "1", "task completion mask: 1 computed, 0 missing", NULL,
      "missing computed", 0),
 };
@@ -123,12 +169,13 @@ const int lyap_result_nvariables = (int)(sizeof lyap_result_variables / sizeof l
 
 lyap_result_dims lyap_result_dims_of_deck(const lyap_deck *deck)
 {
-    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck)};
+    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck),
+                              lyap_deck_has_biases(deck) ? deck->nbias_variances : 0};
 }
 
 int lyap_result_axis_length(lyap_result_dims dims, int i)
 {
-    const int lengths[LYAP_NAXES] = {dims.nvariances, dims.ndepths, dims.nspectrum};
+    const int lengths[LYAP_NAXES] = {dims.nvariances, dims.nbias, dims.ndepths, dims.nspectrum};
     return i >= 0 && i < LYAP_NAXES ? lengths[i] : 0;
 }
 
@@ -144,9 +191,14 @@ size_t lyap_result_axes_size(unsigned axes, lyap_result_dims dims)
 int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dims)
 {
     for (int i = 0; i < LYAP_NAXES; i++)
-        if ((var->axes & (1u << i)) && lyap_result_axis_length(dims, i) == 0)
+        if (((var->axes | var->present_with) & (1u << i)) && lyap_result_axis_length(dims, i) == 0)
             return 0;
     return 1;
+}
+
+size_t lyap_result_values_per_task(const lyap_result_variable *var, lyap_result_dims dims)
+{
+    return lyap_result_is_present(var, dims) ? lyap_result_axes_size(var->axes, dims) : 0;
 }
 
 double *lyap_result_values(const lyap_task_result *result, const lyap_result_variable *var)
@@ -161,7 +213,7 @@ size_t lyap_task_result_length(lyap_result_dims dims)
     size_t n = 0;
     for (int v = 0; v < lyap_result_nvariables; v++)
         if (lyap_result_variables[v].field != LYAP_RESULT_DONE_MASK)
-            n += lyap_result_axes_size(lyap_result_variables[v].axes, dims);
+            n += lyap_result_values_per_task(&lyap_result_variables[v], dims);
     return n;
 }
 
@@ -179,7 +231,7 @@ int lyap_task_result_init(lyap_task_result *r, lyap_result_dims dims)
         if (var->field == LYAP_RESULT_DONE_MASK)
             continue;
         *(double **)((char *)r + var->field) = p;
-        p += lyap_result_axes_size(var->axes, dims);
+        p += lyap_result_values_per_task(var, dims);
     }
     return LYAP_OK;
 }
@@ -202,5 +254,8 @@ void lyap_result_print_schema(FILE *out)
                 var->long_name);
         if (var->comment)
             fprintf(out, "    note: %s\n", var->comment);
+        for (int i = 0; i < LYAP_NAXES; i++)
+            if (var->present_with & (1u << i))
+                fprintf(out, "    present only in files with the %s axis\n", lyap_result_axes[i].name);
     }
 }

@@ -33,6 +33,11 @@ uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double varian
     return mix64(h ^ bits_of(variance));
 }
 
+uint64_t lyap_rng_bias_key(lyap_family f, int width, double slope, double variance, double bias_variance)
+{
+    return mix64(lyap_rng_task_key(f, width, slope, variance) ^ mix64(0x6269617365730000ULL ^ bits_of(bias_variance)));
+}
+
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
                    uint64_t layer, lyap_rng_purpose purpose)
 {

@@ -34,7 +34,7 @@ static int compare(int a, int b, const char *name)
 int main(int argc, char **argv)
 {
     int a, b, same = 1;
-    const char *coordinates[] = {"width", "slope", "variance", "depth"};
+    const char *coordinates[] = {"width", "slope", "variance", "bias_variance", "depth"};
     if (argc != 3) {
         fprintf(stderr, "usage: nc_compare A.nc B.nc\n");
         return 99;

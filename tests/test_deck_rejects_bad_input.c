@@ -55,6 +55,15 @@ static const struct {
     {GRID_OK "[sampling]\nspectrum = 5\n", "spectrum = 5 exceeds the largest width 4; use K <= 4, or spectrum = all"},
     {GRID_OK "[sampling]\neps = 1\n", "[sampling] eps: '1' must be a number between 0 and 1"},
     {GRID_OK "[sampling]\neps = 0\n", "[sampling] eps: '0' must be a number between 0 and 1"},
+    {GRID_OK "bias_variances = -0.1\n", "deck.ini:6: [grid] bias_variances: -0.1 is out of range; allowed: sb2 >= 0"},
+    {GRID_OK "bias_variances = 0.1, 0\n", "[grid] bias_variances: 0 after 0.1: list each value once, in increasing"},
+    {GRID_OK "bias_variances = small\n", "[grid] bias_variances: 'small' is not a number"},
+    {GRID_OK "[sampling]\ninput_m0 = 0\n", "deck.ini:7: [sampling] input_m0: '0' must be a number > 0"},
+    {GRID_OK "[sampling]\ninput_m0 = -1\n", "[sampling] input_m0: '-1' must be a number > 0"},
+    {GRID_OK "[sampling]\ninput_cosine = 1.5\n", "[sampling] input_cosine: '1.5' must be off or a cosine from -1 to 1"},
+    {GRID_OK "[sampling]\ninput_cosine = on\n", "[sampling] input_cosine: 'on' must be off or a cosine"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 1:2:1000\nbias_variances = 0:1:1001\ndepths = 10:1000:100\n",
+     "[grid] variances x bias_variances x depths = 1000 x 1001 x 100 values per task, more than 1e8"},
 };
 
 static void test_bad_decks(void)
@@ -92,6 +101,33 @@ static void test_good_deck(void)
     check(lyap_deck_task_count(&deck) == 30, "2 x 5 x 3 = 30 tasks (%ld)", lyap_deck_task_count(&deck));
     check(deck.spectrum == 0 && lyap_deck_spectrum_axis(&deck) == 0 && deck.eps == 1e-3,
           "spectrum off and eps 1e-3 by default");
+    check(deck.nbias_variances == 1 && deck.bias_variances[0] == 0 && !lyap_deck_has_biases(&deck) &&
+              deck.input_m0 == 1 && !deck.input_cosine_on,
+          "no biases, input_m0 = 1 and input_cosine off by default");
+    lyap_deck_free(&deck);
+}
+
+/* Bias variances are an axis like the variances (0 allowed); input_m0
+ * and input_cosine take their values; -1 and 1 are valid cosines. */
+static void test_bias_keys(void)
+{
+    lyap_deck deck;
+    if (lyap_deck_parse(GRID_OK "bias_variances = 0, 0.01:0.05:5\n[sampling]\ninput_m0 = 2.5\ninput_cosine = -1\n",
+                        "b.ini", &deck) != LYAP_OK) {
+        check(0, "deck with biases parses: %s", lyap_error_message());
+        return;
+    }
+    check(deck.nbias_variances == 6 && deck.bias_variances[0] == 0 && deck.bias_variances[5] == 0.05 &&
+              fabs(deck.bias_variances[2] - 0.02) < 1e-15 && lyap_deck_has_biases(&deck),
+          "bias_variances 0, 0.01:0.05:5 -> 6 points, has biases (n = %d)", deck.nbias_variances);
+    check(deck.input_m0 == 2.5 && deck.input_cosine_on && deck.input_cosine == -1, "input_m0 2.5, input_cosine -1");
+    lyap_deck_free(&deck);
+    if (lyap_deck_parse(GRID_OK "bias_variances = 0\n[sampling]\ninput_cosine = 1\n", "z.ini", &deck) != LYAP_OK) {
+        check(0, "bias_variances = 0 parses: %s", lyap_error_message());
+        return;
+    }
+    check(!lyap_deck_has_biases(&deck) && deck.input_cosine_on && deck.input_cosine == 1,
+          "bias_variances = 0: no biases; input_cosine = 1 is on");
     lyap_deck_free(&deck);
 }
 
@@ -120,5 +156,6 @@ int main(void)
     test_bad_decks();
     test_good_deck();
     test_spectrum_counts();
+    test_bias_keys();
     return check_status();
 }

@@ -56,6 +56,8 @@ typedef struct {
     double *slopes;           /* [grid] slopes a in [0, 1], strictly increasing */
     int nvariances;
     double *variances;        /* [grid] variances s2 > 0 (eta^2 for orthogonal) */
+    int nbias_variances;
+    double *bias_variances;   /* [grid] bias variances sb2 >= 0 per coordinate, strictly increasing */
     int ndepths;
     int *depths;              /* [grid] recorded depths L, strictly increasing */
     uint64_t seed;            /* [sampling] seed of all random streams */
@@ -67,6 +69,9 @@ typedef struct {
     lyap_method methods[LYAP_FAMILY_COUNT]; /* the method each of families[] runs: resolved once, here */
     lyap_precision precision; /* [sampling] precision of the matrix path */
     int spectrum;             /* [sampling] top exponents wanted: 0 = off, LYAP_SPECTRUM_ALL = width */
+    double input_m0;          /* [sampling] |x_0|^2/d of the inputs (> 0; matters only with biases) */
+    int input_cosine_on;      /* [sampling] input_cosine given: pairs of inputs at cosine input_cosine */
+    double input_cosine;      /* [sampling] cosine of the two inputs, in [-1, 1] (when input_cosine_on) */
     double eps;               /* [sampling] p_vanish = P(|x_L| < eps |x_0|), p_explode = P(|x_L| > |x_0|/eps) */
     char *output;             /* [output] file: NetCDF path */
     double checkpoint_seconds; /* [output] seconds between checkpoints */
@@ -103,6 +108,10 @@ int lyap_deck_spectrum_count(const lyap_deck *deck, int d);
 /* Length of the output's spectrum_index axis: the largest count over the
  * widths (0 when the spectrum is off). */
 int lyap_deck_spectrum_axis(const lyap_deck *deck);
+
+/* Whether the deck has biases: some bias variance > 0. A deck without
+ * them runs and writes exactly what it did before biases existed. */
+int lyap_deck_has_biases(const lyap_deck *deck);
 
 /* Number of tasks (family, width, slope) of the grid. */
 long lyap_deck_task_count(const lyap_deck *deck);

@@ -42,6 +42,9 @@ typedef struct {
     lyap_precision precision; /* of the matrix path */
     int spectrum;            /* top exponents to compute at this width (0 = off) */
     double eps;              /* threshold of p_vanish and p_explode */
+    int nbias_variances;     /* 0 = no biases; else every (variance, bias variance) runs the signal chain */
+    const double *bias_variances; /* [grid] bias_variances sb2 >= 0 */
+    double input_m0;         /* |x_0|^2/d of the signal chain's inputs (with biases) */
     int block_replicas;      /* replicas per work unit (lyap_grid_block_replicas; with target_stderr
                                 one round of LYAP_ADAPTIVE_ROUND); 0 = LYAP_ESTIMATE_DEFAULT_BLOCK,
                                 or one round when adaptive */

@@ -17,10 +17,19 @@ void lyap_grid_task_position(const lyap_deck *deck, long task, int *family, int 
  * lyap_grid_task_position. */
 long lyap_grid_task_number(const lyap_deck *deck, int family, int width, int slope);
 
+/* Simulations one replica of a task runs: one for all bias-free
+ * variances (the homogeneity shift), or one per variance with
+ * verify_homogeneity; plus, in a deck with biases, the signal chain of
+ * every (variance, bias variance), 0 included, since biases break the
+ * shift (THEORY.md, "Biases"). The same for every task:
+ * a task stays one (family, width, slope), so decks without biases keep
+ * their task numbers, blocks and streams. */
+int lyap_grid_simulations(const lyap_deck *deck);
+
 /* Estimated cost of TASK in nanoseconds on one core: replicas x depth x
  * the cost of one layer (d^2 normal variates, the GEMM, a d^3 QR for
- * orthogonal weights), times the variances simulated. For scheduling
- * (most expensive first) and ETAs; only ratios matter. */
+ * orthogonal weights), times the simulations (lyap_grid_simulations).
+ * For scheduling (most expensive first) and ETAs; only ratios matter. */
 double lyap_grid_task_cost(const lyap_deck *deck, long task);
 
 /* Estimated cost in nanoseconds of one replica of TASK (every simulation

@@ -63,6 +63,16 @@ const double *lyap_propagate_log_norms(lyap_propagate_plan plan);
  * every later layer. Returns LYAP_OK or LYAP_ELAPACK. */
 int lyap_propagate_layer(lyap_propagate_plan plan, double *increments);
 
+/* Biases (THEORY.md, "Biases"), the exact path of gaussian weights:
+ * advances LOG_Q[j] = log |x_{l-1,j}|^2 of each column to layer l of a
+ * network with weight variance S2 and bias variance SB2 >= 0: log q <-
+ * log(s2 q/d + sb2) + log S, with S the bias-free per-layer factor of the
+ * step lyap_propagate_layer would have drawn (the same streams, whatever
+ * variance the replica started at). O(1) per column. A column with q = 0
+ * (ReLU) revives where sb2 > 0; with sb2 = 0 it is the bias-free chain.
+ * LYAP_EINTERNAL on another path or family. */
+int lyap_propagate_signal_layer(lyap_propagate_plan plan, double s2, double sb2, double *log_q);
+
 /* Y = SCALE W X for N columns of length D (column-major, leading dimension
  * D) with the weights as lyap_weights_draw gives them: W is d x d, or for
  * H > 0 the h x h block A of looks-linear W = [[A, -A], [-A, A]] (T: h x N

@@ -25,23 +25,25 @@ extern "C" {
  * file they follow in this order, and in a buffer the first is slowest. */
 enum {
     LYAP_AXIS_VARIANCE = 1 << 0, /* [grid] variances */
-    LYAP_AXIS_DEPTH = 1 << 1,    /* [grid] depths */
-    LYAP_AXIS_SPECTRUM = 1 << 2, /* spectrum_index, 1..K ([sampling] spectrum) */
-    LYAP_NAXES = 3
+    LYAP_AXIS_BIAS = 1 << 1,     /* [grid] bias_variances, only when the deck has biases */
+    LYAP_AXIS_DEPTH = 1 << 2,    /* [grid] depths */
+    LYAP_AXIS_SPECTRUM = 1 << 3, /* spectrum_index, 1..K ([sampling] spectrum) */
+    LYAP_NAXES = 4
 };
 
 /* The axes' coordinates in the file, by bit position: name ("variance",
- * "depth", "spectrum_index"), units and long_name. */
+ * "bias_variance", "depth", "spectrum_index"), units and long_name. */
 typedef struct {
     const char *name, *units, *long_name;
 } lyap_result_axis;
 extern const lyap_result_axis lyap_result_axes[LYAP_NAXES];
 
 /* The axis lengths of a run: the same for every task, so MPI messages have
- * one length. An axis of length 0 (the spectrum when off) drops the
- * variables that carry it from the file. */
+ * one length. An axis of length 0 (the spectrum when off; the bias
+ * variances of a deck without biases) drops the variables that carry it
+ * from the file. (nbias is last so that {nv, nd, nk} means no biases.) */
 typedef struct {
-    int nvariances, ndepths, nspectrum;
+    int nvariances, ndepths, nspectrum, nbias;
 } lyap_result_dims;
 
 /* The result sizes of DECK (narrower widths leave their extra spectrum
@@ -75,6 +77,10 @@ typedef struct {
     double *p_explode, *p_explode_stderr, *p_explode_theory;
     double *autocorr_time, *autocorr_time_stderr;
     double *survival;
+    double *signal_mean, *signal_mean_stderr, *signal_q05, *signal_median, *signal_median_stderr, *signal_q95;
+    double *signal_mean_meanfield;
+    double *signal_q05_exact, *signal_median_exact, *signal_q95_exact;
+    double *tail_index, *phase_bias, *phase_bias_meanfield;
 } lyap_task_result;
 
 /* How a variable is stored: float64 with NaN for missing values, or int8
@@ -96,6 +102,7 @@ typedef struct {
     const char *comment;   /* NULL, or how to read special values */
     const char *flag_meanings; /* LYAP_STORE_FLAG: space-separated words for FLAG_MIN, FLAG_MIN + 1, ... */
     int flag_min;
+    unsigned present_with; /* LYAP_AXIS_* bits it does not carry but needs on (tail_index: biases) */
 } lyap_result_variable;
 
 extern const lyap_result_variable lyap_result_variables[];
@@ -104,8 +111,14 @@ extern const int lyap_result_nvariables;
 /* Task values of variable VAR in RESULT (NULL for the done mask). */
 double *lyap_result_values(const lyap_task_result *result, const lyap_result_variable *var);
 
-/* Whether VAR is in a file of DIMS: all its axes have a nonzero length. */
+/* Whether VAR is in a file of DIMS: all its axes, and those it is present
+ * with, have a nonzero length. */
 int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dims);
+
+/* Values one task holds of VAR in DIMS: lyap_result_axes_size of its axes
+ * where it is present, else 0 (so a deck without biases has today's
+ * result buffer and messages). */
+size_t lyap_result_values_per_task(const lyap_result_variable *var, lyap_result_dims dims);
 
 /* Number of doubles in a result buffer of DIMS. */
 size_t lyap_task_result_length(lyap_result_dims dims);

@@ -48,6 +48,11 @@ typedef struct {
  * draws the same numbers in any deck that contains it. */
 uint64_t lyap_rng_task_key(lyap_family f, int width, double slope, double variance);
 
+/* 64-bit key of a simulation with biases: the task key at VARIANCE mixed
+ * with the bits of BIAS_VARIANCE, distinct from every lyap_rng_task_key
+ * (0 included), so each (variance, bias variance) has its own streams. */
+uint64_t lyap_rng_bias_key(lyap_family f, int width, double slope, double variance, double bias_variance);
+
 /* Positions RNG at the start of stream (seed, task_key, replica, layer, purpose). */
 void lyap_rng_init(lyap_rng *rng, uint64_t seed, uint64_t task_key, uint64_t replica,
                    uint64_t layer, lyap_rng_purpose purpose);

@@ -35,7 +35,9 @@ int lyap_sched_size(void);
 int lyap_sched_agree(int status);
 
 /* Collective: rank 0 reads PATH, every rank parses the same text into
- * *DECK (so all agree on success or on the error). */
+ * *DECK (so all agree on success or on the error). Refuses (LYAP_EDECK)
+ * biases on any path but gaussian exact, and two inputs, which the sweep
+ * does not compute yet. */
 int lyap_sched_load_deck(const char *path, lyap_deck *deck);
 
 /* Collective: LYAP_EDECK, with the estimate, if the deck needs more memory
