@@ -26,8 +26,8 @@
  * block outlasts the time slot): the work is kept, but requeueing would loop forever. */
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_NO_PROGRESS = 4 };
 
-static const char usage_text[] =
-    "Usage:\n"
+/* --help is these sections in order; `lyapdiag COMMAND --help` prints its own. */
+static const char usage_run[] =
     "  lyapdiag run DECK [--output FILE] [--resume | --overwrite] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
     "      write the NetCDF phase diagram ([output] file, or FILE). Any number\n"
@@ -46,7 +46,8 @@ static const char usage_text[] =
     "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
     "      rerun with --resume; 4 stopped by a signal in a restart that\n"
     "      finished no block (a block needs more time than the run gets):\n"
-    "      work kept, but do not requeue; give the job more time.\n"
+    "      work kept, but do not requeue; give the job more time.\n";
+static const char usage_theory[] =
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
@@ -54,28 +55,38 @@ static const char usage_text[] =
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
     "      With --depth L, also the exact law of |x_L|/|x_0| at depth L (FFT;\n"
     "      gaussian and orthogonal): p_vanish = P(|x_L| < E |x_0|), p_explode =\n"
-    "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n"
-    "  lyapdiag init --width D --slope A --depth L --out W.nc [--family F]\n"
+    "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n";
+static const char usage_init[] =
+    "  lyapdiag init --width D --slope A --depth L --output W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
     "      Lyapunov initialization: draw the L weight matrices (D x D) of a Leaky\n"
     "      ReLU network at the critical variance s2_crit (lambda = 0; families\n"
-    "      without a closed form (theory prints nan), and slope 0 where a\n"
-    "      family dies, need --variance)\n"
-    "      and write them, scale included, to W.nc as weights(layer, row, col):\n"
-    "      x_l = phi(W_l x_{l-1}). With N candidates (default 1) it keeps the\n"
-    "      network whose mean log(|x_L|/|x_0|) over B random unit inputs\n"
-    "      (default 16) is closest to 0. Seed default 1.\n"
-    "      Load it in Python: postproc/load_init_weights.py W.nc\n"
+    "      without a closed form, and slope 0 where a family dies, need\n"
+    "      --variance) and write them, scale included, to W.nc as\n"
+    "      weights(layer, row, col): x_l = phi(W_l x_{l-1}). With N candidates\n"
+    "      (default 1) it keeps the network whose mean log(|x_L|/|x_0|) over B\n"
+    "      random unit inputs (default 16) is closest to 0. Seed default 1.\n"
+    "      (--out is a deprecated name of --output.)\n"
+    "      Load it in Python: postproc/load_init_weights.py W.nc\n";
+static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
     "      phase-diagram file (dimensions, units, meaning); the version and\n"
-    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n";
+    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n"
+    "  Options are long: --name VALUE or --name=VALUE; COMMAND --help prints\n"
+    "  that command's part of this text.\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
     "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
     "(as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)\n";
 
+static void print_families(void)
+{
+    printf("\nFAMILIES (weight families, doc/THEORY.md): %s\n", lyap_family_choices());
+}
+
+/* A bad command line outside any command (no command, unknown command). */
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "lyapdiag: ");
@@ -84,28 +95,228 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* A usage error naming the offending value X (FMT has one %s for it). */
-static int bad_value(double x, const char *fmt)
+/* A bad command line of COMMAND, its cause recorded by lyap_fail(LYAP_EUSAGE):
+ * one line naming the command, the option and the fix; exit status 2. */
+static int usage_failed(const char *command)
 {
-    char value[32];
-    snprintf(value, sizeof value, "%g", x);
-    return usage_error(fmt, value);
+    fprintf(stderr, "lyapdiag: %s: %s (see 'lyapdiag %s --help')\n", command, lyap_error_message(), command);
+    return EXIT_USAGE;
 }
 
-/* Strict number arguments for `theory`. */
-static int parse_double_arg(const char *option, const char *text, double *out)
+/* ---- options: one style for every command ----------------------------------------
+ * Long options only, "--name VALUE" or "--name=VALUE"; flags take no value;
+ * --help (or -h) on every command. Each command lists its options in a
+ * table, so a mistyped name gets the nearest known one, as a mistyped deck
+ * key does (the deck parser's edit distance). */
+typedef struct {
+    const char *name;    /* "--width" */
+    const char *example; /* an example value ("8"), for messages; NULL for a flag */
+    const char *renamed; /* a deprecated alias: the option to use instead */
+} cli_option;
+
+typedef struct {
+    const char *command;       /* "run", "theory", "init" */
+    const char *usage;         /* its section of --help */
+    int families;              /* its --help lists the families */
+    const cli_option *options; /* ends with {NULL} */
+    int argc, next;
+    char **argv;
+    char name[64];             /* the option just read, without its "=VALUE" */
+} cli_args;
+
+/* What cli_next read: the end, an option (and its value), an operand (a
+ * word without dashes), or --help (printed). Errors: LYAP_EUSAGE. */
+enum { CLI_END = 0, CLI_OPTION, CLI_OPERAND, CLI_HELP };
+
+static const cli_option *find_option(const cli_option *options, const char *name)
+{
+    for (const cli_option *o = options; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+/* Unknown option: the nearest name (a prefix counts as near: --out for
+ * --output), else the list of them. */
+static int unknown_option(const cli_args *a)
+{
+    const cli_option *best = NULL;
+    int best_distance = 3;
+    char names[512] = "";
+    size_t n = 0, len = strlen(a->name);
+    for (const cli_option *o = a->options; o->name; o++) {
+        if (o->renamed)
+            continue; /* suggest the current names only */
+        int d = lyap_deck_edit_distance(a->name, o->name);
+        if (len > 3 && strncmp(o->name, a->name, len) == 0)
+            d = 1;
+        if (d < best_distance) {
+            best_distance = d;
+            best = o;
+        }
+        if (n < sizeof names)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s, ", o->name);
+    }
+    if (best)
+        return lyap_fail(LYAP_EUSAGE, "unknown option '%s'; did you mean '%s'?", a->name, best->name);
+    return lyap_fail(LYAP_EUSAGE, "unknown option '%s'; the options are %s--help", a->name, names);
+}
+
+static void print_command_help(const cli_args *a)
+{
+    printf("Usage:\n%s", a->usage);
+    if (a->families)
+        print_families();
+}
+
+/* Reads the next argument of A into *OPT and *VALUE (the value of an
+ * option, or the operand); see CLI_*. A deprecated alias reads as its new
+ * name, with a note on stderr. */
+static int cli_next(cli_args *a, const cli_option **opt, const char **value)
+{
+    if (a->next >= a->argc)
+        return CLI_END;
+    const char *arg = a->argv[a->next++];
+    *opt = NULL;
+    *value = arg;
+    if (arg[0] != '-' || arg[1] == '\0')
+        return CLI_OPERAND;
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        print_command_help(a);
+        return CLI_HELP;
+    }
+    const char *eq = strchr(arg, '=');
+    snprintf(a->name, sizeof a->name, "%.*s", (int)(eq ? eq - arg : (long)strlen(arg)), arg);
+    *opt = find_option(a->options, a->name);
+    if (!*opt)
+        return unknown_option(a);
+    if ((*opt)->renamed) {
+        fprintf(stderr, "lyapdiag: %s: %s is deprecated and will go; use %s\n", a->command, a->name,
+                (*opt)->renamed);
+        *opt = find_option(a->options, (*opt)->renamed);
+    }
+    if (!(*opt)->example) {
+        *value = NULL;
+        return eq ? lyap_fail(LYAP_EUSAGE, "%s takes no value; give %s alone", a->name, a->name) : CLI_OPTION;
+    }
+    if (eq)
+        *value = eq + 1;
+    else if (a->next < a->argc && strncmp(a->argv[a->next], "--", 2) != 0)
+        *value = a->argv[a->next++];
+    else
+        *value = "";
+    if (!**value)
+        return lyap_fail(LYAP_EUSAGE, "%s needs a value, e.g. %s %s", a->name, (*opt)->name, (*opt)->example);
+    return CLI_OPTION;
+}
+
+/* ---- option values: the same checks and words in every command ------------------ */
+
+static int parse_number(const char *option, const char *text, double *out)
 {
     char *end;
     errno = 0;
     *out = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(*out)) {
-        fprintf(stderr, "lyapdiag: %s: '%s' is not a number\n", option, text);
-        return -1;
-    }
-    return 0;
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(*out))
+        return lyap_fail(LYAP_EUSAGE, "%s: '%s' is not a number", option, text);
+    return LYAP_OK;
+}
+
+/* A whole number from MIN to MAX. */
+static int parse_whole(const char *option, const char *text, long min, long max, int *out)
+{
+    double x;
+    LYAP_CALL(parse_number(option, text, &x));
+    if (x != floor(x) || x < min || x > max)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s", option, min, max, text);
+    *out = (int)x;
+    return LYAP_OK;
+}
+
+static int parse_slope(const char *option, const char *text, double *out)
+{
+    LYAP_CALL(parse_number(option, text, out));
+    if (*out < 0 || *out > 1)
+        return lyap_fail(LYAP_EUSAGE, "%s must lie in [0, 1] (0 = ReLU, 1 = linear), not %s", option, text);
+    return LYAP_OK;
+}
+
+static int parse_variance(const char *option, const char *text, double *out)
+{
+    LYAP_CALL(parse_number(option, text, out));
+    return *out > 0 ? LYAP_OK : lyap_fail(LYAP_EUSAGE, "%s must be > 0, not %s", option, text);
+}
+
+static int parse_family(const char *option, const char *text, lyap_family *out)
+{
+    if (lyap_family_parse(text, out) == 0)
+        return LYAP_OK;
+    return lyap_fail(LYAP_EUSAGE, "%s: unknown family '%s'; choose from %s", option, text, lyap_family_choices());
+}
+
+static int parse_seed(const char *option, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not '%s'", option, text);
+    return LYAP_OK;
 }
 
 /* ---- lyapdiag theory ------------------------------------------------------------ */
+
+static const cli_option theory_options_table[] = {
+    {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--family", "gaussian", NULL},
+    {"--variance", "2", NULL}, {"--depth", "60", NULL}, {"--eps", "1e-3", NULL}, {NULL, NULL, NULL}};
+
+typedef struct {
+    int width, depth; /* depth 0: no finite-depth table */
+    double slope, variance, eps; /* variance NaN: the standard scale */
+    int nfamilies;
+    lyap_family families[2];
+} theory_options;
+
+static int theory_option(const char *name, const char *value, theory_options *o)
+{
+    if (strcmp(name, "--width") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_WIDTH, &o->width);
+    if (strcmp(name, "--slope") == 0)
+        return parse_slope(name, value, &o->slope);
+    if (strcmp(name, "--variance") == 0)
+        return parse_variance(name, value, &o->variance);
+    if (strcmp(name, "--depth") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &o->depth);
+    if (strcmp(name, "--family") == 0) {
+        o->nfamilies = 1;
+        return parse_family(name, value, &o->families[0]);
+    }
+    LYAP_CALL(parse_number(name, value, &o->eps)); /* --eps */
+    if (!(o->eps > 0 && o->eps < 1))
+        return lyap_fail(LYAP_EUSAGE, "--eps must lie strictly between 0 and 1 (default 1e-3), not %s", value);
+    return LYAP_OK;
+}
+
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_theory_options(int argc, char **argv, theory_options *o)
+{
+    *o = (theory_options){.slope = NAN, .variance = NAN, .eps = 1e-3, .nfamilies = 2,
+                          .families = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL}};
+    cli_args a = {.command = "theory", .usage = usage_theory, .families = 1, .options = theory_options_table,
+                  .argc = argc, .next = 2, .argv = argv};
+    const cli_option *opt;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &opt, &value)) == CLI_OPTION)
+        LYAP_CALL(theory_option(opt->name, value, o));
+    if (r == CLI_OPERAND)
+        return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s'; theory takes only options", value);
+    if (r != CLI_END)
+        return r;
+    if (o->width == 0 || isnan(o->slope))
+        return lyap_fail(LYAP_EUSAGE, "--width and --slope are required, e.g. --width 8 --slope 0.1");
+    return LYAP_OK;
+}
 
 static int print_theory_row(lyap_family f, int d, double a, double s2, const char *label)
 {
@@ -163,54 +374,24 @@ static int print_depth_table(int nfamilies, const lyap_family *families, int d, 
     return LYAP_OK;
 }
 
+
 static int cmd_theory(int argc, char **argv)
 {
-    double width = NAN, slope = NAN, variance = NAN, depth = NAN, eps = 1e-3;
-    int nfamilies = 2;
-    lyap_family families[2] = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL};
-    for (int i = 2; i < argc; i++) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--width") && strcmp(opt, "--slope") && strcmp(opt, "--family") && strcmp(opt, "--variance") &&
-            strcmp(opt, "--depth") && strcmp(opt, "--eps"))
-            return usage_error("theory: unknown option '%s'", opt);
-        if (!val)
-            return usage_error("theory: %s needs a value", opt);
-        i++;
-        if (strcmp(opt, "--family") == 0) {
-            nfamilies = 1;
-            if (lyap_family_parse(val, &families[0]) != 0) {
-                fprintf(stderr, "lyapdiag: --family: unknown family '%s'; choose from %s\n", val,
-                        lyap_family_choices());
-                return EXIT_USAGE;
-            }
-        } else if (parse_double_arg(opt, val, strcmp(opt, "--width") == 0   ? &width
-                                              : strcmp(opt, "--slope") == 0 ? &slope
-                                              : strcmp(opt, "--depth") == 0 ? &depth
-                                              : strcmp(opt, "--eps") == 0   ? &eps
-                                                                            : &variance)) {
-            return EXIT_USAGE;
-        }
-    }
-    if (isnan(width) || isnan(slope))
-        return usage_error("theory: %s", "--width and --slope are required");
-    if (width != floor(width) || width < 1 || width > LYAP_DECK_MAX_WIDTH)
-        return bad_value(width, "theory: --width must be a whole number from 1 to 65536, not %s");
-    if (slope < 0 || slope > 1)
-        return bad_value(slope, "theory: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s");
-    if (!isnan(variance) && variance <= 0)
-        return bad_value(variance, "theory: --variance must be > 0, not %s");
-    if (!isnan(depth) && (depth != floor(depth) || depth < 1 || depth > LYAP_DECK_MAX_DEPTH))
-        return bad_value(depth, "theory: --depth must be a whole number of layers from 1 to 1000000000, not %s");
-    if (!(eps > 0 && eps < 1))
-        return bad_value(eps, "theory: --eps must lie strictly between 0 and 1 (default 1e-3), not %s");
-
-    int d = (int)width;
+    theory_options o;
+    int status = parse_theory_options(argc, argv, &o);
+    if (status == CLI_HELP)
+        return 0;
+    if (status != LYAP_OK)
+        return usage_failed("theory");
+    int d = o.width, nfamilies = o.nfamilies;
+    double slope = o.slope, variance = o.variance;
+    const lyap_family *families = o.families;
     printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
     printf("%-23s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
     for (int i = 0; i < nfamilies; i++) {
         lyap_family f = families[i];
         double standard = lyap_theory_standard_variance(f, slope), crit;
-        int status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
+        status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
         if (status == LYAP_OK)
             status = print_theory_row(f, d, slope, isnan(variance) ? standard : variance,
                                       isnan(variance) ? lyap_family_info_of(f)->standard_scale : "given");
@@ -241,7 +422,7 @@ static int cmd_theory(int argc, char **argv)
         printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
                "variance.\n", d);
     printf("lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives lambda = 0.\n");
-    if (!isnan(depth) && print_depth_table(nfamilies, families, d, slope, variance, (int)depth, eps) != LYAP_OK) {
+    if (o.depth && print_depth_table(nfamilies, families, d, slope, variance, o.depth, o.eps) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
     }
@@ -255,38 +436,47 @@ typedef struct {
     int quiet, resume, overwrite, threads;
 } run_options;
 
+static const cli_option run_options_table[] = {
+    {"--output", "phase.nc", NULL}, {"--resume", NULL, NULL}, {"--overwrite", NULL, NULL},
+    {"--threads", "4", NULL}, {"--quiet", NULL, NULL}, {NULL, NULL, NULL}};
+
+static int run_option(const char *name, const char *value, run_options *opt)
+{
+    if (strcmp(name, "--output") == 0)
+        opt->output = value;
+    else if (strcmp(name, "--threads") == 0)
+        return parse_whole(name, value, 1, 256, &opt->threads);
+    else
+        *(strcmp(name, "--quiet") == 0 ? &opt->quiet : strcmp(name, "--resume") == 0 ? &opt->resume
+                                                                                      : &opt->overwrite) = 1;
+    return LYAP_OK;
+}
+
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
 static int parse_run_options(int argc, char **argv, run_options *opt)
 {
     *opt = (run_options){.threads = 1, .program = argv[0]};
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--quiet") == 0) {
-            opt->quiet = 1;
-        } else if (strcmp(argv[i], "--resume") == 0) {
-            opt->resume = 1;
-        } else if (strcmp(argv[i], "--overwrite") == 0) {
-            opt->overwrite = 1;
-        } else if (strcmp(argv[i], "--threads") == 0) {
-            char *end = NULL;
-            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (!end || *end != '\0' || n < 1 || n > 256)
-                return usage_error("run: --threads needs a whole number from 1 to 256%s", "");
-            opt->threads = (int)n;
-            i++;
-        } else if (strcmp(argv[i], "--output") == 0) {
-            if (i + 1 >= argc)
-                return usage_error("run: %s needs a file name", argv[i]);
-            opt->output = argv[++i];
-        } else if (argv[i][0] == '-' || opt->deck_path) {
-            return usage_error("run: unexpected argument '%s'", argv[i]);
-        } else {
-            opt->deck_path = argv[i];
-        }
+    cli_args a = {.command = "run", .usage = usage_run, .options = run_options_table, .argc = argc, .next = 2,
+                  .argv = argv};
+    const cli_option *o;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &o, &value)) == CLI_OPTION || r == CLI_OPERAND) {
+        if (r == CLI_OPTION)
+            LYAP_CALL(run_option(o->name, value, opt));
+        else if (opt->deck_path)
+            return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s': one DECK only, and %s is the deck", value,
+                             opt->deck_path);
+        else
+            opt->deck_path = value;
     }
+    if (r != CLI_END)
+        return r;
     if (!opt->deck_path)
-        return usage_error("run: %s", "missing DECK (e.g. lyapdiag run inputs/quick.ini)");
+        return lyap_fail(LYAP_EUSAGE, "missing DECK (e.g. lyapdiag run inputs/quick.ini)");
     if (opt->resume && opt->overwrite)
-        return usage_error("run: %s", "--resume keeps FILE.partial and --overwrite discards it: give one of them");
-    return 0;
+        return lyap_fail(LYAP_EUSAGE, "--resume keeps FILE.partial and --overwrite discards it: give one of them");
+    return LYAP_OK;
 }
 
 static int store_result(void *ctx, long task, const lyap_task_result *result)
@@ -439,8 +629,10 @@ static int cmd_run(int argc, char **argv)
     const char *resumed_from = NULL;
 
     int usage = parse_run_options(argc, argv, &opt);
-    if (usage)
-        return usage;
+    if (usage == CLI_HELP)
+        return 0;
+    if (usage != LYAP_OK)
+        return usage_failed("run");
     if (lyap_sched_init(&argc, &argv) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
@@ -504,61 +696,53 @@ static int cmd_run(int argc, char **argv)
 
 /* ---- lyapdiag init ------------------------------------------------------------- */
 
-/* A whole number from MIN to MAX for OPTION (returns 0), else a usage error. */
-static int parse_count_arg(const char *option, const char *text, long min, long max, int *out)
+static const cli_option init_options_table[] = {
+    {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--depth", "60", NULL}, {"--output", "W.nc", NULL},
+    {"--family", "gaussian", NULL}, {"--candidates", "8", NULL}, {"--inputs", "16", NULL}, {"--seed", "1", NULL},
+    {"--variance", "2", NULL}, {"--out", "W.nc", "--output"}, {NULL, NULL, NULL}};
+
+/* One `init` option and its value into SPEC or *OUT. */
+static int init_option(const char *name, const char *value, lyap_initnet_spec *spec, const char **out)
 {
-    double x;
-    if (parse_double_arg(option, text, &x))
-        return EXIT_USAGE;
-    if (x != floor(x) || x < min || x > max) {
-        fprintf(stderr, "lyapdiag: init: %s must be a whole number from %ld to %ld, not %s; see 'lyapdiag --help'\n",
-                option, min, max, text);
-        return EXIT_USAGE;
-    }
-    *out = (int)x;
-    return 0;
+    if (strcmp(name, "--width") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_WIDTH, &spec->width);
+    if (strcmp(name, "--depth") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &spec->depth);
+    if (strcmp(name, "--candidates") == 0)
+        return parse_whole(name, value, 1, 1000000, &spec->candidates);
+    if (strcmp(name, "--inputs") == 0)
+        return parse_whole(name, value, 1, 1000000, &spec->inputs);
+    if (strcmp(name, "--slope") == 0)
+        return parse_slope(name, value, &spec->slope);
+    if (strcmp(name, "--variance") == 0)
+        return parse_variance(name, value, &spec->variance);
+    if (strcmp(name, "--seed") == 0)
+        return parse_seed(name, value, &spec->seed);
+    if (strcmp(name, "--family") == 0)
+        return parse_family(name, value, &spec->family);
+    *out = value; /* --output */
+    return LYAP_OK;
 }
 
-/* One `init` option and its value into SPEC or *OUT; 0 or EXIT_USAGE. */
-static int parse_init_option(const char *opt, const char *val, lyap_initnet_spec *spec, const char **out)
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_init_options(int argc, char **argv, lyap_initnet_spec *spec, const char **out)
 {
-    if (strcmp(opt, "--width") == 0)
-        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_WIDTH, &spec->width);
-    if (strcmp(opt, "--depth") == 0)
-        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_DEPTH, &spec->depth);
-    if (strcmp(opt, "--candidates") == 0)
-        return parse_count_arg(opt, val, 1, 1000000, &spec->candidates);
-    if (strcmp(opt, "--inputs") == 0)
-        return parse_count_arg(opt, val, 1, 1000000, &spec->inputs);
-    if (strcmp(opt, "--slope") == 0) {
-        if (parse_double_arg(opt, val, &spec->slope))
-            return EXIT_USAGE;
-        return spec->slope < 0 || spec->slope > 1
-                   ? usage_error("init: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s", val) : 0;
-    }
-    if (strcmp(opt, "--variance") == 0) {
-        if (parse_double_arg(opt, val, &spec->variance))
-            return EXIT_USAGE;
-        return spec->variance > 0 ? 0 : usage_error("init: --variance must be > 0, not %s", val);
-    }
-    if (strcmp(opt, "--seed") == 0) {
-        char *end;
-        errno = 0;
-        spec->seed = strtoull(val, &end, 10);
-        return val[0] < '0' || val[0] > '9' || *end != '\0' || errno == ERANGE
-                   ? usage_error("init: --seed must be a whole number from 0 to 2^64-1, not '%s'", val) : 0;
-    }
-    if (strcmp(opt, "--family") == 0) {
-        if (lyap_family_parse(val, &spec->family) == 0)
-            return 0;
-        fprintf(stderr, "lyapdiag: --family: unknown family '%s'; choose from %s\n", val, lyap_family_choices());
-        return EXIT_USAGE;
-    }
-    if (strcmp(opt, "--out") == 0) {
-        *out = val;
-        return val[0] ? 0 : usage_error("init: --out needs a file name (e.g. --out W.nc)%s", "");
-    }
-    return usage_error("init: unknown option '%s'", opt);
+    cli_args a = {.command = "init", .usage = usage_init, .families = 1, .options = init_options_table,
+                  .argc = argc, .next = 2, .argv = argv};
+    const cli_option *opt;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &opt, &value)) == CLI_OPTION)
+        LYAP_CALL(init_option(opt->name, value, spec, out));
+    if (r == CLI_OPERAND)
+        return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s'; init takes only options", value);
+    if (r != CLI_END)
+        return r;
+    if (spec->width == 0 || isnan(spec->slope) || spec->depth == 0)
+        return lyap_fail(LYAP_EUSAGE, "--width, --slope and --depth are required");
+    if (!*out)
+        return lyap_fail(LYAP_EUSAGE, "--output FILE is required, e.g. --output W.nc");
+    return LYAP_OK;
 }
 
 static double seconds_since(const struct timespec *start)
@@ -582,6 +766,7 @@ static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
            net->chosen, s->candidates, net->scores[net->chosen], s->inputs, lo, hi, elapsed);
 }
 
+
 static int cmd_init(int argc, char **argv)
 {
     lyap_initnet_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .slope = NAN, .variance = NAN, .seed = 1,
@@ -590,21 +775,15 @@ static int cmd_init(int argc, char **argv)
     const char *out = NULL;
     char history[2048];
     struct timespec start;
-    for (int i = 2; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            return usage_error("init: %s needs a value", argv[i]);
-        int usage = parse_init_option(argv[i], argv[i + 1], &spec, &out);
-        if (usage)
-            return usage;
-    }
-    if (spec.width == 0 || isnan(spec.slope) || spec.depth == 0)
-        return usage_error("init: %s", "--width, --slope and --depth are required");
-    if (!out)
-        return usage_error("init: %s", "--out FILE is required (e.g. --out W.nc)");
+    int status = parse_init_options(argc, argv, &spec, &out);
+    if (status == CLI_HELP)
+        return 0;
+    if (status != LYAP_OK)
+        return usage_failed("init");
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     lyap_propagate_set_blas_threads(1); /* small GEMMs and QRs: threads cost more than they give (2x at d = 256) */
-    int status = lyap_initnet_check(&spec);
+    status = lyap_initnet_check(&spec);
     if (status == LYAP_OK)
         status = lyap_initnet_check_output(out);
     if (status == LYAP_OK)
@@ -618,8 +797,20 @@ static int cmd_init(int argc, char **argv)
     else if (status != LYAP_EUSAGE)
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
     lyap_initnet_free(&net);
-    return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_error("init: %s", lyap_error_message())
-                                                         : EXIT_RUN_FAILED;
+    return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_failed("init") : EXIT_RUN_FAILED;
+}
+
+/* A mistyped command: the nearest one, as for options. */
+static int unknown_command(const char *name)
+{
+    const char *commands[] = {"run", "theory", "init"};
+    for (int i = 0; i < 3; i++)
+        if (lyap_deck_edit_distance(name, commands[i]) <= 2) {
+            fprintf(stderr, "lyapdiag: unknown command '%s'; did you mean '%s'? (see 'lyapdiag --help')\n", name,
+                    commands[i]);
+            return EXIT_USAGE;
+        }
+    return usage_error("unknown command '%s' (run, theory or init)", name);
 }
 
 int main(int argc, char **argv)
@@ -627,8 +818,9 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage_error("%s", "missing command (run, theory or init)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, stdout);
-        printf("\nFAMILIES (weight families, doc/THEORY.md): %s\n\n", lyap_family_choices());
+        printf("Usage:\n%s%s%s%s", usage_run, usage_theory, usage_init, usage_misc);
+        print_families();
+        printf("\n");
         fputs(usage_footer, stdout);
         return 0;
     }
@@ -650,5 +842,5 @@ int main(int argc, char **argv)
         return cmd_theory(argc, argv);
     if (strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
-    return usage_error("unknown command '%s' (run, theory or init)", argv[1]);
+    return unknown_command(argv[1]);
 }
