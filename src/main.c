@@ -4,6 +4,7 @@
  * Principles); sched alone also prints, when one rank must abort all. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +50,17 @@ static const char usage_run[] =
     "      work kept, but do not requeue; give the job more time.\n";
 static const char usage_theory[] =
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
-    "                  [--depth L] [--eps E]\n"
+    "                  [--depth L] [--eps E] [--format table|csv|json]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (one of FAMILIES below; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
+    "      S2 is d times the variance of one weight entry; entry_std = sqrt(S2/d).\n"
     "      With --depth L, also the exact law of |x_L|/|x_0| at depth L (FFT;\n"
     "      gaussian and orthogonal): p_vanish = P(|x_L| < E |x_0|), p_explode =\n"
-    "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n";
+    "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n"
+    "      --format csv or json: the same rows at full precision, for scripts\n"
+    "      (json keys: family, scale, method, variance, lambda, v, s2_crit,\n"
+    "      entry_std; with --depth p_vanish, p_explode, q05, median, q95).\n";
 static const char usage_init[] =
     "  lyapdiag init --width D --slope A --depth L --output W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
@@ -266,16 +271,31 @@ static int parse_seed(const char *option, const char *text, uint64_t *out)
 
 /* ---- lyapdiag theory ------------------------------------------------------------ */
 
+typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } theory_format;
+
 static const cli_option theory_options_table[] = {
     {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--family", "gaussian", NULL},
-    {"--variance", "2", NULL}, {"--depth", "60", NULL}, {"--eps", "1e-3", NULL}, {NULL, NULL, NULL}};
+    {"--variance", "2", NULL}, {"--depth", "60", NULL}, {"--eps", "1e-3", NULL}, {"--format", "json", NULL},
+    {NULL, NULL, NULL}};
 
 typedef struct {
-    int width, depth; /* depth 0: no finite-depth table */
+    int width, depth; /* depth 0: no finite-depth law */
     double slope, variance, eps; /* variance NaN: the standard scale */
     int nfamilies;
     lyap_family families[2];
+    theory_format format;
 } theory_options;
+
+static int parse_format(const char *option, const char *text, theory_format *out)
+{
+    const char *names[] = {"table", "csv", "json"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (theory_format)i;
+            return LYAP_OK;
+        }
+    return lyap_fail(LYAP_EUSAGE, "%s must be table, csv or json, not '%s'", option, text);
+}
 
 static int theory_option(const char *name, const char *value, theory_options *o)
 {
@@ -287,6 +307,8 @@ static int theory_option(const char *name, const char *value, theory_options *o)
         return parse_variance(name, value, &o->variance);
     if (strcmp(name, "--depth") == 0)
         return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &o->depth);
+    if (strcmp(name, "--format") == 0)
+        return parse_format(name, value, &o->format);
     if (strcmp(name, "--family") == 0) {
         o->nfamilies = 1;
         return parse_family(name, value, &o->families[0]);
@@ -318,114 +340,333 @@ static int parse_theory_options(int argc, char **argv, theory_options *o)
     return LYAP_OK;
 }
 
-static int print_theory_row(lyap_family f, int d, double a, double s2, const char *label)
+/* One row of the answer: a family at one variance, with everything any
+ * format prints, so the table, csv and json show the same numbers. */
+typedef struct {
+    lyap_family family;
+    const char *scale;                  /* He, gain, given or Lyapunov */
+    int monte_carlo;                    /* no closed form: estimated, with stderrs */
+    double variance, lambda, v, s2_crit, entry_std;
+    double lambda_stderr, v_stderr, s2_crit_stderr; /* Monte Carlo rows only */
+    int has_law;                        /* --depth and the family has the exact finite-depth law */
+    double p_vanish, p_explode, q05, median, q95;
+} theory_row;
+
+typedef struct {
+    theory_options opt;
+    int nrows;
+    theory_row rows[4]; /* at most 2 families x (standard or given, Lyapunov) */
+} theory_answer;
+
+/* The keys of csv and json after family, scale and method (the json
+ * contract), in the table's order, by when they are present. */
+enum { FIELD_ALWAYS, FIELD_MONTE_CARLO, FIELD_DEPTH };
+static const struct {
+    const char *key;
+    size_t offset;
+    int when;
+} row_fields[] = {
+    {"variance", offsetof(theory_row, variance), FIELD_ALWAYS},
+    {"lambda", offsetof(theory_row, lambda), FIELD_ALWAYS},
+    {"v", offsetof(theory_row, v), FIELD_ALWAYS},
+    {"s2_crit", offsetof(theory_row, s2_crit), FIELD_ALWAYS},
+    {"entry_std", offsetof(theory_row, entry_std), FIELD_ALWAYS},
+    {"lambda_stderr", offsetof(theory_row, lambda_stderr), FIELD_MONTE_CARLO},
+    {"v_stderr", offsetof(theory_row, v_stderr), FIELD_MONTE_CARLO},
+    {"s2_crit_stderr", offsetof(theory_row, s2_crit_stderr), FIELD_MONTE_CARLO},
+    {"p_vanish", offsetof(theory_row, p_vanish), FIELD_DEPTH},
+    {"p_explode", offsetof(theory_row, p_explode), FIELD_DEPTH},
+    {"q05", offsetof(theory_row, q05), FIELD_DEPTH},
+    {"median", offsetof(theory_row, median), FIELD_DEPTH},
+    {"q95", offsetof(theory_row, q95), FIELD_DEPTH},
+};
+#define NFIELDS (sizeof row_fields / sizeof *row_fields)
+
+static double field_value(const theory_row *row, size_t i)
 {
-    double lambda, v, s2_crit;
-    int status = lyap_theory_exact(f, d, a, s2, &lambda, &v, &s2_crit);
-    if (status != LYAP_OK)
-        return status;
-    printf("%-23s %-10s %12.6f %14.8f %14.8f %14.8f\n", lyap_family_name(f), label, s2, lambda, v, s2_crit);
-    return LYAP_OK;
+    return *(const double *)((const char *)row + row_fields[i].offset);
 }
 
-/* One row of the finite-depth table: the exact law of |x_L|/|x_0| at
- * depth L (THEORY.md "Finite depth") for family F at variance S2. */
-static int print_depth_row(lyap_family f, int d, double a, double s2, const char *label, int depth, double eps)
+/* Field I is shown for ROW (json), or for any row of T when ROW is NULL (csv). */
+static int field_shown(const theory_answer *t, const theory_row *row, size_t i)
+{
+    if (row_fields[i].when == FIELD_DEPTH)
+        return t->opt.depth > 0;
+    if (row_fields[i].when == FIELD_ALWAYS)
+        return 1;
+    if (row)
+        return row->monte_carlo;
+    for (int r = 0; r < t->nrows; r++)
+        if (t->rows[r].monte_carlo)
+            return 1;
+    return 0;
+}
+
+/* The standard deviation of one weight entry: s2 is n times its variance,
+ * n = d (h = d/2 for a looks-linear block A). */
+static double entry_std(lyap_family f, int d, double s2)
+{
+    return sqrt(s2 / (lyap_family_info_of(f)->looks_linear ? d / 2 : d));
+}
+
+/* The exact law of |x_L|/|x_0| at depth L (THEORY.md "Finite depth") in ROW. */
+static int depth_law(const theory_options *o, theory_row *row)
 {
     lyap_depthlaw *law;
-    double p_vanish, p_explode, q[3];
     const double levels[3] = {0.05, 0.5, 0.95};
-    LYAP_CALL(lyap_depthlaw_create(f, d, a, s2, depth, &law));
-    int status = lyap_depthlaw_tails(law, depth, log(eps), &p_vanish, &p_explode);
-    for (int i = 0; status == LYAP_OK && i < 3; i++)
-        status = lyap_depthlaw_quantile(law, depth, levels[i], &q[i]);
+    double *q[3] = {&row->q05, &row->median, &row->q95};
+    LYAP_CALL(lyap_depthlaw_create(row->family, o->width, o->slope, row->variance, o->depth, &law));
+    int status = lyap_depthlaw_tails(law, o->depth, log(o->eps), &row->p_vanish, &row->p_explode);
+    for (int i = 0; status == LYAP_OK && i < 3; i++) {
+        status = lyap_depthlaw_quantile(law, o->depth, levels[i], q[i]);
+        *q[i] = exp(*q[i]);
+    }
     lyap_depthlaw_destroy(&law);
-    if (status == LYAP_OK)
-        printf("%-23s %-10s %12.6f %11.4g %11.4g %11.4g %11.4g %11.4g\n", lyap_family_name(f), label, s2, p_vanish,
-               p_explode, exp(q[0]), exp(q[1]), exp(q[2]));
+    row->has_law = status == LYAP_OK;
     return status;
 }
 
-/* The finite-depth table at the standard and the Lyapunov scale. */
-static int print_depth_table(int nfamilies, const lyap_family *families, int d, double a, double variance,
-                             int depth, double eps)
+/* Appends a row of family F at variance S2 to T: the exact values, NaN
+ * where there is no closed form. */
+static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale)
 {
-    printf("\nExact law of |x_L|/|x_0| at depth L = %d (FFT convolution power of the per-layer law):\n", depth);
-    printf("%-23s %-10s %12s %11s %11s %11s %11s %11s\n", "family", "scale", "variance s2", "p_vanish",
-           "p_explode", "q05", "median", "q95");
-    for (int i = 0; i < nfamilies; i++) {
-        lyap_family f = families[i];
-        double crit;
-        const lyap_family_info *info = lyap_family_info_of(f);
-        if (!info->exact_law) {
-            printf("%-23s no exact finite-depth law: run a deck (p_vanish, p_explode by Monte Carlo)\n",
-                   lyap_family_name(f));
-            continue;
-        }
-        LYAP_CALL(lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &crit));
-        LYAP_CALL(print_depth_row(f, d, a, isnan(variance) ? lyap_theory_standard_variance(f, a) : variance,
-                                  isnan(variance) ? info->standard_scale : "given", depth,
-                                  eps));
-        if (isfinite(crit))
-            LYAP_CALL(print_depth_row(f, d, a, crit, "Lyapunov", depth, eps));
-    }
-    printf("p_vanish = P(|x_L| < %g |x_0|), p_explode = P(|x_L| > |x_0| / %g); q05, median, q95: quantiles "
-           "of |x_L|/|x_0|.\n", eps, eps);
+    const theory_options *o = &t->opt;
+    theory_row *row = &t->rows[t->nrows++];
+    *row = (theory_row){.family = f, .scale = scale, .variance = s2, .entry_std = entry_std(f, o->width, s2),
+                        .lambda_stderr = NAN, .v_stderr = NAN, .s2_crit_stderr = NAN, .p_vanish = NAN,
+                        .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
+    LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, s2, &row->lambda, &row->v, &row->s2_crit));
+    if (strcmp(scale, "Lyapunov") == 0)
+        row->lambda = 0; /* by definition; the quadratures' rounding would print -0.00000000 */
+    if (o->depth && lyap_family_info_of(f)->exact_law)
+        LYAP_CALL(depth_law(o, row));
     return LYAP_OK;
 }
 
+/* Every row: per family the standard (or the given) scale, then the
+ * Lyapunov scale where it is finite. Nothing is printed before all are
+ * computed, so a failure leaves no partial table. */
+static int compute_theory(theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    for (int i = 0; i < o->nfamilies; i++) {
+        lyap_family f = o->families[i];
+        double crit;
+        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, 1.0, NULL, NULL, &crit));
+        LYAP_CALL(add_row(t, f, isnan(o->variance) ? lyap_theory_standard_variance(f, o->slope) : o->variance,
+                          isnan(o->variance) ? lyap_family_info_of(f)->standard_scale : "given"));
+        if (isfinite(crit))
+            LYAP_CALL(add_row(t, f, crit, "Lyapunov"));
+    }
+    return LYAP_OK;
+}
+
+/* ---- theory's notes: what the numbers mean, from what they are ---- */
+
+#define NOTE_LENGTH 400
+#define MAX_NOTES 12
+
+static int family_has_nan(const theory_answer *t, lyap_family f)
+{
+    for (int r = 0; r < t->nrows; r++)
+        if (t->rows[r].family == f && !t->rows[r].monte_carlo && isnan(t->rows[r].lambda))
+            return 1;
+    return 0;
+}
+
+/* The notes under the table (and json's "notes"); returns their number. */
+static int theory_notes(const theory_answer *t, char notes[][NOTE_LENGTH])
+{
+    const theory_options *o = &t->opt;
+    int n = 0, dies = 0;
+    if (o->nfamilies == 1 && lyap_family_info_of(o->families[0])->looks_linear)
+        snprintf(notes[n++], NOTE_LENGTH, "variance s2 is h = d/2 = %d times the variance of one entry of the "
+                 "block A of W = [[A, -A], [-A, A]]: entry_std = sqrt(s2/h).", o->width / 2);
+    else
+        snprintf(notes[n++], NOTE_LENGTH, "variance s2 is d = %d times the variance of one weight entry: entry_std "
+                 "= sqrt(s2/d) is the std torch.nn.init.normal_ takes (uniform_: bound sqrt(3) entry_std; "
+                 "orthogonal_: gain sqrt(s2)).", o->width);
+    for (int i = 0; i < o->nfamilies; i++) {
+        const lyap_family_info *info = lyap_family_info_of(o->families[i]);
+        if (family_has_nan(t, o->families[i]))
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights have no closed form (nan): estimate them with a deck "
+                     "(lyapdiag run).", info->name);
+        if (!info->limit_theorems)
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights have no density: outside the assumptions of the limit "
+                     "theorems (doc/THEORY.md), so Monte Carlo lambda and v are estimates without that guarantee.",
+                     info->name);
+        if (info->dies_at_every_slope)
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights can kill the signal exactly (W x = 0: rows cancel) at "
+                     "every slope, with a per-layer probability that is unknown in closed form and largest at "
+                     "small widths.", info->name);
+        dies |= lyap_theory_death_probability(o->families[i], o->width, o->slope) > 0;
+    }
+    if (dies)
+        snprintf(notes[n++], NOTE_LENGTH, "slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so "
+                 "lambda = -inf at every variance.", o->width);
+    snprintf(notes[n++], NOTE_LENGTH, "lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives "
+             "lambda = 0.");
+    return n;
+}
+
+/* ---- theory's formats ---- */
+
+static void print_table_rows(const theory_answer *t)
+{
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%-23s %-10s %12.6f %14.8f %14.8f %14.8f %14.8f\n", lyap_family_name(row->family), row->scale,
+               row->variance, row->lambda, row->v, row->s2_crit, row->entry_std);
+        if (row->monte_carlo) /* one standard error under each estimate */
+            printf("%-23s %-10s %12s %14.8f %14.8f %14.8f\n", lyap_family_name(row->family), "stderr", "",
+                   row->lambda_stderr, row->v_stderr, row->s2_crit_stderr);
+    }
+}
+
+/* Why a family has no depth-law rows: looks-linear families are exact per
+ * layer from layer 2 on, but their first layer depends on the input. */
+static void print_no_depth_law(lyap_family f)
+{
+    if (lyap_family_info_of(f)->looks_linear)
+        printf("%-23s no finite-depth law in closed form (the first layer depends on how x_0 splits into u - v, "
+               "doc/THEORY.md; lambda, v and s2_crit above are exact): run a deck (p_vanish, p_explode by Monte "
+               "Carlo)\n", lyap_family_name(f));
+    else
+        printf("%-23s no exact finite-depth law (the increments are not independent): run a deck (p_vanish, "
+               "p_explode by Monte Carlo)\n", lyap_family_name(f));
+}
+
+static void print_depth_table(const theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    printf("\nExact law of |x_L|/|x_0| at depth L = %d (FFT convolution power of the per-layer law):\n", o->depth);
+    printf("%-23s %-10s %12s %11s %11s %11s %11s %11s\n", "family", "scale", "variance s2", "p_vanish",
+           "p_explode", "q05", "median", "q95");
+    for (int i = 0; i < o->nfamilies; i++) {
+        if (!lyap_family_info_of(o->families[i])->exact_law)
+            print_no_depth_law(o->families[i]);
+        for (int r = 0; r < t->nrows; r++) {
+            const theory_row *row = &t->rows[r];
+            if (row->family == o->families[i] && row->has_law)
+                printf("%-23s %-10s %12.6f %11.4g %11.4g %11.4g %11.4g %11.4g\n", lyap_family_name(row->family),
+                       row->scale, row->variance, row->p_vanish, row->p_explode, row->q05, row->median, row->q95);
+        }
+    }
+    printf("p_vanish = P(|x_L| < %g |x_0|), p_explode = P(|x_L| > |x_0| / %g); q05, median, q95: quantiles "
+           "of |x_L|/|x_0|.\n", o->eps, o->eps);
+}
+
+static void print_table(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
+{
+    printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", t->opt.width,
+           t->opt.slope);
+    printf("%-23s %-10s %12s %14s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit",
+           "entry_std");
+    print_table_rows(t);
+    for (int i = 0; i < nnotes; i++)
+        printf("%s\n", notes[i]);
+    if (t->opt.depth)
+        print_depth_table(t);
+}
+
+/* A number at full precision; json has no nan or inf: null there. */
+static void print_number(double x, int json)
+{
+    if (isnan(x))
+        printf(json ? "null" : "nan");
+    else if (json && !isfinite(x))
+        printf("null");
+    else
+        printf("%.17g", x);
+}
+
+static const char *row_method(const theory_row *row)
+{
+    return row->monte_carlo ? "monte carlo" : "exact";
+}
+
+static void print_csv(const theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    printf("family,scale,method,width,slope");
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (field_shown(t, NULL, i))
+            printf("%s%s", row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH
+                               ? ",depth,eps," : ",", row_fields[i].key);
+    printf("\n");
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%s,%s,%s,%d,%.17g", lyap_family_name(row->family), row->scale, row_method(row), o->width, o->slope);
+        for (size_t i = 0; i < NFIELDS; i++) {
+            if (!field_shown(t, NULL, i))
+                continue;
+            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH)
+                printf(",%d,%.17g", o->depth, o->eps);
+            printf(",");
+            print_number(field_value(row, i), 0);
+        }
+        printf("\n");
+    }
+}
+
+/* A json string: the notes hold no control characters, only " and \ to escape. */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
+{
+    const theory_options *o = &t->opt;
+    printf("{\"width\": %d, \"slope\": %.17g", o->width, o->slope);
+    if (o->depth)
+        printf(", \"depth\": %d, \"eps\": %.17g", o->depth, o->eps);
+    printf(",\n \"rows\": [");
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%s\n  {\"family\": \"%s\", \"scale\": \"%s\", \"method\": \"%s\"", r ? "," : "",
+               lyap_family_name(row->family), row->scale, row_method(row));
+        for (size_t i = 0; i < NFIELDS; i++)
+            if (field_shown(t, row, i)) {
+                printf(", \"%s\": ", row_fields[i].key);
+                print_number(field_value(row, i), 1);
+            }
+        printf("}");
+    }
+    printf("],\n \"notes\": [");
+    for (int i = 0; i < nnotes; i++) {
+        printf("%s\n  ", i ? "," : "");
+        print_json_string(notes[i]);
+    }
+    printf("]}\n");
+}
 
 static int cmd_theory(int argc, char **argv)
 {
-    theory_options o;
-    int status = parse_theory_options(argc, argv, &o);
+    theory_answer t = {0};
+    char notes[MAX_NOTES][NOTE_LENGTH];
+    int status = parse_theory_options(argc, argv, &t.opt);
     if (status == CLI_HELP)
         return 0;
     if (status != LYAP_OK)
         return usage_failed("theory");
-    int d = o.width, nfamilies = o.nfamilies;
-    double slope = o.slope, variance = o.variance;
-    const lyap_family *families = o.families;
-    printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
-    printf("%-23s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
-    for (int i = 0; i < nfamilies; i++) {
-        lyap_family f = families[i];
-        double standard = lyap_theory_standard_variance(f, slope), crit;
-        status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
-        if (status == LYAP_OK)
-            status = print_theory_row(f, d, slope, isnan(variance) ? standard : variance,
-                                      isnan(variance) ? lyap_family_info_of(f)->standard_scale : "given");
-        if (status == LYAP_OK && isfinite(crit))
-            status = print_theory_row(f, d, slope, crit, "Lyapunov");
-        if (status != LYAP_OK) {
-            fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
-            return EXIT_RUN_FAILED;
-        }
-    }
-    for (int i = 0; i < nfamilies; i++) {
-        const lyap_family_info *info = lyap_family_info_of(families[i]);
-        if (info->theory == LYAP_THEORY_NONE && slope > 0)
-            printf("%s weights have no closed form (nan): estimate them with a deck (lyapdiag run).\n",
-                   info->name);
-        if (!info->limit_theorems)
-            printf("%s weights have no density: outside the assumptions of the limit theorems (doc/THEORY.md), "
-                   "so a deck's lambda and v are estimates without that guarantee.\n", info->name);
-        if (info->dies_at_every_slope)
-            printf("%s weights can kill the signal exactly (W x = 0: rows cancel) at every slope, with a "
-                   "per-layer probability that is unknown in closed form and largest at small widths.\n",
-                   info->name);
-    }
-    int dies = 0;
-    for (int i = 0; i < nfamilies; i++)
-        dies |= lyap_theory_death_probability(families[i], d, slope) > 0;
-    if (dies)
-        printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
-               "variance.\n", d);
-    printf("lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives lambda = 0.\n");
-    if (o.depth && print_depth_table(nfamilies, families, d, slope, variance, o.depth, o.eps) != LYAP_OK) {
+    if (compute_theory(&t) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
     }
+    int nnotes = theory_notes(&t, notes);
+    if (t.opt.format == FORMAT_CSV)
+        print_csv(&t);
+    else if (t.opt.format == FORMAT_JSON)
+        print_json(&t, nnotes, notes);
+    else
+        print_table(&t, nnotes, notes);
     return 0;
 }
 

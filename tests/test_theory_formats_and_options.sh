@@ -7,6 +7,108 @@
 cd "$WORK" || exit 99
 L=$LYAPDIAG
 
+# ---- formats ---------------------------------------------------------------
+# compare TABLE CSV JSON D [MC]: every value of the table is in the csv and
+# the json at full precision (equal to the table to its printed digits), the
+# json's keys are the contract, and the csv and the json agree exactly.
+cat >compare.py <<'PY'
+import csv, json, math, sys
+table, csvfile, jsonfile, d = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+failures = []
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+main, law, section = {}, {}, None
+for line in open(table):
+    w = line.split()
+    if line.startswith("Exact law of"):
+        section = "law"
+    elif len(w) >= 5 and w[0] != "family" and not w[0].startswith(("variance", "lambda", "p_vanish")):
+        try:
+            nums = [float(x) for x in w[2:]]
+        except ValueError:
+            continue
+        key = (w[0], w[1])
+        (law if section == "law" else main)[key] = nums
+rows = list(csv.DictReader(open(csvfile)))
+doc = json.load(open(jsonfile))
+keys = ["family", "scale", "method", "variance", "lambda", "v", "s2_crit", "entry_std"]
+mc = ["lambda_stderr", "v_stderr", "s2_crit_stderr"]
+depth = ["p_vanish", "p_explode", "q05", "median", "q95"]
+check(len(rows) == len(doc["rows"]), "csv and json have %d and %d rows" % (len(rows), len(doc["rows"])))
+def near(x, ref, tol, what): # json null where the table shows nan, inf or -inf
+    if x is None:
+        check(not math.isfinite(ref), "%s: null vs the table's %r" % (what, ref))
+    else:
+        check(abs(x - ref) <= tol, "%s: %r vs the table's %r" % (what, x, ref))
+compared = 0
+for c, j in zip(rows, doc["rows"]):
+    name = (j["family"], j["scale"])
+    want = keys + (mc if j["method"] == "monte carlo" else []) + (depth if "depth" in doc else [])
+    check(sorted(j) == sorted(want), "json keys %s, want %s" % (sorted(j), sorted(want)))
+    for k in want[3:]:
+        x = float(c[k])
+        check(not math.isfinite(x) if j[k] is None else x == j[k],
+              "%s %s: csv %r, json %r" % (name, k, c[k], j[k]))
+    if name in main:
+        t = main[name]
+        for k, ref, tol in (("variance", t[0], 5e-7), ("lambda", t[1], 5e-9), ("v", t[2], 5e-9),
+                            ("s2_crit", t[3], 5e-9), ("entry_std", t[4], 5e-9)):
+            near(j[k], ref, tol, "%s %s" % (name, k)); compared += 1
+        near(j["entry_std"], math.sqrt(j["variance"] / (d // 2 if "looks-linear" in j["family"] else d)), 1e-15, "%s entry_std = sqrt(s2/d)" % (name,))
+    else:
+        check(False, "%s: json row not in the table" % (name,))
+    if name in law:
+        for k, ref in zip(depth, law[name][1:]):
+            near(j[k], ref, 5e-4 * abs(ref) + 1e-300, "%s %s" % (name, k)); compared += 1
+    if j["method"] == "monte carlo":
+        se = [r for (f, s), r in main.items() if f == j["family"] and s == "stderr"]
+        check(len(se) > 0, "%s: no stderr row in the table" % (name,))
+        for k, ref in zip(mc, se[0] if se else []):
+            near(j[k], ref, 5e-9, "%s %s" % (name, k)); compared += 1
+for f in failures:
+    print("  " + f)
+print("%d values compared, %d failures" % (compared, len(failures)))
+sys.exit(1 if failures else 0)
+PY
+# formats NAME THEORY-ARGS...: table, csv and json of one theory call agree.
+formats() {
+  local name=$1; shift
+  "$L" theory "$@" >"$name.txt" && "$L" theory "$@" --format csv >"$name.csv" &&
+    "$L" theory "$@" --format=json >"$name.json" || { fail "$name: theory $*"; return; }
+  if [ "$have_python" = yes ]; then
+    "$PYTHON3" compare.py "$name.txt" "$name.csv" "$name.json" "$WIDTH" >"$name.cmp" 2>&1 &&
+      pass "$name: csv and json parse back to the table's values ($(tail -1 "$name.cmp"))" ||
+      { fail "$name: formats disagree"; cat "$name.cmp"; }
+  else # awk alone: the csv's s2_crit of the first row against the table's
+    t=$(awk 'NR == 3 { print $6 }' "$name.txt") c=$(awk -F, 'NR == 2 { print $9 }' "$name.csv")
+    near "$c" "$t" 5e-9 && pass "$name: csv s2_crit $c = table $t (no python3: json unchecked)" ||
+      fail "$name: csv s2_crit '$c' vs table '$t'"
+  fi
+}
+have_python=no
+"$PYTHON3" -c 'import json, csv' 2>/dev/null && have_python=yes
+WIDTH=4 formats gaussian-orthogonal --width 4 --slope 0.1
+WIDTH=4 formats with-depth --width 4 --slope 0.1 --depth 100
+WIDTH=8 formats looks-linear --width 8 --slope 0.3 --family looks-linear --variance=2
+WIDTH=16 formats relu --width 16 --slope 0 --family gaussian --depth 30
+# The number a script wants: s2_crit of the gaussian json = the table's.
+table_crit=$(awk '$1 == "gaussian" && $2 == "He" { print $6 }' gaussian-orthogonal.txt)
+json_crit=$(sed -n 's/.*"family": "gaussian", "scale": "He".*"s2_crit": \([^,}]*\).*/\1/p' gaussian-orthogonal.json)
+near "$json_crit" "$table_crit" 5e-9 && pass "gaussian s2_crit: json $json_crit = table $table_crit" ||
+  fail "gaussian s2_crit: json '$json_crit' vs table '$table_crit'"
+grep -q '^variance s2 is d = 4 times the variance of one weight entry: entry_std = sqrt(s2/d)' gaussian-orthogonal.txt &&
+  pass "the table says what variance s2 is and gives entry_std" || fail "no variance note"
+"$L" theory --width 8 --slope 0.3 --family looks-linear --depth 9 >ll-depth.txt
+if grep -q '^looks-linear  *Lyapunov  *[0-9.]* *0.00000000 ' ll-depth.txt && ! grep -q 'nan' ll-depth.txt &&
+   grep -q 'no finite-depth law in closed form.*lambda, v and s2_crit above are exact' ll-depth.txt; then
+  pass "looks-linear: exact values, and the message says only the depth law is missing"
+else
+  fail "looks-linear message"; cat ll-depth.txt
+fi
+expect_error "unknown format" 2 "theory: --format must be table, csv or json, not 'xml'" \
+  "$L" theory --width 4 --slope 0.1 --format xml
+
 # ---- options ----------------------------------------------------------------
 "$L" theory --width 4 --slope 0.1 --variance 2 >space.txt 2>&1 &&
   "$L" theory --width=4 --slope=0.1 --variance=2 >equals.txt 2>&1 && cmp -s space.txt equals.txt &&
