@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
 #include "lyapdiag/grid.h"
 #include "lyapdiag/initnet.h"
 #include "lyapdiag/ncout.h"
@@ -51,6 +53,7 @@ static const char usage_run[] =
 static const char usage_theory[] =
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
     "                  [--depth L] [--eps E] [--format table|csv|json]\n"
+    "                  [--seed S] [--replicas N]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (one of FAMILIES below; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
@@ -60,7 +63,11 @@ static const char usage_theory[] =
     "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n"
     "      --format csv or json: the same rows at full precision, for scripts\n"
     "      (json keys: family, scale, method, variance, lambda, v, s2_crit,\n"
-    "      entry_std; with --depth p_vanish, p_explode, q05, median, q95).\n";
+    "      entry_std; with --depth p_vanish, p_explode, q05, median, q95).\n"
+    "      Families without a closed form (uniform, rademacher) get a Monte\n"
+    "      Carlo answer in about a second, labelled so, with stderrs (json:\n"
+    "      lambda_stderr, v_stderr, s2_crit_stderr); --seed S (default 1) and\n"
+    "      --replicas N (more for a smaller stderr) set it.\n";
 static const char usage_init[] =
     "  lyapdiag init --width D --slope A --depth L --output W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
@@ -269,6 +276,13 @@ static int parse_seed(const char *option, const char *text, uint64_t *out)
     return LYAP_OK;
 }
 
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
 /* ---- lyapdiag theory ------------------------------------------------------------ */
 
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } theory_format;
@@ -276,7 +290,7 @@ typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } theory_format;
 static const cli_option theory_options_table[] = {
     {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--family", "gaussian", NULL},
     {"--variance", "2", NULL}, {"--depth", "60", NULL}, {"--eps", "1e-3", NULL}, {"--format", "json", NULL},
-    {NULL, NULL, NULL}};
+    {"--seed", "1", NULL}, {"--replicas", "1024", NULL}, {NULL, NULL, NULL}};
 
 typedef struct {
     int width, depth; /* depth 0: no finite-depth law */
@@ -284,6 +298,8 @@ typedef struct {
     int nfamilies;
     lyap_family families[2];
     theory_format format;
+    uint64_t seed; /* of the Monte Carlo answer (families without a closed form) */
+    int replicas;  /* of the Monte Carlo answer; 0: as many as fit in about a second */
 } theory_options;
 
 static int parse_format(const char *option, const char *text, theory_format *out)
@@ -309,6 +325,10 @@ static int theory_option(const char *name, const char *value, theory_options *o)
         return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &o->depth);
     if (strcmp(name, "--format") == 0)
         return parse_format(name, value, &o->format);
+    if (strcmp(name, "--seed") == 0)
+        return parse_seed(name, value, &o->seed);
+    if (strcmp(name, "--replicas") == 0)
+        return parse_whole(name, value, 2, 100000000, &o->replicas);
     if (strcmp(name, "--family") == 0) {
         o->nfamilies = 1;
         return parse_family(name, value, &o->families[0]);
@@ -322,7 +342,7 @@ static int theory_option(const char *name, const char *value, theory_options *o)
 /* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
 static int parse_theory_options(int argc, char **argv, theory_options *o)
 {
-    *o = (theory_options){.slope = NAN, .variance = NAN, .eps = 1e-3, .nfamilies = 2,
+    *o = (theory_options){.slope = NAN, .variance = NAN, .eps = 1e-3, .nfamilies = 2, .seed = 1,
                           .families = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL}};
     cli_args a = {.command = "theory", .usage = usage_theory, .families = 1, .options = theory_options_table,
                   .argc = argc, .next = 2, .argv = argv};
@@ -352,10 +372,20 @@ typedef struct {
     double p_vanish, p_explode, q05, median, q95;
 } theory_row;
 
+/* lambda(1), v and s2_crit of a family without a closed form, estimated. */
+typedef struct {
+    double lambda, v, s2_crit, lambda_stderr, v_stderr, s2_crit_stderr;
+    double deaths; /* exact deaths per live layer-step seen (lattice weights: rows cancel) */
+    int replicas, depth;
+    double seconds;
+} monte_carlo_answer;
+
 typedef struct {
     theory_options opt;
     int nrows;
     theory_row rows[4]; /* at most 2 families x (standard or given, Lyapunov) */
+    int monte_carlo;    /* a family had no closed form: MC holds its estimate */
+    monte_carlo_answer mc;
 } theory_answer;
 
 /* The keys of csv and json after family, scale and method (the json
@@ -426,16 +456,83 @@ static int depth_law(const theory_options *o, theory_row *row)
     return status;
 }
 
-/* Appends a row of family F at variance S2 to T: the exact values, NaN
- * where there is no closed form. */
-static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale)
+/* Bytes of memory this node has. */
+static double physical_memory(void)
+{
+    return (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Depth and replicas of the Monte Carlo answer, for about a second on one
+ * core: a layer of the matrix path costs ~1.8 us + 2.5 ns per weight (one
+ * input per network; measured at d = 4..1024, uniform and rademacher).
+ * 200 layers per replica, so that the transient of the first layers (a
+ * random unit input) weighs little in lambda, while 64 replicas fit; wider
+ * networks (whose transient is smaller) get shorter replicas, at least 10
+ * layers and 16 replicas. Returns the expected seconds. */
+static double monte_carlo_budget(int d, int *depth, int *replicas)
+{
+    double layer_ns = 1800 + 2.5 * (double)d * d, layers = 1e9 / layer_ns;
+    *depth = layers >= 64 * 200 ? 200 : (int)fmax(LYAP_DECK_MIN_MAX_DEPTH, layers / 64);
+    *replicas = (int)fmin(1e6, fmax(16, layers / *depth));
+    return 1e-9 * layer_ns * *depth * *replicas;
+}
+
+/* lambda, v and s2_crit at s2 = 1 of a family without a closed form, by
+ * the deck's own estimator (one task: one input per network, the matrix
+ * path); the other variances follow from the homogeneity shift. */
+static int estimate_at_unit_variance(const theory_options *o, lyap_family f, monte_carlo_answer *mc)
+{
+    double one = 1.0;
+    int depth, replicas;
+    double seconds = monte_carlo_budget(o->width, &depth, &replicas);
+    if (o->replicas) {
+        seconds *= (double)o->replicas / replicas;
+        replicas = o->replicas;
+    } else if (seconds > 60) { /* the budget's floor (16 x 10 layers) is too long: let the user choose */
+        return lyap_fail(LYAP_EUSAGE, "--family %s has no closed form, and its Monte Carlo answer at --width %d "
+                         "needs about %.0f s: give --replicas N (16 or more) to run it anyway, or run a deck "
+                         "(lyapdiag run) on several cores", lyap_family_name(f), o->width, seconds);
+    }
+    lyap_task_spec spec = {.family = f, .width = o->width, .slope = o->slope, .nvariances = 1, .variances = &one,
+                           .ndepths = 1, .depths = &depth, .seed = o->seed, .replicas = replicas, .batch = 1,
+                           .method = LYAP_METHOD_AUTO, .precision = LYAP_PRECISION_DOUBLE, .eps = o->eps};
+    double bytes = lyap_estimate_task_bytes(&spec), node = physical_memory();
+    if (bytes > 0.5 * node)
+        return lyap_fail(LYAP_ENOMEM, "the Monte Carlo answer for %s weights at width %d needs about %.1f GB, but "
+                         "this node has %.1f GB: choose a smaller --width", lyap_family_name(f), o->width,
+                         bytes / 1e9, node / 1e9);
+    lyap_task_result res;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    LYAP_CALL(lyap_task_result_init(&res, (lyap_result_dims){1, 1, 0}));
+    int status = lyap_estimate_task(&spec, &res, NULL, NULL);
+    if (status == LYAP_OK)
+        *mc = (monte_carlo_answer){.lambda = *res.lambda, .v = *res.clt_variance, .s2_crit = *res.variance_crit,
+                                   .lambda_stderr = *res.lambda_stderr, .v_stderr = *res.clt_variance_stderr,
+                                   .s2_crit_stderr = *res.variance_crit_stderr, .deaths = *res.death_probability,
+                                   .replicas = (int)*res.replicas_used,
+                                   .depth = depth, .seconds = seconds_since(&start)};
+    lyap_task_result_free(&res);
+    return status;
+}
+
+/* Appends a row of family F at variance S2 to T: the exact values (NaN
+ * where there is no closed form), or MC's estimate moved to S2. */
+static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale, const monte_carlo_answer *mc)
 {
     const theory_options *o = &t->opt;
     theory_row *row = &t->rows[t->nrows++];
     *row = (theory_row){.family = f, .scale = scale, .variance = s2, .entry_std = entry_std(f, o->width, s2),
                         .lambda_stderr = NAN, .v_stderr = NAN, .s2_crit_stderr = NAN, .p_vanish = NAN,
                         .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
-    LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, s2, &row->lambda, &row->v, &row->s2_crit));
+    if (mc)
+        *row = (theory_row){.family = f, .scale = scale, .monte_carlo = 1, .variance = s2,
+                            .lambda = mc->lambda + lyap_theory_homogeneity_shift(s2, 1.0), .v = mc->v,
+                            .s2_crit = mc->s2_crit, .entry_std = row->entry_std, .lambda_stderr = mc->lambda_stderr,
+                            .v_stderr = mc->v_stderr, .s2_crit_stderr = mc->s2_crit_stderr, .p_vanish = NAN,
+                            .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
+    else
+        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, s2, &row->lambda, &row->v, &row->s2_crit));
     if (strcmp(scale, "Lyapunov") == 0)
         row->lambda = 0; /* by definition; the quadratures' rounding would print -0.00000000 */
     if (o->depth && lyap_family_info_of(f)->exact_law)
@@ -444,19 +541,26 @@ static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale
 }
 
 /* Every row: per family the standard (or the given) scale, then the
- * Lyapunov scale where it is finite. Nothing is printed before all are
- * computed, so a failure leaves no partial table. */
+ * Lyapunov scale where it is finite. A family without a closed form gets
+ * a Monte Carlo answer. Nothing is printed before all are computed, so a
+ * failure leaves no partial table. */
 static int compute_theory(theory_answer *t)
 {
     const theory_options *o = &t->opt;
     for (int i = 0; i < o->nfamilies; i++) {
         lyap_family f = o->families[i];
-        double crit;
-        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, 1.0, NULL, NULL, &crit));
+        double lambda1, crit;
+        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, 1.0, &lambda1, NULL, &crit));
+        if (isnan(lambda1)) {
+            LYAP_CALL(estimate_at_unit_variance(o, f, &t->mc));
+            t->monte_carlo = 1;
+            crit = t->mc.s2_crit;
+        }
+        const monte_carlo_answer *mc = isnan(lambda1) ? &t->mc : NULL;
         LYAP_CALL(add_row(t, f, isnan(o->variance) ? lyap_theory_standard_variance(f, o->slope) : o->variance,
-                          isnan(o->variance) ? lyap_family_info_of(f)->standard_scale : "given"));
+                          isnan(o->variance) ? lyap_family_info_of(f)->standard_scale : "given", mc));
         if (isfinite(crit))
-            LYAP_CALL(add_row(t, f, crit, "Lyapunov"));
+            LYAP_CALL(add_row(t, f, crit, "Lyapunov", mc));
     }
     return LYAP_OK;
 }
@@ -486,6 +590,16 @@ static int theory_notes(const theory_answer *t, char notes[][NOTE_LENGTH])
         snprintf(notes[n++], NOTE_LENGTH, "variance s2 is d = %d times the variance of one weight entry: entry_std "
                  "= sqrt(s2/d) is the std torch.nn.init.normal_ takes (uniform_: bound sqrt(3) entry_std; "
                  "orthogonal_: gain sqrt(s2)).", o->width);
+    if (t->monte_carlo)
+        snprintf(notes[n++], NOTE_LENGTH, "Monte Carlo: no closed form, so lambda, v and s2_crit are estimated "
+                 "(the deck's estimator, matrix path: %d networks of %d layers, one input each, seed %llu, %.1f s; "
+                 "--replicas for more) at s2 = 1, and lambda(s2) = lambda(1) + log(s2)/2, s2_crit = "
+                 "exp(-2 lambda(1)); the stderr rows give one standard error (s2_crit's by the delta method).",
+                 t->mc.replicas, t->mc.depth, (unsigned long long)o->seed, t->mc.seconds);
+    if (t->monte_carlo && t->mc.deaths > 0)
+        snprintf(notes[n++], NOTE_LENGTH, "The Monte Carlo saw the signal killed exactly (W x = 0) at a rate of %.3g "
+                 "per layer: so lambda = -inf at every variance and no variance reaches lambda = 0, as for ReLU.",
+                 t->mc.deaths);
     for (int i = 0; i < o->nfamilies; i++) {
         const lyap_family_info *info = lyap_family_info_of(o->families[i]);
         if (family_has_nan(t, o->families[i]))
@@ -558,7 +672,8 @@ static void print_depth_table(const theory_answer *t)
 
 static void print_table(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
 {
-    printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", t->opt.width,
+    printf("%s at width d = %d, slope a = %g; natural log, per layer\n",
+           t->monte_carlo ? "Monte Carlo estimate (no closed form)" : "Exact theory (doc/THEORY.md)", t->opt.width,
            t->opt.slope);
     printf("%-23s %-10s %12s %14s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit",
            "entry_std");
@@ -656,7 +771,10 @@ static int cmd_theory(int argc, char **argv)
         return 0;
     if (status != LYAP_OK)
         return usage_failed("theory");
-    if (compute_theory(&t) != LYAP_OK) {
+    status = compute_theory(&t);
+    if (status == LYAP_EUSAGE)
+        return usage_failed("theory");
+    if (status != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
     }
@@ -984,13 +1102,6 @@ static int parse_init_options(int argc, char **argv, lyap_initnet_spec *spec, co
     if (!*out)
         return lyap_fail(LYAP_EUSAGE, "--output FILE is required, e.g. --output W.nc");
     return LYAP_OK;
-}
-
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
 }
 
 static void echo_init(const char *out, const lyap_initnet *net, double elapsed)

@@ -106,6 +106,55 @@ if grep -q '^looks-linear  *Lyapunov  *[0-9.]* *0.00000000 ' ll-depth.txt && ! g
 else
   fail "looks-linear message"; cat ll-depth.txt
 fi
+# ---- Monte Carlo answers: families without a closed form ---------------------
+# Labelled, with a stderr row under each estimate (checked by compare.py
+# against the csv and json, whose rows must then carry the stderr keys);
+# csv and json come from separate runs, so their equality also shows that a
+# seed gives the same answer.
+start=$(date +%s.%N)
+WIDTH=8 formats uniform --width 8 --slope 0.1 --family uniform
+seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", (e - s) / 3 }')
+WIDTH=16 formats rademacher --width 16 --slope 0.1 --family rademacher --depth 20
+if grep -q '^Monte Carlo estimate (no closed form) at width d = 8' uniform.txt &&
+   grep -q '^uniform  *stderr  *0\.0' uniform.txt && grep -q '^Monte Carlo: no closed form' uniform.txt &&
+   ! grep -q 'nan' uniform.txt && grep -q '^uniform,He,monte carlo,' uniform.csv; then
+  pass "uniform: labelled Monte Carlo, with stderr rows, no nan, in about $seconds s a run"
+else
+  fail "uniform Monte Carlo labels"; cat uniform.txt
+fi
+# The answer agrees with a longer, independent run (8x the replicas, another
+# seed) within 4 standard errors of their difference, for lambda, v and
+# s2_crit; s2_crit = exp(-2 lambda(1)) and its stderr 2 s2_crit stderr(lambda).
+"$L" theory --width 8 --slope 0.1 --family uniform --variance 1 --format json >short.json &&
+  "$L" theory --width 8 --slope 0.1 --family uniform --variance 1 --format json --seed 2 --replicas 20000 >long.json ||
+  fail "uniform Monte Carlo runs"
+if [ "$have_python" = yes ]; then
+  if "$PYTHON3" - short.json long.json >mc.cmp 2>&1 <<'PY'
+import json, math, sys
+a, b = (json.load(open(f))["rows"][0] for f in sys.argv[1:3])
+bad = []
+for k in ("lambda", "v", "s2_crit"):
+    se = math.hypot(a[k + "_stderr"], b[k + "_stderr"])
+    z = (a[k] - b[k]) / se
+    print("%s %.6f +- %.6f, longer run %.6f +- %.6f: %.1f stderr" % (k, a[k], a[k + "_stderr"], b[k], b[k + "_stderr"], z))
+    if not (a[k + "_stderr"] > 0 and b[k + "_stderr"] < a[k + "_stderr"] and abs(z) <= 4):
+        bad.append(k)
+if abs(a["s2_crit"] - math.exp(-2 * a["lambda"])) > 1e-12 * a["s2_crit"] or \
+   abs(a["s2_crit_stderr"] - 2 * a["s2_crit"] * a["lambda_stderr"]) > 1e-12 * a["s2_crit_stderr"]:
+    bad.append("s2_crit = exp(-2 lambda(1)) with the delta method's stderr")
+sys.exit(1 if bad else 0)
+PY
+  then
+    pass "uniform d=8 a=0.1 at s2 = 1 agrees with a run of 8x the replicas:"; sed 's/^/  /' mc.cmp
+  else
+    fail "uniform Monte Carlo against a longer run"; cat mc.cmp
+  fi
+fi
+"$L" theory --width 3 --slope 0.1 --family rademacher >deaths.txt
+grep -q '^rademacher  *He  *[0-9.]*  *-inf ' deaths.txt && grep -q 'killed exactly (W x = 0) at a rate of' deaths.txt &&
+  pass "rademacher d=3: deaths seen, lambda = -inf, and the table says why" || { fail "rademacher deaths"; cat deaths.txt; }
+expect_error "too long a Monte Carlo" 2 "theory: --family uniform has no closed form, and its Monte Carlo answer at --width 16384 needs about [0-9]+ s: give --replicas N" \
+  "$L" theory --width 16384 --slope 0.1 --family uniform
 expect_error "unknown format" 2 "theory: --format must be table, csv or json, not 'xml'" \
   "$L" theory --width 4 --slope 0.1 --format xml
 
