@@ -525,14 +525,17 @@ static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale
     *row = (theory_row){.family = f, .scale = scale, .variance = s2, .entry_std = entry_std(f, o->width, s2),
                         .lambda_stderr = NAN, .v_stderr = NAN, .s2_crit_stderr = NAN, .p_vanish = NAN,
                         .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
-    if (mc)
-        *row = (theory_row){.family = f, .scale = scale, .monte_carlo = 1, .variance = s2,
-                            .lambda = mc->lambda + lyap_theory_homogeneity_shift(s2, 1.0), .v = mc->v,
-                            .s2_crit = mc->s2_crit, .entry_std = row->entry_std, .lambda_stderr = mc->lambda_stderr,
-                            .v_stderr = mc->v_stderr, .s2_crit_stderr = mc->s2_crit_stderr, .p_vanish = NAN,
-                            .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
-    else
+    if (mc) {
+        row->monte_carlo = 1;
+        row->lambda = mc->lambda + lyap_theory_homogeneity_shift(s2, 1.0);
+        row->v = mc->v;
+        row->s2_crit = mc->s2_crit;
+        row->lambda_stderr = mc->lambda_stderr; /* the shift is exact: the same stderr at every variance */
+        row->v_stderr = mc->v_stderr;
+        row->s2_crit_stderr = mc->s2_crit_stderr;
+    } else {
         LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, s2, &row->lambda, &row->v, &row->s2_crit));
+    }
     if (strcmp(scale, "Lyapunov") == 0)
         row->lambda = 0; /* by definition; the quadratures' rounding would print -0.00000000 */
     if (o->depth && lyap_family_info_of(f)->exact_law)
