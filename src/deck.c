@@ -530,8 +530,8 @@ static char *read_line(char *buf, int size, void *stream)
     return buf;
 }
 
-/* Edit distance, for "did you mean". Short strings only. */
-static int edit_distance(const char *a, const char *b)
+/* Edit distance, for "did you mean" (deck keys here, options in main). */
+int lyap_deck_edit_distance(const char *a, const char *b)
 {
     int la = (int)strlen(a), lb = (int)strlen(b);
     if (la > 63 || lb > 63)
@@ -558,7 +558,7 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
     int known_section = 0, best = -1, best_distance = 3;
     char keys[256] = "";
     for (int i = 0; i < NKEYS; i++) {
-        int d = edit_distance(name, deck_keys[i].name);
+        int d = lyap_deck_edit_distance(name, deck_keys[i].name);
         if (d < best_distance) {
             best_distance = d;
             best = i;
@@ -573,7 +573,7 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
     if (!known_section) {
         const char *sections[] = {"grid", "sampling", "output"}, *near = NULL;
         for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
-            if (edit_distance(section, sections[i]) <= 3)
+            if (lyap_deck_edit_distance(section, sections[i]) <= 3)
                 near = sections[i];
         if (near)
             return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", st->name, st->line,

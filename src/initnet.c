@@ -80,17 +80,17 @@ int lyap_initnet_check_output(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return lyap_fail(LYAP_EIO, "--out %s: is a directory; give a file name (e.g. --out %s/W.nc)", path, path);
+        return lyap_fail(LYAP_EIO, "--output %s: is a directory; give a file name (e.g. --output %s/W.nc)", path, path);
     char *copy = strdup(path);
     if (!copy)
-        return lyap_fail(LYAP_ENOMEM, "--out %s: out of memory", path);
+        return lyap_fail(LYAP_ENOMEM, "--output %s: out of memory", path);
     const char *dir = dirname(copy);
     int status = LYAP_OK;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        status = lyap_fail(LYAP_EIO, "--out %s: directory %s does not exist; create it or choose another --out",
+        status = lyap_fail(LYAP_EIO, "--output %s: directory %s does not exist; create it or choose another --output",
                            path, dir);
     else if (access(dir, W_OK | X_OK) != 0)
-        status = lyap_fail(LYAP_EIO, "--out %s: cannot create files in %s; choose another --out", path, dir);
+        status = lyap_fail(LYAP_EIO, "--output %s: cannot create files in %s; choose another --output", path, dir);
     free(copy);
     return status;
 }

@@ -4,14 +4,17 @@
  * Principles); sched alone also prints, when one rank must abort all. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/estimate.h"
 #include "lyapdiag/grid.h"
 #include "lyapdiag/initnet.h"
 #include "lyapdiag/ncout.h"
@@ -26,8 +29,8 @@
  * block outlasts the time slot): the work is kept, but requeueing would loop forever. */
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_NO_PROGRESS = 4 };
 
-static const char usage_text[] =
-    "Usage:\n"
+/* --help is these sections in order; `lyapdiag COMMAND --help` prints its own. */
+static const char usage_run[] =
     "  lyapdiag run DECK [--output FILE] [--resume | --overwrite] [--threads N] [--quiet]\n"
     "      Sweep the deck's grid (run under mpirun/srun for several ranks) and\n"
     "      write the NetCDF phase diagram ([output] file, or FILE). Any number\n"
@@ -46,36 +49,56 @@ static const char usage_text[] =
     "      2 bad command line; 3 stopped by a signal, finished tasks kept:\n"
     "      rerun with --resume; 4 stopped by a signal in a restart that\n"
     "      finished no block (a block needs more time than the run gets):\n"
-    "      work kept, but do not requeue; give the job more time.\n"
+    "      work kept, but do not requeue; give the job more time.\n";
+static const char usage_theory[] =
     "  lyapdiag theory --width D --slope A [--family F] [--variance S2]\n"
-    "                  [--depth L] [--eps E]\n"
+    "                  [--depth L] [--eps E] [--format table|csv|json]\n"
+    "                  [--seed S] [--replicas N]\n"
     "      Exact lambda, CLT variance v and critical variance s2_crit (Lyapunov\n"
     "      initialization) for family F (one of FAMILIES below; default:\n"
     "      gaussian and orthogonal) at S2 (default: He / orthogonal gain 2/(1+a^2)).\n"
+    "      S2 is d times the variance of one weight entry; entry_std = sqrt(S2/d).\n"
     "      With --depth L, also the exact law of |x_L|/|x_0| at depth L (FFT;\n"
     "      gaussian and orthogonal): p_vanish = P(|x_L| < E |x_0|), p_explode =\n"
     "      P(|x_L| > |x_0|/E) (E default 1e-3) and its 5/50/95% quantiles.\n"
-    "  lyapdiag init --width D --slope A --depth L --out W.nc [--family F]\n"
+    "      --format csv or json: the same rows at full precision, for scripts\n"
+    "      (json keys: family, scale, method, variance, lambda, v, s2_crit,\n"
+    "      entry_std; with --depth p_vanish, p_explode, q05, median, q95).\n"
+    "      Families without a closed form (uniform, rademacher) get a Monte\n"
+    "      Carlo answer in about a second, labelled so, with stderrs (json:\n"
+    "      lambda_stderr, v_stderr, s2_crit_stderr); --seed S (default 1) and\n"
+    "      --replicas N (more for a smaller stderr) set it.\n";
+static const char usage_init[] =
+    "  lyapdiag init --width D --slope A --depth L --output W.nc [--family F]\n"
     "                [--candidates N] [--inputs B] [--seed S] [--variance S2]\n"
     "      Lyapunov initialization: draw the L weight matrices (D x D) of a Leaky\n"
     "      ReLU network at the critical variance s2_crit (lambda = 0; families\n"
-    "      without a closed form (theory prints nan), and slope 0 where a\n"
-    "      family dies, need --variance)\n"
-    "      and write them, scale included, to W.nc as weights(layer, row, col):\n"
-    "      x_l = phi(W_l x_{l-1}). With N candidates (default 1) it keeps the\n"
-    "      network whose mean log(|x_L|/|x_0|) over B random unit inputs\n"
-    "      (default 16) is closest to 0. Seed default 1.\n"
-    "      Load it in Python: postproc/load_init_weights.py W.nc\n"
+    "      without a closed form, and slope 0 where a family dies, need\n"
+    "      --variance) and write them, scale included, to W.nc as\n"
+    "      weights(layer, row, col): x_l = phi(W_l x_{l-1}). With N candidates\n"
+    "      (default 1) it keeps the network whose mean log(|x_L|/|x_0|) over B\n"
+    "      random unit inputs (default 16) is closest to 0. Seed default 1.\n"
+    "      (--out is a deprecated name of --output.)\n"
+    "      Load it in Python: postproc/load_init_weights.py W.nc\n";
+static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
     "      phase-diagram file (dimensions, units, meaning); the version and\n"
-    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n";
+    "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n"
+    "  Options are long: --name VALUE or --name=VALUE; COMMAND --help prints\n"
+    "  that command's part of this text.\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
     "Example: mpirun -np 2 ./lyapdiag run inputs/quick.ini\n"
     "(as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)\n";
 
+static void print_families(void)
+{
+    printf("\nFAMILIES (weight families, doc/THEORY.md): %s\n", lyap_family_choices());
+}
+
+/* A bad command line outside any command (no command, unknown command). */
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "lyapdiag: ");
@@ -84,167 +107,687 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* A usage error naming the offending value X (FMT has one %s for it). */
-static int bad_value(double x, const char *fmt)
+/* A bad command line of COMMAND, its cause recorded by lyap_fail(LYAP_EUSAGE):
+ * one line naming the command, the option and the fix; exit status 2. */
+static int usage_failed(const char *command)
 {
-    char value[32];
-    snprintf(value, sizeof value, "%g", x);
-    return usage_error(fmt, value);
+    fprintf(stderr, "lyapdiag: %s: %s (see 'lyapdiag %s --help')\n", command, lyap_error_message(), command);
+    return EXIT_USAGE;
 }
 
-/* Strict number arguments for `theory`. */
-static int parse_double_arg(const char *option, const char *text, double *out)
+/* ---- options: one style for every command ----------------------------------------
+ * Long options only, "--name VALUE" or "--name=VALUE"; flags take no value;
+ * --help (or -h) on every command. Each command lists its options in a
+ * table, so a mistyped name gets the nearest known one, as a mistyped deck
+ * key does (the deck parser's edit distance). */
+typedef struct {
+    const char *name;    /* "--width" */
+    const char *example; /* an example value ("8"), for messages; NULL for a flag */
+    const char *renamed; /* a deprecated alias: the option to use instead */
+} cli_option;
+
+typedef struct {
+    const char *command;       /* "run", "theory", "init" */
+    const char *usage;         /* its section of --help */
+    int families;              /* its --help lists the families */
+    const cli_option *options; /* ends with {NULL} */
+    int argc, next;
+    char **argv;
+    char name[64];             /* the option just read, without its "=VALUE" */
+} cli_args;
+
+/* What cli_next read: the end, an option (and its value), an operand (a
+ * word without dashes), or --help (printed). Errors: LYAP_EUSAGE. */
+enum { CLI_END = 0, CLI_OPTION, CLI_OPERAND, CLI_HELP };
+
+static const cli_option *find_option(const cli_option *options, const char *name)
+{
+    for (const cli_option *o = options; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+/* Unknown option: the nearest name (a prefix counts as near: --out for
+ * --output), else the list of them. */
+static int unknown_option(const cli_args *a)
+{
+    const cli_option *best = NULL;
+    int best_distance = 3;
+    char names[512] = "";
+    size_t n = 0, len = strlen(a->name);
+    for (const cli_option *o = a->options; o->name; o++) {
+        if (o->renamed)
+            continue; /* suggest the current names only */
+        int d = lyap_deck_edit_distance(a->name, o->name);
+        if (len > 3 && strncmp(o->name, a->name, len) == 0)
+            d = 1;
+        if (d < best_distance) {
+            best_distance = d;
+            best = o;
+        }
+        if (n < sizeof names)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s, ", o->name);
+    }
+    if (best)
+        return lyap_fail(LYAP_EUSAGE, "unknown option '%s'; did you mean '%s'?", a->name, best->name);
+    return lyap_fail(LYAP_EUSAGE, "unknown option '%s'; the options are %s--help", a->name, names);
+}
+
+static void print_command_help(const cli_args *a)
+{
+    printf("Usage:\n%s", a->usage);
+    if (a->families)
+        print_families();
+}
+
+/* Reads the next argument of A into *OPT and *VALUE (the value of an
+ * option, or the operand); see CLI_*. A deprecated alias reads as its new
+ * name, with a note on stderr. */
+static int cli_next(cli_args *a, const cli_option **opt, const char **value)
+{
+    if (a->next >= a->argc)
+        return CLI_END;
+    const char *arg = a->argv[a->next++];
+    *opt = NULL;
+    *value = arg;
+    if (arg[0] != '-' || arg[1] == '\0')
+        return CLI_OPERAND;
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        print_command_help(a);
+        return CLI_HELP;
+    }
+    const char *eq = strchr(arg, '=');
+    snprintf(a->name, sizeof a->name, "%.*s", (int)(eq ? eq - arg : (long)strlen(arg)), arg);
+    *opt = find_option(a->options, a->name);
+    if (!*opt)
+        return unknown_option(a);
+    if ((*opt)->renamed) {
+        fprintf(stderr, "lyapdiag: %s: %s is deprecated and will go; use %s\n", a->command, a->name,
+                (*opt)->renamed);
+        *opt = find_option(a->options, (*opt)->renamed);
+    }
+    if (!(*opt)->example) {
+        *value = NULL;
+        return eq ? lyap_fail(LYAP_EUSAGE, "%s takes no value; give %s alone", a->name, a->name) : CLI_OPTION;
+    }
+    if (eq)
+        *value = eq + 1;
+    else if (a->next < a->argc && strncmp(a->argv[a->next], "--", 2) != 0)
+        *value = a->argv[a->next++];
+    else
+        *value = "";
+    if (!**value)
+        return lyap_fail(LYAP_EUSAGE, "%s needs a value, e.g. %s %s", a->name, (*opt)->name, (*opt)->example);
+    return CLI_OPTION;
+}
+
+/* ---- option values: the same checks and words in every command ------------------ */
+
+static int parse_number(const char *option, const char *text, double *out)
 {
     char *end;
     errno = 0;
     *out = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(*out)) {
-        fprintf(stderr, "lyapdiag: %s: '%s' is not a number\n", option, text);
-        return -1;
-    }
-    return 0;
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(*out))
+        return lyap_fail(LYAP_EUSAGE, "%s: '%s' is not a number", option, text);
+    return LYAP_OK;
+}
+
+/* A whole number from MIN to MAX. */
+static int parse_whole(const char *option, const char *text, long min, long max, int *out)
+{
+    double x;
+    LYAP_CALL(parse_number(option, text, &x));
+    if (x != floor(x) || x < min || x > max)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s", option, min, max, text);
+    *out = (int)x;
+    return LYAP_OK;
+}
+
+static int parse_slope(const char *option, const char *text, double *out)
+{
+    LYAP_CALL(parse_number(option, text, out));
+    if (*out < 0 || *out > 1)
+        return lyap_fail(LYAP_EUSAGE, "%s must lie in [0, 1] (0 = ReLU, 1 = linear), not %s", option, text);
+    return LYAP_OK;
+}
+
+static int parse_variance(const char *option, const char *text, double *out)
+{
+    LYAP_CALL(parse_number(option, text, out));
+    return *out > 0 ? LYAP_OK : lyap_fail(LYAP_EUSAGE, "%s must be > 0, not %s", option, text);
+}
+
+static int parse_family(const char *option, const char *text, lyap_family *out)
+{
+    if (lyap_family_parse(text, out) == 0)
+        return LYAP_OK;
+    return lyap_fail(LYAP_EUSAGE, "%s: unknown family '%s'; choose from %s", option, text, lyap_family_choices());
+}
+
+static int parse_seed(const char *option, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not '%s'", option, text);
+    return LYAP_OK;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
 }
 
 /* ---- lyapdiag theory ------------------------------------------------------------ */
 
-static int print_theory_row(lyap_family f, int d, double a, double s2, const char *label)
+typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } theory_format;
+
+static const cli_option theory_options_table[] = {
+    {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--family", "gaussian", NULL},
+    {"--variance", "2", NULL}, {"--depth", "60", NULL}, {"--eps", "1e-3", NULL}, {"--format", "json", NULL},
+    {"--seed", "1", NULL}, {"--replicas", "1024", NULL}, {NULL, NULL, NULL}};
+
+typedef struct {
+    int width, depth; /* depth 0: no finite-depth law */
+    double slope, variance, eps; /* variance NaN: the standard scale */
+    int nfamilies;
+    lyap_family families[2];
+    theory_format format;
+    uint64_t seed; /* of the Monte Carlo answer (families without a closed form) */
+    int replicas;  /* of the Monte Carlo answer; 0: as many as fit in about a second */
+} theory_options;
+
+static int parse_format(const char *option, const char *text, theory_format *out)
 {
-    double lambda, v, s2_crit;
-    int status = lyap_theory_exact(f, d, a, s2, &lambda, &v, &s2_crit);
-    if (status != LYAP_OK)
-        return status;
-    printf("%-23s %-10s %12.6f %14.8f %14.8f %14.8f\n", lyap_family_name(f), label, s2, lambda, v, s2_crit);
+    const char *names[] = {"table", "csv", "json"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (theory_format)i;
+            return LYAP_OK;
+        }
+    return lyap_fail(LYAP_EUSAGE, "%s must be table, csv or json, not '%s'", option, text);
+}
+
+static int theory_option(const char *name, const char *value, theory_options *o)
+{
+    if (strcmp(name, "--width") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_WIDTH, &o->width);
+    if (strcmp(name, "--slope") == 0)
+        return parse_slope(name, value, &o->slope);
+    if (strcmp(name, "--variance") == 0)
+        return parse_variance(name, value, &o->variance);
+    if (strcmp(name, "--depth") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &o->depth);
+    if (strcmp(name, "--format") == 0)
+        return parse_format(name, value, &o->format);
+    if (strcmp(name, "--seed") == 0)
+        return parse_seed(name, value, &o->seed);
+    if (strcmp(name, "--replicas") == 0)
+        return parse_whole(name, value, 16, 100000000, &o->replicas); /* fewer: an unreliable stderr */
+    if (strcmp(name, "--family") == 0) {
+        o->nfamilies = 1;
+        return parse_family(name, value, &o->families[0]);
+    }
+    LYAP_CALL(parse_number(name, value, &o->eps)); /* --eps */
+    if (!(o->eps > 0 && o->eps < 1))
+        return lyap_fail(LYAP_EUSAGE, "--eps must lie strictly between 0 and 1 (default 1e-3), not %s", value);
     return LYAP_OK;
 }
 
-/* One row of the finite-depth table: the exact law of |x_L|/|x_0| at
- * depth L (THEORY.md "Finite depth") for family F at variance S2. */
-static int print_depth_row(lyap_family f, int d, double a, double s2, const char *label, int depth, double eps)
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_theory_options(int argc, char **argv, theory_options *o)
+{
+    *o = (theory_options){.slope = NAN, .variance = NAN, .eps = 1e-3, .nfamilies = 2, .seed = 1,
+                          .families = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL}};
+    cli_args a = {.command = "theory", .usage = usage_theory, .families = 1, .options = theory_options_table,
+                  .argc = argc, .next = 2, .argv = argv};
+    const cli_option *opt;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &opt, &value)) == CLI_OPTION)
+        LYAP_CALL(theory_option(opt->name, value, o));
+    if (r == CLI_OPERAND)
+        return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s'; theory takes only options", value);
+    if (r != CLI_END)
+        return r;
+    if (o->width == 0 || isnan(o->slope))
+        return lyap_fail(LYAP_EUSAGE, "--width and --slope are required, e.g. --width 8 --slope 0.1");
+    return LYAP_OK;
+}
+
+/* One row of the answer: a family at one variance, with everything any
+ * format prints, so the table, csv and json show the same numbers. */
+typedef struct {
+    lyap_family family;
+    const char *scale;                  /* He, gain, given or Lyapunov */
+    int monte_carlo;                    /* no closed form: estimated, with stderrs */
+    double variance, lambda, v, s2_crit, entry_std;
+    double lambda_stderr, v_stderr, s2_crit_stderr; /* Monte Carlo rows only */
+    int has_law;                        /* --depth and the family has the exact finite-depth law */
+    double p_vanish, p_explode, q05, median, q95;
+} theory_row;
+
+/* lambda(1), v and s2_crit of a family without a closed form, estimated. */
+typedef struct {
+    double lambda, v, s2_crit, lambda_stderr, v_stderr, s2_crit_stderr;
+    double deaths; /* exact deaths per live layer-step seen (lattice weights: rows cancel) */
+    int replicas, depth;
+    double seconds;
+} monte_carlo_answer;
+
+typedef struct {
+    theory_options opt;
+    int nrows;
+    theory_row rows[4]; /* at most 2 families x (standard or given, Lyapunov) */
+    int monte_carlo;    /* a family had no closed form: MC holds its estimate */
+    monte_carlo_answer mc;
+} theory_answer;
+
+/* The keys of csv and json after family, scale and method (the json
+ * contract), in the table's order, by when they are present. */
+enum { FIELD_ALWAYS, FIELD_MONTE_CARLO, FIELD_DEPTH };
+static const struct {
+    const char *key;
+    size_t offset;
+    int when;
+} row_fields[] = {
+    {"variance", offsetof(theory_row, variance), FIELD_ALWAYS},
+    {"lambda", offsetof(theory_row, lambda), FIELD_ALWAYS},
+    {"v", offsetof(theory_row, v), FIELD_ALWAYS},
+    {"s2_crit", offsetof(theory_row, s2_crit), FIELD_ALWAYS},
+    {"entry_std", offsetof(theory_row, entry_std), FIELD_ALWAYS},
+    {"lambda_stderr", offsetof(theory_row, lambda_stderr), FIELD_MONTE_CARLO},
+    {"v_stderr", offsetof(theory_row, v_stderr), FIELD_MONTE_CARLO},
+    {"s2_crit_stderr", offsetof(theory_row, s2_crit_stderr), FIELD_MONTE_CARLO},
+    {"p_vanish", offsetof(theory_row, p_vanish), FIELD_DEPTH},
+    {"p_explode", offsetof(theory_row, p_explode), FIELD_DEPTH},
+    {"q05", offsetof(theory_row, q05), FIELD_DEPTH},
+    {"median", offsetof(theory_row, median), FIELD_DEPTH},
+    {"q95", offsetof(theory_row, q95), FIELD_DEPTH},
+};
+#define NFIELDS (sizeof row_fields / sizeof *row_fields)
+
+static double field_value(const theory_row *row, size_t i)
+{
+    return *(const double *)((const char *)row + row_fields[i].offset);
+}
+
+/* Field I is shown for ROW (json), or for any row of T when ROW is NULL (csv). */
+static int field_shown(const theory_answer *t, const theory_row *row, size_t i)
+{
+    if (row_fields[i].when == FIELD_DEPTH)
+        return t->opt.depth > 0;
+    if (row_fields[i].when == FIELD_ALWAYS)
+        return 1;
+    if (row)
+        return row->monte_carlo;
+    for (int r = 0; r < t->nrows; r++)
+        if (t->rows[r].monte_carlo)
+            return 1;
+    return 0;
+}
+
+/* The standard deviation of one weight entry: s2 is n times its variance,
+ * n = d (h = d/2 for a looks-linear block A). */
+static double entry_std(lyap_family f, int d, double s2)
+{
+    return sqrt(s2 / (lyap_family_info_of(f)->looks_linear ? d / 2 : d));
+}
+
+/* The exact law of |x_L|/|x_0| at depth L (THEORY.md "Finite depth") in ROW. */
+static int depth_law(const theory_options *o, theory_row *row)
 {
     lyap_depthlaw *law;
-    double p_vanish, p_explode, q[3];
     const double levels[3] = {0.05, 0.5, 0.95};
-    LYAP_CALL(lyap_depthlaw_create(f, d, a, s2, depth, &law));
-    int status = lyap_depthlaw_tails(law, depth, log(eps), &p_vanish, &p_explode);
-    for (int i = 0; status == LYAP_OK && i < 3; i++)
-        status = lyap_depthlaw_quantile(law, depth, levels[i], &q[i]);
+    double *q[3] = {&row->q05, &row->median, &row->q95};
+    LYAP_CALL(lyap_depthlaw_create(row->family, o->width, o->slope, row->variance, o->depth, &law));
+    int status = lyap_depthlaw_tails(law, o->depth, log(o->eps), &row->p_vanish, &row->p_explode);
+    for (int i = 0; status == LYAP_OK && i < 3; i++) {
+        status = lyap_depthlaw_quantile(law, o->depth, levels[i], q[i]);
+        *q[i] = exp(*q[i]);
+    }
     lyap_depthlaw_destroy(&law);
-    if (status == LYAP_OK)
-        printf("%-23s %-10s %12.6f %11.4g %11.4g %11.4g %11.4g %11.4g\n", lyap_family_name(f), label, s2, p_vanish,
-               p_explode, exp(q[0]), exp(q[1]), exp(q[2]));
+    row->has_law = status == LYAP_OK;
     return status;
 }
 
-/* The finite-depth table at the standard and the Lyapunov scale. */
-static int print_depth_table(int nfamilies, const lyap_family *families, int d, double a, double variance,
-                             int depth, double eps)
+/* Bytes of memory this node has. */
+static double physical_memory(void)
 {
-    printf("\nExact law of |x_L|/|x_0| at depth L = %d (FFT convolution power of the per-layer law):\n", depth);
+    return (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Depth and replicas of the Monte Carlo answer, for about a second on one
+ * core: a layer of the matrix path costs ~1.8 us + 2.5 ns per weight (one
+ * input per network; measured at d = 4..1024, uniform and rademacher).
+ * 200 layers per replica, so that the transient of the first layers (a
+ * random unit input) weighs little in lambda, while 64 replicas fit; wider
+ * networks (whose transient is smaller) get shorter replicas, at least 10
+ * layers and 16 replicas. Returns the expected seconds. */
+static double monte_carlo_budget(int d, int *depth, int *replicas)
+{
+    double layer_ns = 1800 + 2.5 * (double)d * d, layers = 1e9 / layer_ns;
+    *depth = layers >= 64 * 200 ? 200 : (int)fmax(LYAP_DECK_MIN_MAX_DEPTH, layers / 64);
+    *replicas = (int)fmin(1e6, fmax(16, layers / *depth));
+    return 1e-9 * layer_ns * *depth * *replicas;
+}
+
+/* lambda, v and s2_crit at s2 = 1 of a family without a closed form, by
+ * the deck's own estimator (one task: one input per network, the matrix
+ * path); the other variances follow from the homogeneity shift. */
+static int estimate_at_unit_variance(const theory_options *o, lyap_family f, monte_carlo_answer *mc)
+{
+    double one = 1.0;
+    int depth, replicas;
+    double seconds = monte_carlo_budget(o->width, &depth, &replicas);
+    if (o->replicas) {
+        seconds *= (double)o->replicas / replicas;
+        replicas = o->replicas;
+    } else if (seconds > 60) { /* the budget's floor (16 x 10 layers) is too long: let the user choose */
+        return lyap_fail(LYAP_EUSAGE, "--family %s has no closed form, and its Monte Carlo answer at --width %d "
+                         "needs about %.0f s: give --replicas N (16 or more) to run it anyway, or run a deck "
+                         "(lyapdiag run) on several cores", lyap_family_name(f), o->width, seconds);
+    }
+    lyap_task_spec spec = {.family = f, .width = o->width, .slope = o->slope, .nvariances = 1, .variances = &one,
+                           .ndepths = 1, .depths = &depth, .seed = o->seed, .replicas = replicas, .batch = 1,
+                           .method = LYAP_METHOD_AUTO, .precision = LYAP_PRECISION_DOUBLE, .eps = o->eps};
+    double bytes = lyap_estimate_task_bytes(&spec), node = physical_memory();
+    if (bytes > 0.5 * node)
+        return lyap_fail(LYAP_ENOMEM, "the Monte Carlo answer for %s weights at width %d needs about %.1f GB, but "
+                         "this node has %.1f GB: choose a smaller --width", lyap_family_name(f), o->width,
+                         bytes / 1e9, node / 1e9);
+    lyap_task_result res;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    LYAP_CALL(lyap_task_result_init(&res, (lyap_result_dims){1, 1, 0}));
+    int status = lyap_estimate_task(&spec, &res, NULL, NULL);
+    if (status == LYAP_OK)
+        *mc = (monte_carlo_answer){.lambda = *res.lambda, .v = *res.clt_variance, .s2_crit = *res.variance_crit,
+                                   .lambda_stderr = *res.lambda_stderr, .v_stderr = *res.clt_variance_stderr,
+                                   .s2_crit_stderr = *res.variance_crit_stderr, .deaths = *res.death_probability,
+                                   .replicas = (int)*res.replicas_used,
+                                   .depth = depth, .seconds = seconds_since(&start)};
+    lyap_task_result_free(&res);
+    return status;
+}
+
+/* Appends a row of family F at variance S2 to T: the exact values (NaN
+ * where there is no closed form), or MC's estimate moved to S2. */
+static int add_row(theory_answer *t, lyap_family f, double s2, const char *scale, const monte_carlo_answer *mc)
+{
+    const theory_options *o = &t->opt;
+    theory_row *row = &t->rows[t->nrows++];
+    *row = (theory_row){.family = f, .scale = scale, .variance = s2, .entry_std = entry_std(f, o->width, s2),
+                        .lambda_stderr = NAN, .v_stderr = NAN, .s2_crit_stderr = NAN, .p_vanish = NAN,
+                        .p_explode = NAN, .q05 = NAN, .median = NAN, .q95 = NAN};
+    if (mc) {
+        row->monte_carlo = 1;
+        row->lambda = mc->lambda + lyap_theory_homogeneity_shift(s2, 1.0);
+        row->v = mc->v;
+        row->s2_crit = mc->s2_crit;
+        row->lambda_stderr = mc->lambda_stderr; /* the shift is exact: the same stderr at every variance */
+        row->v_stderr = mc->v_stderr;
+        row->s2_crit_stderr = mc->s2_crit_stderr;
+    } else {
+        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, s2, &row->lambda, &row->v, &row->s2_crit));
+    }
+    if (strcmp(scale, "Lyapunov") == 0)
+        row->lambda = 0; /* by definition; the quadratures' rounding would print -0.00000000 */
+    if (o->depth && lyap_family_info_of(f)->exact_law)
+        LYAP_CALL(depth_law(o, row));
+    return LYAP_OK;
+}
+
+/* Every row: per family the standard (or the given) scale, then the
+ * Lyapunov scale where it is finite. A family without a closed form gets
+ * a Monte Carlo answer. Nothing is printed before all are computed, so a
+ * failure leaves no partial table. */
+static int compute_theory(theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    for (int i = 0; i < o->nfamilies; i++) {
+        lyap_family f = o->families[i];
+        double lambda1, crit;
+        LYAP_CALL(lyap_theory_exact(f, o->width, o->slope, 1.0, &lambda1, NULL, &crit));
+        if (isnan(lambda1)) {
+            LYAP_CALL(estimate_at_unit_variance(o, f, &t->mc));
+            t->monte_carlo = 1;
+            crit = t->mc.s2_crit;
+        }
+        const monte_carlo_answer *mc = isnan(lambda1) ? &t->mc : NULL;
+        LYAP_CALL(add_row(t, f, isnan(o->variance) ? lyap_theory_standard_variance(f, o->slope) : o->variance,
+                          isnan(o->variance) ? lyap_family_info_of(f)->standard_scale : "given", mc));
+        if (isfinite(crit))
+            LYAP_CALL(add_row(t, f, crit, "Lyapunov", mc));
+    }
+    return LYAP_OK;
+}
+
+/* ---- theory's notes: what the numbers mean, from what they are ---- */
+
+#define NOTE_LENGTH 400
+#define MAX_NOTES 12
+
+static int family_has_nan(const theory_answer *t, lyap_family f)
+{
+    for (int r = 0; r < t->nrows; r++)
+        if (t->rows[r].family == f && !t->rows[r].monte_carlo && isnan(t->rows[r].lambda))
+            return 1;
+    return 0;
+}
+
+/* The notes under the table (and json's "notes"); returns their number. */
+static int theory_notes(const theory_answer *t, char notes[][NOTE_LENGTH])
+{
+    const theory_options *o = &t->opt;
+    int n = 0, dies = 0;
+    if (o->nfamilies == 1 && lyap_family_info_of(o->families[0])->looks_linear)
+        snprintf(notes[n++], NOTE_LENGTH, "variance s2 is h = d/2 = %d times the variance of one entry of the "
+                 "block A of W = [[A, -A], [-A, A]]: entry_std = sqrt(s2/h).", o->width / 2);
+    else
+        snprintf(notes[n++], NOTE_LENGTH, "variance s2 is d = %d times the variance of one weight entry: entry_std "
+                 "= sqrt(s2/d) is the std torch.nn.init.normal_ takes (uniform_: bound sqrt(3) entry_std; "
+                 "orthogonal_: gain sqrt(s2)).", o->width);
+    if (t->monte_carlo)
+        snprintf(notes[n++], NOTE_LENGTH, "Monte Carlo: no closed form, so lambda, v and s2_crit are estimated "
+                 "(the deck's estimator, matrix path: %d networks of %d layers, one input each, seed %llu, %.1f s; "
+                 "--replicas for more) at s2 = 1, and lambda(s2) = lambda(1) + log(s2)/2, s2_crit = "
+                 "exp(-2 lambda(1)); the stderr rows give one standard error (s2_crit's by the delta method).",
+                 t->mc.replicas, t->mc.depth, (unsigned long long)o->seed, t->mc.seconds);
+    if (t->monte_carlo && t->mc.deaths > 0)
+        snprintf(notes[n++], NOTE_LENGTH, "The Monte Carlo saw the signal killed exactly (W x = 0) at a rate of %.3g "
+                 "per layer: so lambda = -inf at every variance and no variance reaches lambda = 0, as for ReLU.",
+                 t->mc.deaths);
+    for (int i = 0; i < o->nfamilies; i++) {
+        const lyap_family_info *info = lyap_family_info_of(o->families[i]);
+        if (family_has_nan(t, o->families[i]))
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights have no closed form (nan): estimate them with a deck "
+                     "(lyapdiag run).", info->name);
+        if (!info->limit_theorems)
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights have no density: outside the assumptions of the limit "
+                     "theorems (doc/THEORY.md), so Monte Carlo lambda and v are estimates without that guarantee.",
+                     info->name);
+        if (info->dies_at_every_slope)
+            snprintf(notes[n++], NOTE_LENGTH, "%s weights can kill the signal exactly (W x = 0: rows cancel) at "
+                     "every slope, with a per-layer probability that is unknown in closed form and largest at "
+                     "small widths.", info->name);
+        dies |= lyap_theory_death_probability(o->families[i], o->width, o->slope) > 0;
+    }
+    if (dies)
+        snprintf(notes[n++], NOTE_LENGTH, "slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so "
+                 "lambda = -inf at every variance.", o->width);
+    snprintf(notes[n++], NOTE_LENGTH, "lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives "
+             "lambda = 0.");
+    return n;
+}
+
+/* ---- theory's formats ---- */
+
+static void print_table_rows(const theory_answer *t)
+{
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%-23s %-10s %12.6f %14.8f %14.8f %14.8f %14.8f\n", lyap_family_name(row->family), row->scale,
+               row->variance, row->lambda, row->v, row->s2_crit, row->entry_std);
+        if (row->monte_carlo) /* one standard error under each estimate */
+            printf("%-23s %-10s %12s %14.8f %14.8f %14.8f\n", lyap_family_name(row->family), "stderr", "",
+                   row->lambda_stderr, row->v_stderr, row->s2_crit_stderr);
+    }
+}
+
+/* Why a family has no depth-law rows: looks-linear families are exact per
+ * layer from layer 2 on, but their first layer depends on the input. */
+static void print_no_depth_law(lyap_family f)
+{
+    if (lyap_family_info_of(f)->looks_linear)
+        printf("%-23s no finite-depth law in closed form (the first layer depends on how x_0 splits into u - v, "
+               "doc/THEORY.md; lambda, v and s2_crit above are exact): run a deck (p_vanish, p_explode by Monte "
+               "Carlo)\n", lyap_family_name(f));
+    else
+        printf("%-23s no exact finite-depth law (the increments are not independent): run a deck (p_vanish, "
+               "p_explode by Monte Carlo)\n", lyap_family_name(f));
+}
+
+static void print_depth_table(const theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    printf("\nExact law of |x_L|/|x_0| at depth L = %d (FFT convolution power of the per-layer law):\n", o->depth);
     printf("%-23s %-10s %12s %11s %11s %11s %11s %11s\n", "family", "scale", "variance s2", "p_vanish",
            "p_explode", "q05", "median", "q95");
-    for (int i = 0; i < nfamilies; i++) {
-        lyap_family f = families[i];
-        double crit;
-        const lyap_family_info *info = lyap_family_info_of(f);
-        if (!info->exact_law) {
-            printf("%-23s no exact finite-depth law: run a deck (p_vanish, p_explode by Monte Carlo)\n",
-                   lyap_family_name(f));
-            continue;
+    for (int i = 0; i < o->nfamilies; i++) {
+        if (!lyap_family_info_of(o->families[i])->exact_law)
+            print_no_depth_law(o->families[i]);
+        for (int r = 0; r < t->nrows; r++) {
+            const theory_row *row = &t->rows[r];
+            if (row->family == o->families[i] && row->has_law)
+                printf("%-23s %-10s %12.6f %11.4g %11.4g %11.4g %11.4g %11.4g\n", lyap_family_name(row->family),
+                       row->scale, row->variance, row->p_vanish, row->p_explode, row->q05, row->median, row->q95);
         }
-        LYAP_CALL(lyap_theory_exact(f, d, a, 1.0, NULL, NULL, &crit));
-        LYAP_CALL(print_depth_row(f, d, a, isnan(variance) ? lyap_theory_standard_variance(f, a) : variance,
-                                  isnan(variance) ? info->standard_scale : "given", depth,
-                                  eps));
-        if (isfinite(crit))
-            LYAP_CALL(print_depth_row(f, d, a, crit, "Lyapunov", depth, eps));
     }
     printf("p_vanish = P(|x_L| < %g |x_0|), p_explode = P(|x_L| > |x_0| / %g); q05, median, q95: quantiles "
-           "of |x_L|/|x_0|.\n", eps, eps);
-    return LYAP_OK;
+           "of |x_L|/|x_0|.\n", o->eps, o->eps);
+}
+
+static void print_table(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
+{
+    printf("%s at width d = %d, slope a = %g; natural log, per layer\n",
+           t->monte_carlo ? "Monte Carlo estimate (no closed form)" : "Exact theory (doc/THEORY.md)", t->opt.width,
+           t->opt.slope);
+    printf("%-23s %-10s %12s %14s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit",
+           "entry_std");
+    print_table_rows(t);
+    for (int i = 0; i < nnotes; i++)
+        printf("%s\n", notes[i]);
+    if (t->opt.depth)
+        print_depth_table(t);
+}
+
+/* A number at full precision; json has no nan or inf: null there. */
+static void print_number(double x, int json)
+{
+    if (isnan(x))
+        printf(json ? "null" : "nan");
+    else if (json && !isfinite(x))
+        printf("null");
+    else
+        printf("%.17g", x);
+}
+
+static const char *row_method(const theory_row *row)
+{
+    return row->monte_carlo ? "monte carlo" : "exact";
+}
+
+static void print_csv(const theory_answer *t)
+{
+    const theory_options *o = &t->opt;
+    printf("family,scale,method,width,slope");
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (field_shown(t, NULL, i))
+            printf("%s%s", row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH
+                               ? ",depth,eps," : ",", row_fields[i].key);
+    printf("\n");
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%s,%s,%s,%d,%.17g", lyap_family_name(row->family), row->scale, row_method(row), o->width, o->slope);
+        for (size_t i = 0; i < NFIELDS; i++) {
+            if (!field_shown(t, NULL, i))
+                continue;
+            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH)
+                printf(",%d,%.17g", o->depth, o->eps);
+            printf(",");
+            print_number(field_value(row, i), 0);
+        }
+        printf("\n");
+    }
+}
+
+/* A json string: the notes hold no control characters, only " and \ to escape. */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
+{
+    const theory_options *o = &t->opt;
+    printf("{\"width\": %d, \"slope\": %.17g", o->width, o->slope);
+    if (o->depth)
+        printf(", \"depth\": %d, \"eps\": %.17g", o->depth, o->eps);
+    printf(",\n \"rows\": [");
+    for (int r = 0; r < t->nrows; r++) {
+        const theory_row *row = &t->rows[r];
+        printf("%s\n  {\"family\": \"%s\", \"scale\": \"%s\", \"method\": \"%s\"", r ? "," : "",
+               lyap_family_name(row->family), row->scale, row_method(row));
+        for (size_t i = 0; i < NFIELDS; i++)
+            if (field_shown(t, row, i)) {
+                printf(", \"%s\": ", row_fields[i].key);
+                print_number(field_value(row, i), 1);
+            }
+        printf("}");
+    }
+    printf("],\n \"notes\": [");
+    for (int i = 0; i < nnotes; i++) {
+        printf("%s\n  ", i ? "," : "");
+        print_json_string(notes[i]);
+    }
+    printf("]}\n");
 }
 
 static int cmd_theory(int argc, char **argv)
 {
-    double width = NAN, slope = NAN, variance = NAN, depth = NAN, eps = 1e-3;
-    int nfamilies = 2;
-    lyap_family families[2] = {LYAP_FAMILY_GAUSSIAN, LYAP_FAMILY_ORTHOGONAL};
-    for (int i = 2; i < argc; i++) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--width") && strcmp(opt, "--slope") && strcmp(opt, "--family") && strcmp(opt, "--variance") &&
-            strcmp(opt, "--depth") && strcmp(opt, "--eps"))
-            return usage_error("theory: unknown option '%s'", opt);
-        if (!val)
-            return usage_error("theory: %s needs a value", opt);
-        i++;
-        if (strcmp(opt, "--family") == 0) {
-            nfamilies = 1;
-            if (lyap_family_parse(val, &families[0]) != 0) {
-                fprintf(stderr, "lyapdiag: --family: unknown family '%s'; choose from %s\n", val,
-                        lyap_family_choices());
-                return EXIT_USAGE;
-            }
-        } else if (parse_double_arg(opt, val, strcmp(opt, "--width") == 0   ? &width
-                                              : strcmp(opt, "--slope") == 0 ? &slope
-                                              : strcmp(opt, "--depth") == 0 ? &depth
-                                              : strcmp(opt, "--eps") == 0   ? &eps
-                                                                            : &variance)) {
-            return EXIT_USAGE;
-        }
-    }
-    if (isnan(width) || isnan(slope))
-        return usage_error("theory: %s", "--width and --slope are required");
-    if (width != floor(width) || width < 1 || width > LYAP_DECK_MAX_WIDTH)
-        return bad_value(width, "theory: --width must be a whole number from 1 to 65536, not %s");
-    if (slope < 0 || slope > 1)
-        return bad_value(slope, "theory: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s");
-    if (!isnan(variance) && variance <= 0)
-        return bad_value(variance, "theory: --variance must be > 0, not %s");
-    if (!isnan(depth) && (depth != floor(depth) || depth < 1 || depth > LYAP_DECK_MAX_DEPTH))
-        return bad_value(depth, "theory: --depth must be a whole number of layers from 1 to 1000000000, not %s");
-    if (!(eps > 0 && eps < 1))
-        return bad_value(eps, "theory: --eps must lie strictly between 0 and 1 (default 1e-3), not %s");
-
-    int d = (int)width;
-    printf("Exact theory (doc/THEORY.md) at width d = %d, slope a = %g; natural log, per layer\n", d, slope);
-    printf("%-23s %-10s %12s %14s %14s %14s\n", "family", "scale", "variance s2", "lambda", "v", "s2_crit");
-    for (int i = 0; i < nfamilies; i++) {
-        lyap_family f = families[i];
-        double standard = lyap_theory_standard_variance(f, slope), crit;
-        int status = lyap_theory_exact(f, d, slope, 1.0, NULL, NULL, &crit);
-        if (status == LYAP_OK)
-            status = print_theory_row(f, d, slope, isnan(variance) ? standard : variance,
-                                      isnan(variance) ? lyap_family_info_of(f)->standard_scale : "given");
-        if (status == LYAP_OK && isfinite(crit))
-            status = print_theory_row(f, d, slope, crit, "Lyapunov");
-        if (status != LYAP_OK) {
-            fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
-            return EXIT_RUN_FAILED;
-        }
-    }
-    for (int i = 0; i < nfamilies; i++) {
-        const lyap_family_info *info = lyap_family_info_of(families[i]);
-        if (info->theory == LYAP_THEORY_NONE && slope > 0)
-            printf("%s weights have no closed form (nan): estimate them with a deck (lyapdiag run).\n",
-                   info->name);
-        if (!info->limit_theorems)
-            printf("%s weights have no density: outside the assumptions of the limit theorems (doc/THEORY.md), "
-                   "so a deck's lambda and v are estimates without that guarantee.\n", info->name);
-        if (info->dies_at_every_slope)
-            printf("%s weights can kill the signal exactly (W x = 0: rows cancel) at every slope, with a "
-                   "per-layer probability that is unknown in closed form and largest at small widths.\n",
-                   info->name);
-    }
-    int dies = 0;
-    for (int i = 0; i < nfamilies; i++)
-        dies |= lyap_theory_death_probability(families[i], d, slope) > 0;
-    if (dies)
-        printf("slope 0 is ReLU: a layer kills the signal with probability 2^-%d, so lambda = -inf at every "
-               "variance.\n", d);
-    printf("lambda < 0: activations vanish with depth; > 0: they explode; s2_crit gives lambda = 0.\n");
-    if (!isnan(depth) && print_depth_table(nfamilies, families, d, slope, variance, (int)depth, eps) != LYAP_OK) {
+    theory_answer t = {0};
+    char notes[MAX_NOTES][NOTE_LENGTH];
+    int status = parse_theory_options(argc, argv, &t.opt);
+    if (status == CLI_HELP)
+        return 0;
+    if (status != LYAP_OK)
+        return usage_failed("theory");
+    status = compute_theory(&t);
+    if (status == LYAP_EUSAGE)
+        return usage_failed("theory");
+    if (status != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
     }
+    int nnotes = theory_notes(&t, notes);
+    if (t.opt.format == FORMAT_CSV)
+        print_csv(&t);
+    else if (t.opt.format == FORMAT_JSON)
+        print_json(&t, nnotes, notes);
+    else
+        print_table(&t, nnotes, notes);
     return 0;
 }
 
@@ -255,38 +798,47 @@ typedef struct {
     int quiet, resume, overwrite, threads;
 } run_options;
 
+static const cli_option run_options_table[] = {
+    {"--output", "phase.nc", NULL}, {"--resume", NULL, NULL}, {"--overwrite", NULL, NULL},
+    {"--threads", "4", NULL}, {"--quiet", NULL, NULL}, {NULL, NULL, NULL}};
+
+static int run_option(const char *name, const char *value, run_options *opt)
+{
+    if (strcmp(name, "--output") == 0)
+        opt->output = value;
+    else if (strcmp(name, "--threads") == 0)
+        return parse_whole(name, value, 1, 256, &opt->threads);
+    else
+        *(strcmp(name, "--quiet") == 0 ? &opt->quiet : strcmp(name, "--resume") == 0 ? &opt->resume
+                                                                                      : &opt->overwrite) = 1;
+    return LYAP_OK;
+}
+
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
 static int parse_run_options(int argc, char **argv, run_options *opt)
 {
     *opt = (run_options){.threads = 1, .program = argv[0]};
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--quiet") == 0) {
-            opt->quiet = 1;
-        } else if (strcmp(argv[i], "--resume") == 0) {
-            opt->resume = 1;
-        } else if (strcmp(argv[i], "--overwrite") == 0) {
-            opt->overwrite = 1;
-        } else if (strcmp(argv[i], "--threads") == 0) {
-            char *end = NULL;
-            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (!end || *end != '\0' || n < 1 || n > 256)
-                return usage_error("run: --threads needs a whole number from 1 to 256%s", "");
-            opt->threads = (int)n;
-            i++;
-        } else if (strcmp(argv[i], "--output") == 0) {
-            if (i + 1 >= argc)
-                return usage_error("run: %s needs a file name", argv[i]);
-            opt->output = argv[++i];
-        } else if (argv[i][0] == '-' || opt->deck_path) {
-            return usage_error("run: unexpected argument '%s'", argv[i]);
-        } else {
-            opt->deck_path = argv[i];
-        }
+    cli_args a = {.command = "run", .usage = usage_run, .options = run_options_table, .argc = argc, .next = 2,
+                  .argv = argv};
+    const cli_option *o;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &o, &value)) == CLI_OPTION || r == CLI_OPERAND) {
+        if (r == CLI_OPTION)
+            LYAP_CALL(run_option(o->name, value, opt));
+        else if (opt->deck_path)
+            return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s': one DECK only, and %s is the deck", value,
+                             opt->deck_path);
+        else
+            opt->deck_path = value;
     }
+    if (r != CLI_END)
+        return r;
     if (!opt->deck_path)
-        return usage_error("run: %s", "missing DECK (e.g. lyapdiag run inputs/quick.ini)");
+        return lyap_fail(LYAP_EUSAGE, "missing DECK (e.g. lyapdiag run inputs/quick.ini)");
     if (opt->resume && opt->overwrite)
-        return usage_error("run: %s", "--resume keeps FILE.partial and --overwrite discards it: give one of them");
-    return 0;
+        return lyap_fail(LYAP_EUSAGE, "--resume keeps FILE.partial and --overwrite discards it: give one of them");
+    return LYAP_OK;
 }
 
 static int store_result(void *ctx, long task, const lyap_task_result *result)
@@ -443,8 +995,10 @@ static int cmd_run(int argc, char **argv)
     const char *resumed_from = NULL;
 
     int usage = parse_run_options(argc, argv, &opt);
-    if (usage)
-        return usage;
+    if (usage == CLI_HELP)
+        return 0;
+    if (usage != LYAP_OK)
+        return usage_failed("run");
     if (lyap_sched_init(&argc, &argv) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
@@ -508,68 +1062,53 @@ static int cmd_run(int argc, char **argv)
 
 /* ---- lyapdiag init ------------------------------------------------------------- */
 
-/* A whole number from MIN to MAX for OPTION (returns 0), else a usage error. */
-static int parse_count_arg(const char *option, const char *text, long min, long max, int *out)
+static const cli_option init_options_table[] = {
+    {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--depth", "60", NULL}, {"--output", "W.nc", NULL},
+    {"--family", "gaussian", NULL}, {"--candidates", "8", NULL}, {"--inputs", "16", NULL}, {"--seed", "1", NULL},
+    {"--variance", "2", NULL}, {"--out", "W.nc", "--output"}, {NULL, NULL, NULL}};
+
+/* One `init` option and its value into SPEC or *OUT. */
+static int init_option(const char *name, const char *value, lyap_initnet_spec *spec, const char **out)
 {
-    double x;
-    if (parse_double_arg(option, text, &x))
-        return EXIT_USAGE;
-    if (x != floor(x) || x < min || x > max) {
-        fprintf(stderr, "lyapdiag: init: %s must be a whole number from %ld to %ld, not %s; see 'lyapdiag --help'\n",
-                option, min, max, text);
-        return EXIT_USAGE;
-    }
-    *out = (int)x;
-    return 0;
+    if (strcmp(name, "--width") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_WIDTH, &spec->width);
+    if (strcmp(name, "--depth") == 0)
+        return parse_whole(name, value, 1, LYAP_DECK_MAX_DEPTH, &spec->depth);
+    if (strcmp(name, "--candidates") == 0)
+        return parse_whole(name, value, 1, 1000000, &spec->candidates);
+    if (strcmp(name, "--inputs") == 0)
+        return parse_whole(name, value, 1, 1000000, &spec->inputs);
+    if (strcmp(name, "--slope") == 0)
+        return parse_slope(name, value, &spec->slope);
+    if (strcmp(name, "--variance") == 0)
+        return parse_variance(name, value, &spec->variance);
+    if (strcmp(name, "--seed") == 0)
+        return parse_seed(name, value, &spec->seed);
+    if (strcmp(name, "--family") == 0)
+        return parse_family(name, value, &spec->family);
+    *out = value; /* --output */
+    return LYAP_OK;
 }
 
-/* One `init` option and its value into SPEC or *OUT; 0 or EXIT_USAGE. */
-static int parse_init_option(const char *opt, const char *val, lyap_initnet_spec *spec, const char **out)
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_init_options(int argc, char **argv, lyap_initnet_spec *spec, const char **out)
 {
-    if (strcmp(opt, "--width") == 0)
-        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_WIDTH, &spec->width);
-    if (strcmp(opt, "--depth") == 0)
-        return parse_count_arg(opt, val, 1, LYAP_DECK_MAX_DEPTH, &spec->depth);
-    if (strcmp(opt, "--candidates") == 0)
-        return parse_count_arg(opt, val, 1, 1000000, &spec->candidates);
-    if (strcmp(opt, "--inputs") == 0)
-        return parse_count_arg(opt, val, 1, 1000000, &spec->inputs);
-    if (strcmp(opt, "--slope") == 0) {
-        if (parse_double_arg(opt, val, &spec->slope))
-            return EXIT_USAGE;
-        return spec->slope < 0 || spec->slope > 1
-                   ? usage_error("init: --slope must lie in [0, 1] (0 = ReLU, 1 = linear), not %s", val) : 0;
-    }
-    if (strcmp(opt, "--variance") == 0) {
-        if (parse_double_arg(opt, val, &spec->variance))
-            return EXIT_USAGE;
-        return spec->variance > 0 ? 0 : usage_error("init: --variance must be > 0, not %s", val);
-    }
-    if (strcmp(opt, "--seed") == 0) {
-        char *end;
-        errno = 0;
-        spec->seed = strtoull(val, &end, 10);
-        return val[0] < '0' || val[0] > '9' || *end != '\0' || errno == ERANGE
-                   ? usage_error("init: --seed must be a whole number from 0 to 2^64-1, not '%s'", val) : 0;
-    }
-    if (strcmp(opt, "--family") == 0) {
-        if (lyap_family_parse(val, &spec->family) == 0)
-            return 0;
-        fprintf(stderr, "lyapdiag: --family: unknown family '%s'; choose from %s\n", val, lyap_family_choices());
-        return EXIT_USAGE;
-    }
-    if (strcmp(opt, "--out") == 0) {
-        *out = val;
-        return val[0] ? 0 : usage_error("init: --out needs a file name (e.g. --out W.nc)%s", "");
-    }
-    return usage_error("init: unknown option '%s'", opt);
-}
-
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+    cli_args a = {.command = "init", .usage = usage_init, .families = 1, .options = init_options_table,
+                  .argc = argc, .next = 2, .argv = argv};
+    const cli_option *opt;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &opt, &value)) == CLI_OPTION)
+        LYAP_CALL(init_option(opt->name, value, spec, out));
+    if (r == CLI_OPERAND)
+        return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s'; init takes only options", value);
+    if (r != CLI_END)
+        return r;
+    if (spec->width == 0 || isnan(spec->slope) || spec->depth == 0)
+        return lyap_fail(LYAP_EUSAGE, "--width, --slope and --depth are required");
+    if (!*out)
+        return lyap_fail(LYAP_EUSAGE, "--output FILE is required, e.g. --output W.nc");
+    return LYAP_OK;
 }
 
 static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
@@ -586,6 +1125,7 @@ static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
            net->chosen, s->candidates, net->scores[net->chosen], s->inputs, lo, hi, elapsed);
 }
 
+
 static int cmd_init(int argc, char **argv)
 {
     lyap_initnet_spec spec = {.family = LYAP_FAMILY_GAUSSIAN, .slope = NAN, .variance = NAN, .seed = 1,
@@ -594,21 +1134,15 @@ static int cmd_init(int argc, char **argv)
     const char *out = NULL;
     char history[2048];
     struct timespec start;
-    for (int i = 2; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            return usage_error("init: %s needs a value", argv[i]);
-        int usage = parse_init_option(argv[i], argv[i + 1], &spec, &out);
-        if (usage)
-            return usage;
-    }
-    if (spec.width == 0 || isnan(spec.slope) || spec.depth == 0)
-        return usage_error("init: %s", "--width, --slope and --depth are required");
-    if (!out)
-        return usage_error("init: %s", "--out FILE is required (e.g. --out W.nc)");
+    int status = parse_init_options(argc, argv, &spec, &out);
+    if (status == CLI_HELP)
+        return 0;
+    if (status != LYAP_OK)
+        return usage_failed("init");
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     lyap_propagate_set_blas_threads(1); /* small GEMMs and QRs: threads cost more than they give (2x at d = 256) */
-    int status = lyap_initnet_check(&spec);
+    status = lyap_initnet_check(&spec);
     if (status == LYAP_OK)
         status = lyap_initnet_check_output(out);
     if (status == LYAP_OK)
@@ -622,8 +1156,20 @@ static int cmd_init(int argc, char **argv)
     else if (status != LYAP_EUSAGE)
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
     lyap_initnet_free(&net);
-    return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_error("init: %s", lyap_error_message())
-                                                         : EXIT_RUN_FAILED;
+    return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_failed("init") : EXIT_RUN_FAILED;
+}
+
+/* A mistyped command: the nearest one, as for options. */
+static int unknown_command(const char *name)
+{
+    const char *commands[] = {"run", "theory", "init"};
+    for (int i = 0; i < 3; i++)
+        if (lyap_deck_edit_distance(name, commands[i]) <= 2) {
+            fprintf(stderr, "lyapdiag: unknown command '%s'; did you mean '%s'? (see 'lyapdiag --help')\n", name,
+                    commands[i]);
+            return EXIT_USAGE;
+        }
+    return usage_error("unknown command '%s' (run, theory or init)", name);
 }
 
 int main(int argc, char **argv)
@@ -631,8 +1177,9 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage_error("%s", "missing command (run, theory or init)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, stdout);
-        printf("\nFAMILIES (weight families, doc/THEORY.md): %s\n\n", lyap_family_choices());
+        printf("Usage:\n%s%s%s%s", usage_run, usage_theory, usage_init, usage_misc);
+        print_families();
+        printf("\n");
         fputs(usage_footer, stdout);
         return 0;
     }
@@ -654,5 +1201,5 @@ int main(int argc, char **argv)
         return cmd_theory(argc, argv);
     if (strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
-    return usage_error("unknown command '%s' (run, theory or init)", argv[1]);
+    return unknown_command(argv[1]);
 }

@@ -1212,7 +1212,7 @@ int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char 
     nc.writing = tmp;
     int status = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc.ncid);
     if (status != NC_NOERR) {
-        status = lyap_fail(LYAP_EIO, "%s: cannot write (%s while creating %s); choose a writable path with --out",
+        status = lyap_fail(LYAP_EIO, "%s: cannot write (%s while creating %s); choose a writable path with --output",
                            path, nc_strerror(status), tmp);
         free(tmp);
         return status;

@@ -43,7 +43,7 @@ expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+
 expect_error "no command" 2 "missing command" "$L"
 expect_error "unknown command" 2 "unknown command 'frobnicate'" "$L" frobnicate
 expect_error "run without deck" 2 "missing DECK" "$L" run
-expect_error "unknown run option" 2 "unexpected argument '--fast'" "$L" run good.ini --fast
+expect_error "unknown run option" 2 "unknown option '--fast'; the options are --output" "$L" run good.ini --fast
 expect_error "theory slope" 2 "slope must lie in \[0, 1\]" "$L" theory --width 4 --slope 1.5
 expect_error "theory width" 2 "width must be a whole number" "$L" theory --width 0 --slope 0.1
 expect_error "theory family" 2 "unknown family 'normal'" "$L" theory --width 4 --slope 0.1 --family normal

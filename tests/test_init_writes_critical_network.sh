@@ -14,7 +14,7 @@ CHECK=$top_builddir/tests/check_init_file
 # good NAME DEPTH WIDTH ARGS...: init into NAME.nc, then check it.
 good() {
   local name=$1 depth=$2 width=$3; shift 3
-  if "$L" init --width "$width" --depth "$depth" --out "$name.nc" "$@" >"$name.out" 2>&1 &&
+  if "$L" init --width "$width" --depth "$depth" --output "$name.nc" "$@" >"$name.out" 2>&1 &&
     "$CHECK" "$name.nc" "$depth" "$width" >"$name.check" 2>&1; then
     pass "$name: $(grep -c '^PASS' "$name.check") checks; $(grep '^chosen' "$name.check")"
   else
@@ -35,13 +35,13 @@ grep -q '^PASS: variance 2 (user)' uniform-user.check && pass "uniform: variance
 
 # Reproducible: the seed alone fixes the weights (not the scoring inputs);
 # the variance scales them (sqrt(8/8) / sqrt(2/8) = 2 exactly).
-"$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 7 --out a.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 7 --out b.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 8 --out c.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --inputs 3 --out d.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --inputs 5 --out e.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --variance 2 --out s2.nc >/dev/null &&
-  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --variance 8 --out s8.nc >/dev/null ||
+"$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 7 --output a.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 7 --output b.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --candidates 4 --seed 8 --output c.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --inputs 3 --output d.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --inputs 5 --output e.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --variance 2 --output s2.nc >/dev/null &&
+  "$L" init --width 8 --slope 0.1 --depth 50 --seed 7 --variance 8 --output s8.nc >/dev/null ||
   fail "reproducibility runs"
 "$CHECK" --compare a.nc b.nc && pass "same seed: identical weights" || fail "same seed gave different weights"
 "$CHECK" --compare a.nc c.nc >/dev/null && fail "seeds 7 and 8 gave the same weights" || pass "different seed: different weights"
@@ -54,36 +54,36 @@ bad() {
   expect_error "$name" 2 "$pattern" "$L" init "$@"
 }
 base="--width 8 --slope 0.1 --depth 50"
-bad "width 0" "--width must be a whole number from 1 to 65536, not 0" --width 0 --slope 0.1 --depth 50 --out bad.nc
-bad "fractional width" "--width must be a whole number" --width 2.5 --slope 0.1 --depth 50 --out bad.nc
-bad "slope above 1" "--slope must lie in \[0, 1\]" --width 8 --slope 1.5 --depth 50 --out bad.nc
-bad "negative slope" "--slope must lie in \[0, 1\]" --width 8 --slope -0.1 --depth 50 --out bad.nc
-bad "depth 0" "--depth must be a whole number from 1" $base --depth 0 --out bad.nc
-bad "candidates 0" "--candidates must be a whole number from 1" $base --candidates 0 --out bad.nc
-bad "inputs 0" "--inputs must be a whole number from 1" $base --inputs 0 --out bad.nc
-bad "variance 0" "--variance must be > 0" $base --variance 0 --out bad.nc
-bad "negative seed" "--seed must be a whole number from 0 to 2\^64-1" $base --seed -1 --out bad.nc
-bad "odd looks-linear width" "--width 7 is odd.*give an even --width" --width 7 --slope 0.1 --depth 50 --family looks-linear --out bad.nc
-bad "uniform needs --variance" "--family uniform has no closed-form critical variance.*give --variance" $base --family uniform --out bad.nc
-bad "ReLU needs --variance" "--slope 0 \(ReLU\) has no finite critical variance.*give --variance" --width 8 --slope 0 --depth 50 --out bad.nc
-bad "unknown family" "unknown family 'normal'; choose from" $base --family normal --out bad.nc
-bad "unknown option" "unknown option '--fast'" $base --fast yes --out bad.nc
-bad "missing --out" "--out FILE is required" $base
-bad "--out without value" "--out needs a value" $base --out
-bad "missing --depth" "--width, --slope and --depth are required" --width 8 --slope 0.1 --out bad.nc
+bad "width 0" "--width must be a whole number from 1 to 65536, not 0" --width 0 --slope 0.1 --depth 50 --output bad.nc
+bad "fractional width" "--width must be a whole number" --width 2.5 --slope 0.1 --depth 50 --output bad.nc
+bad "slope above 1" "--slope must lie in \[0, 1\]" --width 8 --slope 1.5 --depth 50 --output bad.nc
+bad "negative slope" "--slope must lie in \[0, 1\]" --width 8 --slope -0.1 --depth 50 --output bad.nc
+bad "depth 0" "--depth must be a whole number from 1" $base --depth 0 --output bad.nc
+bad "candidates 0" "--candidates must be a whole number from 1" $base --candidates 0 --output bad.nc
+bad "inputs 0" "--inputs must be a whole number from 1" $base --inputs 0 --output bad.nc
+bad "variance 0" "--variance must be > 0" $base --variance 0 --output bad.nc
+bad "negative seed" "--seed must be a whole number from 0 to 2\^64-1" $base --seed -1 --output bad.nc
+bad "odd looks-linear width" "--width 7 is odd.*give an even --width" --width 7 --slope 0.1 --depth 50 --family looks-linear --output bad.nc
+bad "uniform needs --variance" "--family uniform has no closed-form critical variance.*give --variance" $base --family uniform --output bad.nc
+bad "ReLU needs --variance" "--slope 0 \(ReLU\) has no finite critical variance.*give --variance" --width 8 --slope 0 --depth 50 --output bad.nc
+bad "unknown family" "unknown family 'normal'; choose from" $base --family normal --output bad.nc
+bad "unknown option" "unknown option '--fast'" $base --fast yes --output bad.nc
+bad "missing --output" "--output FILE is required" $base
+bad "--output without value" "--output needs a value" $base --output
+bad "missing --depth" "--width, --slope and --depth are required" --width 8 --slope 0.1 --output bad.nc
 # Runtime failures: exit 1, still no file.
-expect_error "output in a missing directory" 1 "error: --out /nonexistent/dir/x.nc: directory /nonexistent/dir does not exist" \
-  "$L" init $base --out /nonexistent/dir/x.nc
+expect_error "output in a missing directory" 1 "error: --output /nonexistent/dir/x.nc: directory /nonexistent/dir does not exist" \
+  "$L" init $base --output /nonexistent/dir/x.nc
 mkdir -p outdir
-expect_error "output is a directory" 1 "error: --out outdir: is a directory" "$L" init $base --out outdir
+expect_error "output is a directory" 1 "error: --output outdir: is a directory" "$L" init $base --output outdir
 expect_error "more memory than the node has" 1 "error: the network needs about [0-9.]+ GB .* reduce --depth or --width" \
-  "$L" init --width 65536 --slope 0.1 --depth 100000 --out bad.nc
+  "$L" init --width 65536 --slope 0.1 --depth 100000 --output bad.nc
 mkdir -p blocked.nc.tmp # the temporary file cannot be created: the write fails after the work
-expect_error "write failure" 1 "error: blocked.nc: cannot write .*--out" "$L" init $base --out blocked.nc
+expect_error "write failure" 1 "error: blocked.nc: cannot write .*--output" "$L" init $base --output blocked.nc
 [ -z "$(ls bad.nc* blocked.nc 2>/dev/null)" ] && [ -z "$(ls outdir)" ] && pass "no output file after any error" ||
   fail "files left after errors: $(ls bad.nc* blocked.nc outdir/* 2>/dev/null)"
 
-"$L" --help | grep -q 'lyapdiag init --width D --slope A --depth L --out W.nc' && pass "--help documents init" ||
+"$L" --help | grep -q 'lyapdiag init --width D --slope A --depth L --output W.nc' && pass "--help documents init" ||
   fail "--help lacks init"
 
 if "$PYTHON3" -c 'import xarray, netCDF4' 2>/dev/null; then

@@ -126,6 +126,10 @@ void lyap_deck_print_reference(FILE *out);
 int lyap_deck_key_count(void);
 void lyap_deck_key(int i, const char **section, const char **name, const char **example, int *may_change_on_resume);
 
+/* Levenshtein distance of two short strings (99 beyond 63 characters): the
+ * "did you mean" of unknown deck keys and of unknown command-line options. */
+int lyap_deck_edit_distance(const char *a, const char *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -60,7 +60,7 @@ typedef struct {
  * memory; LYAP_EMATH if the theory fails. Messages name the flag and the fix. */
 int lyap_initnet_check(const lyap_initnet_spec *spec);
 
-/* Checks, before any work, that PATH (given as --out) can be written: not a
+/* Checks, before any work, that PATH (given as --output) can be written: not a
  * directory, in an existing directory this process may write to.
  * LYAP_EIO naming the cause and the fix otherwise. */
 int lyap_initnet_check_output(const char *path);
