@@ -504,7 +504,7 @@ static int estimate_at_unit_variance(const theory_options *o, lyap_family f, mon
     lyap_task_result res;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    LYAP_CALL(lyap_task_result_init(&res, (lyap_result_dims){1, 1, 0}));
+    LYAP_CALL(lyap_task_result_init(&res, (lyap_result_dims){.nvariances = 1, .ndepths = 1}));
     int status = lyap_estimate_task(&spec, &res, NULL, NULL);
     if (status == LYAP_OK)
         *mc = (monte_carlo_answer){.lambda = *res.lambda, .v = *res.clt_variance, .s2_crit = *res.variance_crit,
