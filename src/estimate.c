@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lyapdiag/autocorr.h"
+#include "lyapdiag/biaschain.h"
 #include "lyapdiag/biaslaw.h"
 #include "lyapdiag/biastheory.h"
 #include "lyapdiag/depthlaw.h"
@@ -502,35 +503,90 @@ static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, i
     return status;
 }
 
+/* How a task's signal chains with biases run (THEORY.md "Biases"): the
+ * exact O(1) chain of q for gaussian weights, the O(d) chain of
+ * orthogonal weights (biaschain.h), or the matrix path with a bias vector
+ * per layer (every other family, and method = matrix). */
+typedef enum { CHAIN_EXACT, CHAIN_ORTHOGONAL, CHAIN_MATRIX } chain_path;
+
+static chain_path chain_path_of(const lyap_task_spec *spec)
+{
+    if (lyap_method_resolve(spec->method, spec->family) == LYAP_METHOD_MATRIX)
+        return CHAIN_MATRIX;
+    return lyap_family_info_of(spec->family)->theory == LYAP_THEORY_GAUSSIAN ? CHAIN_EXACT : CHAIN_ORTHOGONAL;
+}
+
+/* Depth K of replica R: each column's m_L = exp(LOG_M[j]) into its slot,
+ * and the replica mean into the depth's running statistics. */
+static void record_depth(const layout *l, int k, int r, int batch, const double *log_m, double *chain)
+{
+    double mean = 0, *slot = chain + l->chain_samples + k * l->samples_per_depth + (size_t)r * batch;
+    for (int j = 0; j < batch; j++) {
+        slot[j] = exp(log_m[j]);
+        mean += slot[j] / batch;
+    }
+    fstats_push(chain + CHAIN_DEPTHS + (size_t)k * FS_LEN, mean);
+}
+
+/* Replica R of an orthogonal chain: column j is the independent chain
+ * R batch + j, all depths at once (O(d) a layer: milliseconds). WORK:
+ * 2 d + depths (batch + 1) doubles. */
+static int orthogonal_chain(const lyap_task_spec *spec, uint64_t key, double s2, double sb2, int r, double *work,
+                            const layout *l, double *chain)
+{
+    int nd = spec->ndepths, batch = spec->batch;
+    double *column = work + 2 * (size_t)spec->width, *log_m = column + nd;
+    lyap_biaschain_spec o = {spec->width, spec->slope, s2, sb2, spec->input_m0, spec->seed, key};
+    for (int j = 0; j < batch; j++) {
+        LYAP_CALL(lyap_biaschain_orthogonal(&o, r * batch + j, spec->depths, nd, work, column));
+        for (int k = 0; k < nd; k++)
+            log_m[(size_t)k * batch + j] = column[k];
+    }
+    for (int k = 0; k < nd; k++)
+        record_depth(l, k, r, batch, log_m + (size_t)k * batch, chain);
+    return LYAP_OK;
+}
+
 /* Signal chain replicas FIRST .. FIRST+COUNT-1 with biases at weight
- * variance S2 and bias variance SB2 (THEORY.md "Biases": the exact chain
- * of q = |x|^2, gaussian weights) into chain section CHAIN (zeroed): per
+ * variance S2 and bias variance SB2 into chain section CHAIN (zeroed): per
  * recorded depth the replica mean of m_L = q_L/d over the columns, and
- * every column's m_L in its slot. */
-static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double sb2, double *log_q, int first,
+ * every column's m_L in its slot. WORK: 2 d + depths (batch + 1) + batch
+ * doubles (orthogonal_chain's; the exact and matrix paths use BATCH). */
+static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double sb2, double *work, int first,
                        int count, progress *prog, const layout *l, double *chain)
 {
     const lyap_task_spec *spec = prog->spec;
     int nd = spec->ndepths, batch = spec->batch, depth = spec->depths[nd - 1];
-    double log_d = log(spec->width);
+    chain_path path = chain_path_of(spec);
+    double log_d = log(spec->width), *log_q = work;
     int status = LYAP_OK;
     for (int r = first; status == LYAP_OK && r < first + count; r++) {
-        lyap_propagate_start(plan, spec->seed, key, r, s2);
-        for (int j = 0; j < batch; j++)
-            log_q[j] = log_d + log(spec->input_m0);
-        for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
-            status = lyap_propagate_signal_layer(plan, s2, sb2, log_q);
-            if (status == LYAP_OK)
-                status = poll_within(prog, layer, depth);
-            if (status != LYAP_OK || layer != spec->depths[k])
-                continue;
-            double mean = 0, *slot = chain + l->chain_samples + k * l->samples_per_depth + (size_t)r * batch;
-            for (int j = 0; j < batch; j++) {
-                slot[j] = exp(log_q[j] - log_d);
-                mean += slot[j] / batch;
+        if (path == CHAIN_ORTHOGONAL) {
+            status = orthogonal_chain(spec, key, s2, sb2, r, work, l, chain);
+        } else {
+            if (path == CHAIN_MATRIX)
+                status = lyap_propagate_set_biases(plan, sb2, spec->input_m0);
+            lyap_propagate_start(plan, spec->seed, key, r, s2);
+            for (int j = 0; j < batch; j++)
+                log_q[j] = log_d + log(spec->input_m0);
+            for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
+                if (path == CHAIN_EXACT) {
+                    status = lyap_propagate_signal_layer(plan, s2, sb2, log_q);
+                } else if ((status = lyap_propagate_layer(plan, log_q)) == LYAP_OK) {
+                    const double *log_norm = lyap_propagate_log_norms(plan); /* log_q: scratch increments */
+                    for (int j = 0; j < batch; j++)
+                        log_q[j] = 2 * log_norm[j];
+                }
+                if (status == LYAP_OK)
+                    status = poll_within(prog, layer, depth);
+                if (status != LYAP_OK || layer != spec->depths[k])
+                    continue;
+                for (int j = 0; j < batch; j++)
+                    log_q[j] -= log_d; /* m_L = q_L / d, then back */
+                record_depth(l, k++, r, batch, log_q, chain);
+                for (int j = 0; j < batch; j++)
+                    log_q[j] += log_d;
             }
-            fstats_push(chain + CHAIN_DEPTHS + (size_t)k * FS_LEN, mean);
-            k++;
         }
         if (status == LYAP_OK) {
             chain[CHAIN_REPLICAS]++;
@@ -659,11 +715,16 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
     if (status == LYAP_OK && l.k > 0)
         status = spectrum_block(spec, lyap_rng_task_key(spec->family, spec->width, spec->slope, 0), first, count,
                                 &prog, state + l.spectrum);
+    double *work = NULL; /* the signal chains' (chain_block) */
+    if (status == LYAP_OK && l.nchains > 0)
+        status = lyap_alloc(&work, 2 * (size_t)spec->width + (size_t)spec->ndepths * (spec->batch + 1) + spec->batch,
+                            sizeof *work, "signal chains");
     for (int c = 0; status == LYAP_OK && c < l.nchains; c++) {
         double s2 = spec->variances[c / spec->nbias_variances], sb2 = spec->bias_variances[c % spec->nbias_variances];
         uint64_t key = lyap_rng_bias_key(spec->family, spec->width, spec->slope, s2, sb2);
-        status = chain_block(plan, key, s2, sb2, col.cum, first, count, &prog, &l, state + l.chains + c * l.chain_len);
+        status = chain_block(plan, key, s2, sb2, work, first, count, &prog, &l, state + l.chains + c * l.chain_len);
     }
+    free(work);
     if (status == LYAP_OK && block == 0)
         status = compute_theory(spec, &l, state + l.theory);
     lyap_propagate_plan_destroy(&plan);

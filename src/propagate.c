@@ -37,7 +37,8 @@ struct lyap_propagate_plan_s {
      * this many times the scale of 0 are rounding residues of an exact 0 */
     double residue_factor;
     /* biases (lyap_propagate_set_biases): sd 0 = none */
-    double bias_sd, log_norm0; /* sqrt(sb2), log|x_0| */
+    int biased;                /* lyap_propagate_set_biases was called: log-norms tracked */
+    double bias_sd, log_norm0; /* sqrt(sb2) (0: none added), log|x_0| */
     double *b, *log_norm;      /* [d] this layer's biases, [batch] log|x_l| per column */
     /* current replica */
     uint64_t seed, task_key;
@@ -184,8 +185,9 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     activate_and_normalize(p->d, p->batch, 1.0, p->x, unused_lognorm);
     for (size_t i = 0; p->single && i < (size_t)p->d * p->batch; i++)
         p->xf[i] = (float)p->x[i];
-    for (int j = 0; p->bias_sd > 0 && j < p->batch; j++)
-        p->log_norm[j] = p->log_norm0;
+    if (p->biased) /* the inputs at |x_0|^2 = d m0 */
+        for (int j = 0; j < p->batch; j++)
+            p->log_norm[j] = p->log_norm0;
 }
 
 int lyap_propagate_set_biases(lyap_propagate_plan p, double sb2, double m0)
@@ -197,6 +199,7 @@ int lyap_propagate_set_biases(lyap_propagate_plan p, double sb2, double m0)
         LYAP_CALL(lyap_alloc(&p->b, (size_t)p->d, sizeof *p->b, "biases"));
         LYAP_CALL(lyap_alloc(&p->log_norm, (size_t)p->batch, sizeof *p->log_norm, "log-norms"));
     }
+    p->biased = 1;
     p->bias_sd = sqrt(sb2);
     p->log_norm0 = 0.5 * log(p->d * m0);
     return LYAP_OK;
@@ -262,7 +265,7 @@ int lyap_propagate_layer(lyap_propagate_plan p, double *increments)
     if (p->bias_sd > 0)
         add_biases(p);
     activate_and_normalize(d, batch, p->a, p->y, increments);
-    for (int j = 0; p->bias_sd > 0 && j < batch; j++)
+    for (int j = 0; p->biased && j < batch; j++)
         p->log_norm[j] += increments[j];
     double *swap = p->x; /* x_{l-1} had unit norm, so log|y| is the increment */
     p->x = p->y;

@@ -140,16 +140,14 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
     if (status == LYAP_OK)
         status = lyap_deck_parse(text, path, deck);
     free(text);
-    /* The deck knows these keys before the sweep computes all of them
-     * (issue 12, in progress): refuse rather than write a file that
-     * ignores them. Biases run on the gaussian exact chain only. */
+    /* Biases run on the gaussian exact chain, the orthogonal O(d) chain or
+     * the matrix path in double precision (THEORY.md "Biases"). */
     for (int f = 0; status == LYAP_OK && lyap_deck_has_biases(deck) && f < deck->nfamilies; f++)
-        if (lyap_family_info_of(deck->families[f])->theory != LYAP_THEORY_GAUSSIAN ||
-            deck->methods[f] != LYAP_METHOD_EXACT)
-            status = lyap_fail(LYAP_EDECK, "%s: [grid] bias_variances > 0: family %s (method %s) has no path with "
-                               "biases yet, only gaussian with method auto or exact; use families = gaussian, or "
-                               "bias_variances = 0", path, lyap_family_name(deck->families[f]),
-                               lyap_method_name(deck->methods[f]));
+        if (lyap_method_resolve(deck->methods[f], deck->families[f]) == LYAP_METHOD_MATRIX &&
+            deck->precision == LYAP_PRECISION_SINGLE)
+            status = lyap_fail(LYAP_EDECK, "%s: [grid] bias_variances > 0: family %s runs the matrix path, whose "
+                               "single precision has no biases; use [sampling] precision = double", path,
+                               lyap_family_name(deck->families[f]));
     if (status == LYAP_OK && deck->input_cosine_on)
         status = lyap_fail(LYAP_EDECK, "%s: [sampling] input_cosine: the two-input outputs are not computed "
                            "yet; use input_cosine = off", path);

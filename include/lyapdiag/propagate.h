@@ -46,10 +46,11 @@ void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task
 
 /* Networks with biases (THEORY.md "Biases"), matrix path in double only:
  * from the next lyap_propagate_start on, every layer adds a bias vector
- * b_l ~ N(0, SB2 I) (one per network, shared by its inputs) and the inputs
- * start at |x_0|^2 = d M0. Biases are not scale-free, so the plan tracks
- * each column's log-norm (lyap_propagate_log_norms). SB2 = 0 turns them
- * off. LYAP_EINTERNAL on the exact or single-precision path. */
+ * b_l ~ N(0, SB2 I) (one per network, shared by its inputs; none if SB2 =
+ * 0) and the inputs start at |x_0|^2 = d M0. Biases are not scale-free,
+ * so from then on the plan tracks each column's log-norm
+ * (lyap_propagate_log_norms), SB2 = 0 included. LYAP_EINTERNAL on the
+ * exact or single-precision path. */
 int lyap_propagate_set_biases(lyap_propagate_plan plan, double sb2, double m0);
 
 /* log|x_l| of each column after the last layer (with biases; without,
