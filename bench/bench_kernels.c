@@ -148,7 +148,7 @@ static void bench_task(lyap_family f, int d, lyap_method method, lyap_precision 
                            .depths = depths, .seed = 1, .replicas = replicas, .batch = batch, .method = method,
                            .precision = precision};
     lyap_task_result r;
-    lyap_task_result_init(&r, (lyap_result_dims){1, 1, 0});
+    lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = 1, .nspectrum = 0});
     double t0 = now();
     if (lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         fprintf(stderr, "bench: %s\n", lyap_error_message());

@@ -22,6 +22,7 @@
 #include "lyapdiag/rng.h"
 #include "lyapdiag/spectrum.h"
 #include "lyapdiag/theory.h"
+#include "lyapdiag/twoinput.h"
 
 /* Welford's running mean and sum of squared deviations. */
 typedef struct {
@@ -110,7 +111,7 @@ static running_stats fstats_get(const double *s)
 }
 
 /* ---- the block state's layout -------------------------------------------------
- * header | simulation 0 | ... | simulation nsim-1 | spectrum | signal chains | theory
+ * header | simulation 0 | ... | simulation nsim-1 | spectrum | signal chains | input pairs | theory
  * Offsets depend only on the spec, so every block of a task has one layout.
  * Without biases there are no signal chains, and the layout is the
  * bias-free one bit for bit. */
@@ -128,6 +129,9 @@ enum { SPEC_REPLICAS, SPEC_GAP, SPEC_GAP_INF = SPEC_GAP + FS_LEN, SPEC_INDEX, SP
  * and column (a block fills its replicas' slots; the zeros of the others
  * cost nothing packed), so the quantiles merge exactly in block order */
 enum { CHAIN_REPLICAS, CHAIN_DEPTHS };
+/* with input_cosine, per (variance, bias variance or none): the replicas,
+ * and per recorded depth the running moments of the cosine of each pair */
+enum { PAIR_REPLICAS, PAIR_DEPTHS };
 /* the quantiles of m_L reported (signal_q05, signal_median, signal_q95) */
 static const double quantile_levels[] = {0.05, 0.5, 0.95};
 #define NQUANTILES 3
@@ -141,9 +145,10 @@ enum { TH_PRESENT, TH_LAMBDA1, TH_V, TH_CRIT, TH_DEATH, TH_TAILS };
 typedef struct {
     int nsim, nd, k, n_series; /* simulations, depths, spectrum exponents, autocorr series length */
     int nchains;               /* signal chains with biases: variances x bias variances, or 0 */
+    int npairs;                /* input pairs: variances x (bias variances or 1), or 0 */
     size_t nt;                 /* variances x depths */
     size_t tails, autocorr;    /* offsets inside a simulation */
-    size_t sim_len, spectrum, chains, chain_len, theory, length;
+    size_t sim_len, spectrum, chains, chain_len, pairs, pair_len, theory, length;
     size_t th_kappa, th_quantiles; /* offsets inside the theory section (with biases) */
     size_t chain_samples, samples_per_depth; /* a chain's samples of m_L: offset, and per depth */
 } layout;
@@ -177,7 +182,10 @@ static layout layout_of(const lyap_task_spec *spec)
     l.chain_samples = CHAIN_DEPTHS + (size_t)l.nd * FS_LEN;
     l.samples_per_depth = (size_t)spec->replicas * spec->batch;
     l.chain_len = l.chain_samples + (size_t)l.nd * l.samples_per_depth;
-    l.theory = l.chains + (size_t)l.nchains * l.chain_len;
+    l.pairs = l.chains + (size_t)l.nchains * l.chain_len;
+    l.npairs = spec->input_cosine_on ? spec->nvariances * (spec->nbias_variances > 0 ? spec->nbias_variances : 1) : 0;
+    l.pair_len = PAIR_DEPTHS + (size_t)l.nd * FS_LEN;
+    l.theory = l.pairs + (size_t)l.npairs * l.pair_len;
     l.th_kappa = TH_TAILS + 2 * l.nt + (size_t)l.k;
     l.th_quantiles = l.th_kappa + (l.nchains > 0 ? (size_t)spec->nvariances : 0);
     l.length = l.theory + l.th_quantiles + (size_t)NQUANTILES * l.nchains * l.nd;
@@ -596,6 +604,95 @@ static int chain_block(lyap_propagate_plan plan, uint64_t key, double s2, double
     return status;
 }
 
+/* ---- two inputs (input_cosine) ---------------------------------------------- */
+
+/* The streams of input pair section (S2, SB2): the signal chain's key with
+ * a constant flipped, so pairs and chains never share weights. */
+#define PAIR_KEY_SALT 0x2545f4914f6cdd1dULL
+
+/* Pair section P's weight variance and bias variance. */
+static void pair_scales(const lyap_task_spec *spec, int p, double *s2, double *sb2)
+{
+    int nb = spec->nbias_variances > 0 ? spec->nbias_variances : 1;
+    *s2 = spec->variances[p / nb];
+    *sb2 = spec->nbias_variances > 0 ? spec->bias_variances[p % nb] : 0.0;
+}
+
+/* Replicas FIRST .. FIRST+COUNT-1 of pair section P into SECTION (zeroed):
+ * the cosine of each pair at each recorded depth. Gaussian weights on the
+ * exact path: BATCH independent exact (q_x, q_y, x.y) chains per replica
+ * (twoinput.h); otherwise PLAN, a matrix-path plan of batch 2 holding one
+ * pair per network. WORK: 2 d + depths doubles. A pair with an input
+ * exactly 0 has no cosine and is left out. */
+static int pair_block(lyap_propagate_plan plan, int p, double *work, int first, int count, progress *prog,
+                      double *section)
+{
+    const lyap_task_spec *spec = prog->spec;
+    int nd = spec->ndepths, depth = spec->depths[nd - 1];
+    double s2, sb2, *cosine = work + 2 * (size_t)spec->width;
+    pair_scales(spec, p, &s2, &sb2);
+    uint64_t key = lyap_rng_bias_key(spec->family, spec->width, spec->slope, s2, sb2) ^ PAIR_KEY_SALT;
+    int status = LYAP_OK;
+    for (int r = first; status == LYAP_OK && r < first + count; r++) {
+        if (!plan) {
+            lyap_twoinput_spec t = {spec->width, spec->slope, s2, sb2, spec->input_m0, spec->input_cosine,
+                                    spec->seed, key};
+            for (int j = 0; status == LYAP_OK && j < spec->batch; j++) {
+                status = lyap_twoinput_chain(&t, r * spec->batch + j, spec->depths, nd, work, cosine);
+                for (int k = 0; status == LYAP_OK && k < nd; k++)
+                    if (!isnan(cosine[k]))
+                        fstats_push(section + PAIR_DEPTHS + (size_t)k * FS_LEN, cosine[k]);
+            }
+        } else {
+            if (spec->nbias_variances > 0) /* sb2 = 0 included: no bias left from the last section */
+                status = lyap_propagate_set_biases(plan, sb2, spec->input_m0);
+            lyap_propagate_start(plan, spec->seed, key, r, s2);
+            for (int layer = 1, k = 0; status == LYAP_OK && layer <= depth; layer++) {
+                status = lyap_propagate_layer(plan, work);
+                if (status == LYAP_OK)
+                    status = poll_within(prog, layer, depth);
+                if (status != LYAP_OK || layer != spec->depths[k])
+                    continue;
+                const double *x = lyap_propagate_columns(plan), *y = x + spec->width;
+                double c = 0, qx = 0, qy = 0;
+                for (int i = 0; i < spec->width; i++)
+                    c += x[i] * y[i], qx += x[i] * x[i], qy += y[i] * y[i];
+                if (qx > 0 && qy > 0) /* unit columns, or exactly 0 */
+                    fstats_push(section + PAIR_DEPTHS + (size_t)k * FS_LEN, c);
+                k++;
+            }
+        }
+        if (status == LYAP_OK) {
+            section[PAIR_REPLICAS]++;
+            status = poll_progress(prog);
+        }
+    }
+    return status;
+}
+
+/* Every pair section of a block: the exact chains for gaussian weights on
+ * the exact path, else one matrix-path plan of batch 2 for all of them. */
+static int pairs_block(const lyap_task_spec *spec, int first, int count, progress *prog, const layout *l,
+                       double *state)
+{
+    if (l->npairs == 0)
+        return LYAP_OK;
+    lyap_propagate_plan plan = NULL;
+    double *work = NULL;
+    int status = lyap_alloc(&work, 2 * (size_t)spec->width + (size_t)spec->ndepths, sizeof *work, "input pairs");
+    if (status == LYAP_OK && chain_path_of(spec) != CHAIN_EXACT) {
+        status = lyap_propagate_plan_create(spec->family, spec->width, spec->slope, 2, spec->depths[spec->ndepths - 1],
+                                            LYAP_METHOD_MATRIX, LYAP_PRECISION_DOUBLE, &plan);
+        if (status == LYAP_OK)
+            status = lyap_propagate_set_input_cosine(plan, spec->input_cosine);
+    }
+    for (int p = 0; status == LYAP_OK && p < l->npairs; p++)
+        status = pair_block(plan, p, work, first, count, prog, state + l->pairs + p * l->pair_len);
+    lyap_propagate_plan_destroy(&plan);
+    free(work);
+    return status;
+}
+
 /* p_vanish_theory and p_explode_theory from the exact law of
  * log(|x_L|/|x_0|) (gaussian, orthogonal; NaN otherwise): one FFT law per
  * task at unit scale, shifted to each variance by 0.5 L log s2
@@ -698,7 +795,7 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
     memset(state, 0, l.length * sizeof *state);
     state[HDR_FIRST] = block;
     state[HDR_BLOCKS] = 1;
-    progress prog = {spec, poll, poll_ctx, 0, (long)count * (l.nsim + (l.k > 0) + l.nchains)};
+    progress prog = {spec, poll, poll_ctx, 0, (long)count * (l.nsim + (l.k > 0) + l.nchains + l.npairs)};
     lyap_propagate_plan plan = NULL;
     column_state col;
     int status = column_state_init(&col, spec);
@@ -725,6 +822,7 @@ int lyap_estimate_run_block(const lyap_task_spec *requested, int block, double *
         status = chain_block(plan, key, s2, sb2, work, first, count, &prog, &l, state + l.chains + c * l.chain_len);
     }
     free(work);
+    status = status == LYAP_OK ? pairs_block(spec, first, count, &prog, &l, state) : status;
     if (status == LYAP_OK && block == 0)
         status = compute_theory(spec, &l, state + l.theory);
     lyap_propagate_plan_destroy(&plan);
@@ -791,6 +889,13 @@ int lyap_estimate_merge_block(const lyap_task_spec *requested, double *prefix, c
             size_t at = l.chain_samples + k * l.samples_per_depth + first;
             memcpy(into + at, from + at, n * sizeof *into);
         }
+    }
+    for (int p = 0; !csim_of(&l, prefix, 0)[SIM_STOPPED] && p < l.npairs; p++) {
+        double *into = prefix + l.pairs + p * l.pair_len;
+        const double *from = block + l.pairs + p * l.pair_len;
+        into[PAIR_REPLICAS] += from[PAIR_REPLICAS];
+        for (int k = 0; k < l.nd; k++)
+            fstats_merge(into + PAIR_DEPTHS + (size_t)k * FS_LEN, from + PAIR_DEPTHS + (size_t)k * FS_LEN);
     }
     int running = 0;
     for (int s = 0; s < l.nsim; s++) {
@@ -1066,6 +1171,32 @@ static int fill_signal(const lyap_task_spec *spec, const layout *l, const double
     return LYAP_OK;
 }
 
+/* With input_cosine: corr_mean and corr_std per (variance, bias variance
+ * or none, depth) from the pair sections, and the mean-field cosine. */
+static int fill_pairs(const lyap_task_spec *spec, const layout *l, const double *prefix, lyap_task_result *res)
+{
+    int nd = l->nd, depth = spec->depths[nd - 1];
+    double *meanfield = NULL;
+    if (l->npairs > 0)
+        LYAP_CALL(lyap_alloc(&meanfield, (size_t)depth + 1, sizeof *meanfield, "mean-field cosine"));
+    int status = LYAP_OK;
+    for (int p = 0; status == LYAP_OK && p < l->npairs; p++) {
+        double s2, sb2;
+        pair_scales(spec, p, &s2, &sb2);
+        status = lyap_biastheory_meanfield_cosine(spec->slope, s2, sb2, spec->input_m0, spec->input_m0,
+                                                  spec->input_cosine, depth, meanfield);
+        for (int k = 0; status == LYAP_OK && k < nd; k++) {
+            running_stats c = fstats_get(prefix + l->pairs + p * l->pair_len + PAIR_DEPTHS + (size_t)k * FS_LEN);
+            size_t at = (size_t)p * nd + k;
+            res->corr_mean[at] = c.n > 0 ? c.mean : NAN;
+            res->corr_std[at] = c.n > 1 ? sqrt(c.m2 / (double)(c.n - 1)) : NAN;
+            res->corr_meanfield[at] = meanfield[spec->depths[k]];
+        }
+    }
+    free(meanfield);
+    return status;
+}
+
 int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, lyap_task_result *res)
 {
     lyap_task_spec resolved;
@@ -1110,6 +1241,8 @@ int lyap_estimate_finish(const lyap_task_spec *requested, const double *prefix, 
         fill_boundary(spec, res);
         status = fill_signal(spec, &l, prefix, th, res);
     }
+    if (status == LYAP_OK)
+        status = fill_pairs(spec, &l, prefix, res);
     free(moments);
     return status;
 }

@@ -105,8 +105,9 @@ static int define_variable(lyap_ncout *nc, int v, const int *dims)
 {
     const lyap_result_variable *var = &lyap_result_variables[v];
     int vdims[NDIMS] = {dims[DIM_FAMILY], dims[DIM_WIDTH], dims[DIM_SLOPE]}, n = DIM_RESULT;
+    unsigned axes = lyap_result_axes_of(var, nc->dims);
     for (int i = 0; i < LYAP_NAXES; i++)
-        if (var->axes & (1u << i))
+        if (axes & (1u << i))
             vdims[n++] = dims[DIM_RESULT + i];
     int *id = &nc->varid[v], flag = var->storage == LYAP_STORE_FLAG;
     LYAP_CALL(nc_check(nc_def_var(nc->ncid, var->name, flag ? NC_BYTE : NC_DOUBLE, n, vdims, id), nc, var->name));

@@ -38,6 +38,8 @@ struct lyap_propagate_plan_s {
     double residue_factor;
     /* biases (lyap_propagate_set_biases): sd 0 = none */
     int biased;                /* lyap_propagate_set_biases was called: log-norms tracked */
+    int paired;                /* lyap_propagate_set_input_cosine: pairs of columns start at cosine c0 */
+    double c0;
     double bias_sd, log_norm0; /* sqrt(sb2) (0: none added), log|x_0| */
     double *b, *log_norm;      /* [d] this layer's biases, [batch] log|x_l| per column */
     /* current replica */
@@ -166,6 +168,41 @@ static void zero_rounding_residues(size_t n, double floor, double *y)
             y[i] = 0;
 }
 
+/* Column 2j + 1 <- c0 u + sqrt(1 - c0^2) v, u = column 2j, v the unit part
+ * of column 2j + 1 orthogonal to u (both columns are unit on entry). */
+static void pair_inputs(struct lyap_propagate_plan_s *p)
+{
+    int d = p->d;
+    for (int j = 0; j + 1 < p->batch; j += 2) {
+        const double *u = p->x + (size_t)j * d;
+        double *v = p->x + (size_t)(j + 1) * d, along = 0, norm = 0;
+        for (int i = 0; i < d; i++)
+            along += u[i] * v[i];
+        for (int i = 0; i < d; i++) {
+            v[i] -= along * u[i];
+            norm += v[i] * v[i];
+        }
+        double side = norm > 0 ? sqrt(1 - p->c0 * p->c0) / sqrt(norm) : 0;
+        for (int i = 0; i < d; i++)
+            v[i] = p->c0 * u[i] + side * v[i];
+    }
+}
+
+int lyap_propagate_set_input_cosine(lyap_propagate_plan p, double c0)
+{
+    if (p->method == LYAP_METHOD_EXACT || p->single || p->batch % 2 != 0 || !(c0 >= -1 && c0 <= 1))
+        return lyap_fail(LYAP_EINTERNAL, "propagate: pairs of inputs need the double-precision matrix path, an "
+                         "even batch (%d) and a cosine in [-1, 1] (%g)", p->batch, c0);
+    p->paired = 1;
+    p->c0 = c0;
+    return LYAP_OK;
+}
+
+const double *lyap_propagate_columns(lyap_propagate_plan p)
+{
+    return p->x;
+}
+
 void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_key, int replica, double s2)
 {
     lyap_rng rng;
@@ -185,6 +222,8 @@ void lyap_propagate_start(lyap_propagate_plan p, uint64_t seed, uint64_t task_ke
     activate_and_normalize(p->d, p->batch, 1.0, p->x, unused_lognorm);
     for (size_t i = 0; p->single && i < (size_t)p->d * p->batch; i++)
         p->xf[i] = (float)p->x[i];
+    if (p->paired)
+        pair_inputs(p);
     if (p->biased) /* the inputs at |x_0|^2 = d m0 */
         for (int j = 0; j < p->batch; j++)
             p->log_norm[j] = p->log_norm0;

@@ -23,14 +23,19 @@ const lyap_result_axis lyap_result_axes[LYAP_NAXES] = {
 #define B LYAP_AXIS_BIAS
 /* float64 values at member FIELD of lyap_task_result */
 #define REAL_ROW(name, axes, field, units, long_name, comment) \
-    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, 0}
+    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, 0, 0, 0}
 /* the same, present only in a file with biases (bias_variance axis on) */
 #define BIAS_ROW(name, axes, field, units, long_name, comment) \
     {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, \
-     LYAP_AXIS_BIAS}
+     LYAP_AXIS_BIAS, 0, 0}
+/* the same, present only with [sampling] input_cosine, over the bias
+ * variances too where the deck has them */
+#define PAIR_ROW(name, axes, field, units, long_name, comment) \
+    {name, axes, LYAP_STORE_REAL, offsetof(lyap_task_result, field), units, long_name, comment, NULL, 0, 0, \
+     LYAP_AXIS_BIAS, 1}
 /* int8 flags FLAG_MIN, FLAG_MIN + 1, ... named by the words of MEANINGS */
 #define FLAG_ROW(name, axes, where, units, long_name, comment, meanings, flag_min) \
-    {name, axes, LYAP_STORE_FLAG, where, units, long_name, comment, meanings, flag_min, 0}
+    {name, axes, LYAP_STORE_FLAG, where, units, long_name, comment, meanings, flag_min, 0, 0, 0}
 
 /* In file order. */
 const lyap_result_variable lyap_result_variables[] = {
@@ -157,6 +162,17 @@ const lyap_result_variable lyap_result_variables[] = {
     FLAG_ROW("phase_bias_meanfield", V | B, FIELD(phase_bias_meanfield), "1",
      "phase with biases by mean-field theory: -1 stationary (s2 < He), +1 exploding (s2 >= He)", NULL,
      "stationary undecided exploding", -1),
+    PAIR_ROW("corr_mean", V | D, corr_mean, "1",
+     "mean cosine of two inputs x_L . y_L / (|x_L| |y_L|) at recorded depth L through the same network, Monte "
+     "Carlo (inputs of |x_0|^2/d = input_m0 at cosine input_cosine)",
+     "gaussian weights: the exact (q_x, q_y, x.y) chain (d bivariate normals a layer); other families: the "
+     "matrix path with pairs of inputs; a pair with an input exactly 0 (ReLU without biases) is left out"),
+    PAIR_ROW("corr_std", V | D, corr_std, "1",
+     "standard deviation of that cosine over networks (its spread at finite width, not a standard error)",
+     NULL),
+    PAIR_ROW("corr_meanfield", V | D, corr_meanfield, "1",
+     "mean-field cosine at depth L (the Leaky ReLU correlation map iterated, doc/THEORY.md \"Two inputs\")",
+     "the width -> infinity limit: no spread"),
     FLAG_ROW("done", 0, LYAP_RESULT_DONE_MASK, "1", "task completion mask: 1 computed, 0 missing", NULL,
      "missing computed", 0),
 };
@@ -169,8 +185,10 @@ const int lyap_result_nvariables = (int)(sizeof lyap_result_variables / sizeof l
 
 lyap_result_dims lyap_result_dims_of_deck(const lyap_deck *deck)
 {
-    return (lyap_result_dims){deck->nvariances, deck->ndepths, lyap_deck_spectrum_axis(deck),
-                              lyap_deck_has_biases(deck) ? deck->nbias_variances : 0};
+    return (lyap_result_dims){.nvariances = deck->nvariances, .ndepths = deck->ndepths,
+                              .nspectrum = lyap_deck_spectrum_axis(deck),
+                              .nbias = lyap_deck_has_biases(deck) ? deck->nbias_variances : 0,
+                              .npairs = deck->input_cosine_on};
 }
 
 int lyap_result_axis_length(lyap_result_dims dims, int i)
@@ -188,8 +206,19 @@ size_t lyap_result_axes_size(unsigned axes, lyap_result_dims dims)
     return n;
 }
 
+unsigned lyap_result_axes_of(const lyap_result_variable *var, lyap_result_dims dims)
+{
+    unsigned axes = var->axes;
+    for (int i = 0; i < LYAP_NAXES; i++)
+        if ((var->where_on & (1u << i)) && lyap_result_axis_length(dims, i) > 0)
+            axes |= 1u << i;
+    return axes;
+}
+
 int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dims)
 {
+    if (var->needs_pairs && dims.npairs == 0)
+        return 0;
     for (int i = 0; i < LYAP_NAXES; i++)
         if (((var->axes | var->present_with) & (1u << i)) && lyap_result_axis_length(dims, i) == 0)
             return 0;
@@ -198,7 +227,7 @@ int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dim
 
 size_t lyap_result_values_per_task(const lyap_result_variable *var, lyap_result_dims dims)
 {
-    return lyap_result_is_present(var, dims) ? lyap_result_axes_size(var->axes, dims) : 0;
+    return lyap_result_is_present(var, dims) ? lyap_result_axes_size(lyap_result_axes_of(var, dims), dims) : 0;
 }
 
 double *lyap_result_values(const lyap_task_result *result, const lyap_result_variable *var)
@@ -248,8 +277,8 @@ void lyap_result_print_schema(FILE *out)
         const lyap_result_variable *var = &lyap_result_variables[v];
         fprintf(out, "%s(family, width, slope", var->name);
         for (int i = 0; i < LYAP_NAXES; i++)
-            if (var->axes & (1u << i))
-                fprintf(out, ", %s", lyap_result_axes[i].name);
+            if ((var->axes | var->where_on) & (1u << i))
+                fprintf(out, var->where_on & (1u << i) ? ", [%s]" : ", %s", lyap_result_axes[i].name);
         fprintf(out, ") %s, units %s\n    %s\n", var->storage == LYAP_STORE_FLAG ? "int8" : "float64", var->units,
                 var->long_name);
         if (var->comment)
@@ -257,5 +286,10 @@ void lyap_result_print_schema(FILE *out)
         for (int i = 0; i < LYAP_NAXES; i++)
             if (var->present_with & (1u << i))
                 fprintf(out, "    present only in files with the %s axis\n", lyap_result_axes[i].name);
+        for (int i = 0; i < LYAP_NAXES; i++)
+            if (var->where_on & (1u << i))
+                fprintf(out, "    [%s]: only in files with that axis\n", lyap_result_axes[i].name);
+        if (var->needs_pairs)
+            fprintf(out, "    present only with [sampling] input_cosine\n");
     }
 }

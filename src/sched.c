@@ -148,9 +148,12 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck)
             status = lyap_fail(LYAP_EDECK, "%s: [grid] bias_variances > 0: family %s runs the matrix path, whose "
                                "single precision has no biases; use [sampling] precision = double", path,
                                lyap_family_name(deck->families[f]));
-    if (status == LYAP_OK && deck->input_cosine_on)
-        status = lyap_fail(LYAP_EDECK, "%s: [sampling] input_cosine: the two-input outputs are not computed "
-                           "yet; use input_cosine = off", path);
+    for (int f = 0; status == LYAP_OK && deck->input_cosine_on && f < deck->nfamilies; f++)
+        if (lyap_method_resolve(deck->methods[f], deck->families[f]) == LYAP_METHOD_MATRIX &&
+            deck->precision == LYAP_PRECISION_SINGLE)
+            status = lyap_fail(LYAP_EDECK, "%s: [sampling] input_cosine: family %s runs the matrix path, whose "
+                               "single precision has no pairs of inputs; use [sampling] precision = double", path,
+                               lyap_family_name(deck->families[f]));
     if (status != LYAP_OK)
         lyap_deck_free(deck);
     return status;
@@ -172,6 +175,7 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .spectrum = lyap_deck_spectrum_count(deck, deck->widths[w]), .eps = deck->eps,
         .nbias_variances = lyap_deck_has_biases(deck) ? deck->nbias_variances : 0,
         .bias_variances = deck->bias_variances, .input_m0 = deck->input_m0,
+        .input_cosine_on = deck->input_cosine_on, .input_cosine = deck->input_cosine,
         .block_replicas = lyap_grid_block_replicas(deck, task)};
 }
 

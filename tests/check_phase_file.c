@@ -51,8 +51,9 @@ static void check_schema(const lyap_deck *deck)
         if (!ok)
             continue;
         char expected[256] = "family,width,slope", got[256] = "";
+        unsigned axes = lyap_result_axes_of(row, dims);
         for (int i = 0; i < LYAP_NAXES; i++)
-            if (row->axes & (1u << i))
+            if (axes & (1u << i))
                 snprintf(expected + strlen(expected), sizeof expected - strlen(expected), ",%s", lyap_result_axes[i].name);
         for (int i = 0; i < ndims; i++) {
             char name[NC_MAX_NAME + 1];

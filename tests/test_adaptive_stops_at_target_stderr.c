@@ -16,7 +16,7 @@ static void run(lyap_family f, int d, lyap_method method, double target, int cap
                            .depths = depths, .seed = 77, .replicas = cap, .target_stderr = target, .batch = 2,
                            .method = method};
     lyap_task_result r;
-    if (lyap_task_result_init(&r, (lyap_result_dims){1, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = 1, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "%s: %s", lyap_family_name(f), lyap_error_message());
         return;
     }

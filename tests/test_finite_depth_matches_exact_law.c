@@ -26,7 +26,7 @@ static int run_task(lyap_task_result *r, lyap_family f, int d, double a, const d
     lyap_task_spec spec = {.family = f, .width = d, .slope = a, .nvariances = NV, .variances = variances,
                            .ndepths = ND, .depths = depths, .seed = 99, .replicas = replicas, .batch = 1,
                            .method = method, .eps = eps};
-    if (lyap_task_result_init(r, (lyap_result_dims){NV, ND, 0}) != LYAP_OK ||
+    if (lyap_task_result_init(r, (lyap_result_dims){.nvariances = NV, .ndepths = ND, .nspectrum = 0}) != LYAP_OK ||
         lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
         check(0, "%s d=%d a=%g: %s", lyap_family_name(f), d, a, lyap_error_message());
         return 0;

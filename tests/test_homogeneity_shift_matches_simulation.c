@@ -19,7 +19,7 @@ static int run(lyap_family f, int d, double a, int verify, const double *s2, int
     lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = nv, .variances = s2,
                            .ndepths = 1, .depths = depths, .seed = 99, .replicas = 48, .batch = 2,
                            .verify_homogeneity = verify};
-    if (lyap_task_result_init(r, (lyap_result_dims){nv, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(r, (lyap_result_dims){.nvariances = nv, .ndepths = 1, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
         check(0, "%s d=%d: %s", lyap_family_name(f), d, lyap_error_message());
         return -1;
     }
@@ -60,7 +60,7 @@ static void check_relu(int d, lyap_method method)
                            .variances = &s2, .ndepths = 1, .depths = depths, .seed = 5, .replicas = 2000,
                            .batch = 1, .method = method};
     lyap_task_result r;
-    if (lyap_task_result_init(&r, (lyap_result_dims){1, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = 1, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "relu d=%d: %s", d, lyap_error_message());
         return;
     }

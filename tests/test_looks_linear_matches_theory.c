@@ -20,7 +20,7 @@ static void check_mc(lyap_family f, int d, double a)
     lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2, .ndepths = 2,
                            .depths = depths, .seed = 12, .replicas = 64, .batch = 2};
     lyap_task_result r;
-    if (lyap_task_result_init(&r, (lyap_result_dims){1, 2, 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = 2, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "%s d=%d a=%g: %s", lyap_family_name(f), d, a, lyap_error_message());
         return;
     }

@@ -22,7 +22,7 @@ static void check_task(lyap_family f, int d, double a, lyap_method method, lyap_
                            .method = method};
     lyap_task_result r;
     char what[160];
-    if (lyap_task_result_init(&r, (lyap_result_dims){1, ND, 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = ND, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "%s d=%d a=%g: %s", lyap_family_name(f), d, a, lyap_error_message());
         return;
     }

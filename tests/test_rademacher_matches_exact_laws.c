@@ -31,7 +31,7 @@ static int run(int d, double a, double s2, int replicas, int batch, const int *d
     lyap_task_spec spec = {.eps = 1e-3, .family = LYAP_FAMILY_RADEMACHER, .width = d, .slope = a, .nvariances = 1,
                            .variances = &s2, .ndepths = nd, .depths = depths, .seed = 31, .replicas = replicas,
                            .batch = batch, .method = LYAP_METHOD_AUTO};
-    if (lyap_task_result_init(r, (lyap_result_dims){1, nd, 0}) != LYAP_OK ||
+    if (lyap_task_result_init(r, (lyap_result_dims){.nvariances = 1, .ndepths = nd, .nspectrum = 0}) != LYAP_OK ||
         lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
         check(0, "rademacher d=%d a=%g: %s", d, a, lyap_error_message());
         lyap_task_result_free(r);
@@ -179,7 +179,7 @@ static void spectrum_is_nan(void)
                            .variances = &s2, .ndepths = ND, .depths = depths, .seed = 6, .replicas = 4, .batch = 2,
                            .method = LYAP_METHOD_AUTO, .spectrum = 4};
     lyap_task_result r;
-    if (lyap_task_result_init(&r, (lyap_result_dims){1, ND, 4}) != LYAP_OK ||
+    if (lyap_task_result_init(&r, (lyap_result_dims){.nvariances = 1, .ndepths = ND, .nspectrum = 4}) != LYAP_OK ||
         lyap_estimate_task(&spec, &r, NULL, NULL) != LYAP_OK) {
         check(0, "rademacher spectrum task: %s", lyap_error_message());
         return;

@@ -30,7 +30,7 @@ enum { NV = 3, NB = 2, ND = 3 };
 
 static int run(const lyap_task_spec *spec, lyap_task_result *r, int nbias)
 {
-    lyap_result_dims dims = {NV, ND, 0, nbias};
+    lyap_result_dims dims = {.nvariances = NV, .ndepths = ND, .nspectrum = 0, .nbias = nbias};
     if (lyap_task_result_init(r, dims) != LYAP_OK || lyap_estimate_task(spec, r, NULL, NULL) != LYAP_OK) {
         check(0, "task runs: %s", lyap_error_message());
         return 0;

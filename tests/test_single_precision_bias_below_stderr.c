@@ -21,7 +21,7 @@ static int run(lyap_family f, int d, double a, lyap_precision precision, lyap_ta
     lyap_task_spec spec = {.eps = 1e-3, .family = f, .width = d, .slope = a, .nvariances = 1, .variances = &s2,
                            .ndepths = 1, .depths = depths, .seed = 31, .replicas = 96, .batch = 1,
                            .method = LYAP_METHOD_MATRIX, .precision = precision};
-    if (lyap_task_result_init(r, (lyap_result_dims){1, 1, 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
+    if (lyap_task_result_init(r, (lyap_result_dims){.nvariances = 1, .ndepths = 1, .nspectrum = 0}) != LYAP_OK || lyap_estimate_task(&spec, r, NULL, NULL) != LYAP_OK) {
         check(0, "d=%d a=%g: %s", d, a, lyap_error_message());
         return -1;
     }

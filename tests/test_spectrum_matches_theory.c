@@ -36,7 +36,7 @@ static int estimate(run *out, lyap_family f, int d, double a, double s2, int k, 
                            .depths = depths, .seed = 2026, .replicas = replicas, .batch = 2, .method = method,
                            .spectrum = k};
     snprintf(out->name, sizeof out->name, "%s d=%d a=%g %s", lyap_family_name(f), d, a, lyap_method_name(method));
-    if (lyap_task_result_init(&out->r, (lyap_result_dims){1, 1, k}) != LYAP_OK ||
+    if (lyap_task_result_init(&out->r, (lyap_result_dims){.nvariances = 1, .ndepths = 1, .nspectrum = k}) != LYAP_OK ||
         lyap_estimate_task(&spec, &out->r, NULL, NULL) != LYAP_OK) {
         check(0, "%s: %s", out->name, lyap_error_message());
         return 0;

@@ -3,9 +3,10 @@
 # of a deck without biases (same variables, same bits), whatever input_m0
 # (positive homogeneity); a deck with biases (tests/decks/bias.ini) gives
 # bit-identical files on 1 and 3 ranks, with the bias_variance axis, and
-# one stopped by SIGUSR1 and resumed gives the uninterrupted file; decks
-# asking for what the sweep does not compute yet (biases beyond the
-# gaussian exact chain, two inputs) are refused with one line.
+# one stopped by SIGUSR1 and resumed gives the uninterrupted file (both
+# with pairs of inputs too); biases and pairs on the other families' paths
+# run and pass check_phase_file, pairs without biases have no bias axis;
+# biases in single precision are refused with one line.
 . "${top_srcdir:-.}/tests/lib.sh"
 cd "$WORK" || exit 99
 deck=$top_srcdir/tests/decks/small.ini
@@ -29,7 +30,8 @@ mpi 1 "$LYAPDIAG" run "$bias" --quiet --output bias1.nc && mpi 3 "$LYAPDIAG" run
   { fail "bias1.nc checks"; grep FAIL bias_check.txt; }
 ncdump -h bias1.nc >bias.cdl
 for v in 'bias_variance = 2' 'double signal_mean(family, width, slope, variance, bias_variance, depth)' \
-         'double tail_index(family, width, slope, variance)' 'byte phase_bias(family, width, slope, variance, bias_variance)'; do
+         'double tail_index(family, width, slope, variance)' 'byte phase_bias(family, width, slope, variance, bias_variance)' \
+         'double corr_mean(family, width, slope, variance, bias_variance, depth)'; do
   grep -q "$v" bias.cdl && pass "bias1.nc has $v" || fail "bias1.nc lacks $v"
 done
 # Stop (SIGUSR1) after the first finished task, resume: the same file.
@@ -47,9 +49,15 @@ kill -USR1 $pid; wait $pid; status=$?
   { fail "bias deck stop: exit $status"; cat long.err; }
 "$LYAPDIAG" run long.ini --quiet --output long.nc --resume && "$top_builddir/tests/nc_compare" long_ref.nc long.nc >long.txt &&
   pass "bias deck resumed: bit-identical to the uninterrupted run" || { fail "bias deck resume differs"; grep FAIL long.txt; }
-expect_error "biases beyond the gaussian exact chain refused" 1 "error: biased.ini: \[grid\] bias_variances > 0: family orthogonal \(method exact\) has no path with biases yet.*use families = gaussian" \
-  "$LYAPDIAG" run biased.ini --output biased.nc
-expect_error "two inputs refused until computed" 1 "error: cosine.ini: \[sampling\] input_cosine: .*not computed yet; use input_cosine = off" \
-  "$LYAPDIAG" run cosine.ini --output cosine.nc
-[ ! -e biased.nc ] && [ ! -e cosine.nc ] && pass "nothing written for refused decks" || fail "output left by a refused deck"
+for d in biased cosine; do
+  mpi 2 "$LYAPDIAG" run $d.ini --quiet --output $d.nc && "$top_builddir/tests/check_phase_file" $d.nc >$d.txt &&
+    pass "$d.ini (small.ini's families: $(sed -n 's/^families *= *//p' "$deck")) runs and passes check_phase_file" ||
+    { fail "$d.ini"; grep FAIL $d.txt; }
+done
+ncdump -h cosine.nc | grep -q 'double corr_mean(family, width, slope, variance, depth)' &&
+  pass "pairs without biases: corr_mean(family, width, slope, variance, depth)" || fail "cosine.nc's corr_mean"
+sed 's/^seed .*/&\nprecision = single/' biased.ini >single.ini
+expect_error "biases in single precision refused" 1 "error: single.ini: \[grid\] bias_variances > 0: family .* single precision has no biases; use \[sampling\] precision = double" \
+  "$LYAPDIAG" run single.ini --output single.nc
+[ ! -e single.nc ] && pass "nothing written for the refused deck" || fail "output left by a refused deck"
 finish

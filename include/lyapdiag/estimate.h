@@ -45,6 +45,8 @@ typedef struct {
     int nbias_variances;     /* 0 = no biases; else every (variance, bias variance) runs the signal chain */
     const double *bias_variances; /* [grid] bias_variances sb2 >= 0 */
     double input_m0;         /* |x_0|^2/d of the signal chain's inputs (with biases) */
+    int input_cosine_on;     /* 1: pairs of inputs at cosine input_cosine (corr_* outputs) */
+    double input_cosine;
     int block_replicas;      /* replicas per work unit (lyap_grid_block_replicas; with target_stderr
                                 one round of LYAP_ADAPTIVE_ROUND); 0 = LYAP_ESTIMATE_DEFAULT_BLOCK,
                                 or one round when adaptive */

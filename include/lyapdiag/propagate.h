@@ -53,6 +53,16 @@ void lyap_propagate_start(lyap_propagate_plan plan, uint64_t seed, uint64_t task
  * exact or single-precision path. */
 int lyap_propagate_set_biases(lyap_propagate_plan plan, double sb2, double m0);
 
+/* Two inputs (THEORY.md "Two inputs"), matrix path: from the next
+ * lyap_propagate_start on, each pair of columns (2j, 2j + 1) starts at
+ * cosine C0 (column 2j + 1 rotated toward column 2j within their plane);
+ * BATCH must be even. LYAP_EINTERNAL otherwise, or on the exact path. */
+int lyap_propagate_set_input_cosine(lyap_propagate_plan plan, double c0);
+
+/* The matrix path's current unit columns (d x batch, column-major): the
+ * cosine of a pair is their dot product (0 for a column that is exactly 0). */
+const double *lyap_propagate_columns(lyap_propagate_plan plan);
+
 /* log|x_l| of each column after the last layer (with biases; without,
  * the caller sums the increments itself): -inf for a column that is
  * exactly 0 at this layer (ReLU), which the next layer's biases revive. */

@@ -41,9 +41,11 @@ extern const lyap_result_axis lyap_result_axes[LYAP_NAXES];
 /* The axis lengths of a run: the same for every task, so MPI messages have
  * one length. An axis of length 0 (the spectrum when off; the bias
  * variances of a deck without biases) drops the variables that carry it
- * from the file. (nbias is last so that {nv, nd, nk} means no biases.) */
+ * from the file. npairs is 1 when the deck has [sampling] input_cosine
+ * (the two-input variables), else 0. (nbias and npairs are last so that
+ * {nv, nd, nk} means neither.) */
 typedef struct {
-    int nvariances, ndepths, nspectrum, nbias;
+    int nvariances, ndepths, nspectrum, nbias, npairs;
 } lyap_result_dims;
 
 /* The result sizes of DECK (narrower widths leave their extra spectrum
@@ -81,6 +83,7 @@ typedef struct {
     double *signal_mean_meanfield;
     double *signal_q05_exact, *signal_median_exact, *signal_q95_exact;
     double *tail_index, *phase_bias, *phase_bias_meanfield;
+    double *corr_mean, *corr_std, *corr_meanfield;
 } lyap_task_result;
 
 /* How a variable is stored: float64 with NaN for missing values, or int8
@@ -103,6 +106,8 @@ typedef struct {
     const char *flag_meanings; /* LYAP_STORE_FLAG: space-separated words for FLAG_MIN, FLAG_MIN + 1, ... */
     int flag_min;
     unsigned present_with; /* LYAP_AXIS_* bits it does not carry but needs on (tail_index: biases) */
+    unsigned where_on;     /* LYAP_AXIS_* bits it carries where their axis is on (corr_*: biases) */
+    int needs_pairs;       /* present only with [sampling] input_cosine (dims.npairs) */
 } lyap_result_variable;
 
 extern const lyap_result_variable lyap_result_variables[];
@@ -111,8 +116,12 @@ extern const int lyap_result_nvariables;
 /* Task values of variable VAR in RESULT (NULL for the done mask). */
 double *lyap_result_values(const lyap_task_result *result, const lyap_result_variable *var);
 
+/* The axes VAR has in a file of DIMS: its own, and its where_on axes
+ * that are on. */
+unsigned lyap_result_axes_of(const lyap_result_variable *var, lyap_result_dims dims);
+
 /* Whether VAR is in a file of DIMS: all its axes, and those it is present
- * with, have a nonzero length. */
+ * with, have a nonzero length (and the pairs, if it needs them). */
 int lyap_result_is_present(const lyap_result_variable *var, lyap_result_dims dims);
 
 /* Values one task holds of VAR in DIMS: lyap_result_axes_size of its axes
