@@ -125,8 +125,10 @@ const lyap_result_variable lyap_result_variables[] = {
     REAL_ROW("signal_mean", V | B | D, signal_mean, "1",
      "mean of the signal m_L = |x_L|^2/d at recorded depth L with biases, Monte Carlo (inputs |x_0|^2/d = "
      "input_m0)",
-     "gaussian weights only (exact chain, doc/THEORY.md \"Biases\"); its stderr from independent replicas "
-     "is unreliable where the tail index is below 2 (heavy tail), and at bias_variance 0 past a few layers "
+     "gaussian weights: the exact chain; orthogonal: an O(d) chain; other families: the matrix path with "
+     "bias vectors (doc/THEORY.md \"Biases\"); its stderr from independent replicas is unreliable where the "
+     "tail index is below 2 (heavy tail), and at bias_variance 0 past a few layers (m_L is then a product "
+     "whose mean rare chains carry)"), and at bias_variance 0 past a few layers "
      "(m_L is then a product whose mean rare chains carry)"),
     REAL_ROW("signal_mean_stderr", V | B | D, signal_mean_stderr, "1",
      "standard error of signal_mean (from independent replica means)", NULL),
@@ -141,7 +143,8 @@ const lyap_result_variable lyap_result_variables[] = {
      "95% quantile of m_L with biases, Monte Carlo", NULL),
     REAL_ROW("signal_mean_meanfield", V | B | D, signal_mean_meanfield, "1",
      "mean-field iterate m_L of m_l = (1+a^2)/2 (s2 m_{l-1} + sb2) from input_m0",
-     "exactly E m_L at every width for gaussian weights (doc/THEORY.md); +inf once it overflows"),
+     "exactly E m_L at every width for weights with symmetric i.i.d. entries or Haar rotations "
+     "(doc/THEORY.md); +inf once it overflows"),
     REAL_ROW("signal_q05_exact", V | B | D, signal_q05_exact, "1",
      "exact 5% quantile of m_L at finite width with biases (the law of the scalar chain on a grid, doc/THEORY.md)",
      "gaussian weights only, NaN otherwise and where the law's grid would pass 2^22 points; +inf past DBL_MAX"),
