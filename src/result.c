@@ -128,8 +128,7 @@ const lyap_result_variable lyap_result_variables[] = {
      "gaussian weights: the exact chain; orthogonal: an O(d) chain; other families: the matrix path with "
      "bias vectors (doc/THEORY.md \"Biases\"); its stderr from independent replicas is unreliable where the "
      "tail index is below 2 (heavy tail), and at bias_variance 0 past a few layers (m_L is then a product "
-     "whose mean rare chains carry)"), and at bias_variance 0 past a few layers "
-     "(m_L is then a product whose mean rare chains carry)"),
+     "whose mean rare chains carry)"),
     REAL_ROW("signal_mean_stderr", V | B | D, signal_mean_stderr, "1",
      "standard error of signal_mean (from independent replica means)", NULL),
     REAL_ROW("signal_q05", V | B | D, signal_q05, "1",
