@@ -144,6 +144,8 @@ def plot_phase(fig, axes, sl):
                 order = np.argsort(kappa[ok])
                 s2_at = np.exp(np.interp(level, kappa[ok][order], np.log(v[ok][order])))
                 ax.axvline(s2_at, color="purple", ls=style, lw=1, label=rf"tail index $\kappa$ = {level:g}")
+                ax.text(s2_at, 0.98, rf" $\kappa$={level:g}", transform=ax.get_xaxis_transform(), color="purple",
+                        fontsize=7, va="top", rotation=90)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"(2) d = {d}: blue stationary, red exploding", fontsize=9)
@@ -166,7 +168,7 @@ def plot_cosine(ax, sl, sb2):
         ax.plot(depth, c["corr_meanfield"].values, "--", color=line[0].get_color())
     ax.set_xlabel("depth L")
     ax.set_ylabel("cosine of two inputs")
-    ax.set_title(rf"(3) two inputs: finite width (points $\pm$ sd) vs mean field (dashed)")
+    ax.set_title("(3) cosine of two inputs:\nfinite width (points ± sd), mean field (dashed)", fontsize=9)
     ax.legend(fontsize=7)
 
 
@@ -174,10 +176,11 @@ def plot(sl, sb2, depth, path, out):
     widths = sl["width"].values
     cosine = "corr_mean" in sl
     fig = plt.figure(figsize=(4.2 * max(3, len(widths)), 9 if cosine else 8.5), layout="constrained")
-    grid = fig.add_gridspec(2, max(2, len(widths)))
-    plot_law(fig.add_subplot(grid[0, : max(1, len(widths) // 2 + (0 if cosine else len(widths)))]), sl, sb2, depth)
+    ncols = max(2, len(widths))
+    grid = fig.add_gridspec(2, ncols)
+    plot_law(fig.add_subplot(grid[0, : ncols - 1] if cosine else grid[0, :]), sl, sb2, depth)
     if cosine:
-        plot_cosine(fig.add_subplot(grid[0, len(widths) // 2 + 1:]), sl, sb2)
+        plot_cosine(fig.add_subplot(grid[0, ncols - 1]), sl, sb2)
     plot_phase(fig, [fig.add_subplot(grid[1, k]) for k in range(len(widths))], sl)
     fig.suptitle(f"{os.path.basename(path)}: {str(sl['family'].item())}, slope a = {float(sl['slope']):g}",
                  fontsize=10)
