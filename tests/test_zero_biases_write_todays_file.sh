@@ -34,6 +34,17 @@ for v in 'bias_variance = 2' 'double signal_mean(family, width, slope, variance,
          'double corr_mean(family, width, slope, variance, bias_variance, depth)'; do
   grep -q "$v" bias.cdl && pass "bias1.nc has $v" || fail "bias1.nc lacks $v"
 done
+# postproc/plot_bias.py reads it: its table gives the file's exact median.
+if "$PYTHON3" -c 'import xarray, matplotlib, netCDF4' 2>/dev/null; then
+  "$PYTHON3" "$top_srcdir/postproc/plot_bias.py" bias1.nc -o bias1.png --depth 60 --bias-variance 0.05 &&
+    [ -s bias1.png ] && pass "plot_bias.py wrote bias1.png" || fail "plot_bias.py"
+  table=$("$PYTHON3" "$top_srcdir/postproc/plot_bias.py" bias1.nc --table --depth 60 --bias-variance 0.05 | awk '$1 == 4 { print $3 }')
+  file=$("$PYTHON3" -c 'import xarray as x; d = x.open_dataset("bias1.nc").sel(family="gaussian", slope=0.1, width=4, bias_variance=0.05, depth=60); v = d.variance.values; import numpy as n; print("%.4g" % d.signal_median_exact.sel(variance=v[n.argmin(abs(v - 2 / 1.01))]).item())')
+  [ -n "$table" ] && [ "$table" = "$file" ] && pass "plot_bias.py --table: exact median at d = 4 is the file's ($table)" ||
+    fail "plot_bias.py --table says '$table', the file '$file'"
+else
+  echo "SKIP: plot_bias.py: $PYTHON3 lacks xarray/matplotlib/netCDF4 (apt-get install python3-xarray python3-netcdf4 python3-matplotlib)"
+fi
 # Stop (SIGUSR1) after the first finished task, resume: the same file.
 sed -e 's/^widths .*/widths = 2, 4, 8/' -e 's/^replicas .*/replicas = 100/' -e 's/^depths .*/depths = 5, 1500/' \
     -e 's/^file .*/file = long.nc\ncheckpoint_seconds = 0/' "$bias" >long.ini
