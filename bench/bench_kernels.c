@@ -242,9 +242,29 @@ static void bench_biases(int d)
         lyap_biaslaw_create(d, 0.1, 2 / 1.01, 0.05, 1, depths, 2, &law);
         lyap_biaslaw_destroy(&law);
     }
-    printf("BENCH biases d=%d orthogonal_chain_layers_per_s=%.3g orthogonal_matrix_layers_per_s=%.3g saving=%.1fx "
-           "two_input_layers_per_s=%.3g biaslaw_ms_per_task=%.3g\n", d, chain, matrix, chain / matrix, pairs,
-           1e3 * (now() - t0) / n);
+    double law_ms = 1e3 * (now() - t0) / n;
+    /* the gaussian exact path with biases against without: column-steps/s, batch 16 */
+    enum { COLUMNS = 16 };
+    lyap_propagate_plan plan;
+    double log_q[COLUMNS], free_steps = steps_per_second(LYAP_FAMILY_GAUSSIAN, d, COLUMNS, LYAP_METHOD_EXACT,
+                                                         LYAP_PRECISION_DOUBLE, &per_layer);
+    if (lyap_propagate_plan_create(LYAP_FAMILY_GAUSSIAN, d, 0.1, COLUMNS, 1 << 20, LYAP_METHOD_EXACT,
+                                   LYAP_PRECISION_DOUBLE, &plan) != LYAP_OK) {
+        fprintf(stderr, "bench: %s\n", lyap_error_message());
+        exit(1);
+    }
+    lyap_propagate_start(plan, 1, 2, 0, 1.5);
+    for (int j = 0; j < COLUMNS; j++)
+        log_q[j] = log((double)d);
+    t0 = now();
+    for (layers = 0; now() - t0 < budget; layers += 64)
+        for (int k = 0; k < 64; k++)
+            lyap_propagate_signal_layer(plan, 1.5, 0.05, log_q);
+    double biased_steps = (double)layers * COLUMNS / (now() - t0);
+    lyap_propagate_plan_destroy(&plan);
+    printf("BENCH biases d=%d exact_steps_per_s without=%.3g with=%.3g (ratio %.2f) orthogonal_chain_layers_per_s=%.3g "
+           "orthogonal_matrix_layers_per_s=%.3g saving=%.1fx two_input_layers_per_s=%.3g biaslaw_ms_per_task=%.3g\n",
+           d, free_steps, biased_steps, biased_steps / free_steps, chain, matrix, chain / matrix, pairs, law_ms);
     free(work);
 }
 
