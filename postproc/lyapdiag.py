@@ -177,8 +177,8 @@ def load_network(path, dtype=None):
     weights = ds["weights"].values
     layers = []
     for w in weights:
-        linear = torch.nn.Linear(w.shape[1], w.shape[0], bias=False)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w).to(dtype))
-        layers += [linear.to(dtype), torch.nn.LeakyReLU(float(ds.attrs["slope"]))]
+        linear = torch.nn.Linear(w.shape[1], w.shape[0], bias=False, dtype=dtype)  # in DTYPE from the start:
+        with torch.no_grad():                                                       # no float32 rounding on the way
+            linear.weight.copy_(torch.from_numpy(w))
+        layers += [linear, torch.nn.LeakyReLU(float(ds.attrs["slope"]))]
     return torch.nn.Sequential(*layers)
