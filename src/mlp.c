@@ -193,7 +193,8 @@ static inline __attribute__((always_inline)) void combine_body(int nout, int nin
 }
 
 /* G[r][c] = sum_j A[r][j] B[c][j] and, if GB, GB[r] = sum_j A[r][j] (or 0
- * if ZERO_B): each sum in 8 lanes j mod 8, then ((0+1)+(2+3))+((4+5)+(6+7)). */
+ * if ZERO_B): each sum in 8 lanes j mod 8 (for G, even and odd chunks of 8
+ * apart, then added), then ((0+1)+(2+3))+((4+5)+(6+7)). */
 static inline __attribute__((always_inline)) double fold(v8 lane)
 {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
@@ -208,16 +209,24 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
         /* four columns at once: four independent chains of additions */
         for (int c = 0; c < full_c; c += ROWS) {
             const double *b0 = b + (size_t)c * batch, *b1 = b0 + batch, *b2 = b1 + batch, *b3 = b2 + batch;
-            v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0};
-            for (int j = 0; j < full; j += LANES) {
+            /* even and odd chunks of 8 in separate lanes: 8 chains of additions */
+            v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}, m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};
+            int j = 0;
+            for (; j + 2 * LANES <= full; j += 2 * LANES) {
+                v8 x = load(ar + j), y = load(ar + j + LANES);
+                l0 += x * load(b0 + j), l1 += x * load(b1 + j), l2 += x * load(b2 + j), l3 += x * load(b3 + j);
+                m0 += y * load(b0 + j + LANES), m1 += y * load(b1 + j + LANES), m2 += y * load(b2 + j + LANES),
+                    m3 += y * load(b3 + j + LANES);
+            }
+            for (; j < full; j += LANES) {
                 v8 x = load(ar + j);
                 l0 += x * load(b0 + j), l1 += x * load(b1 + j), l2 += x * load(b2 + j), l3 += x * load(b3 + j);
             }
-            for (int j = full; j < batch; j++)
+            for (j = full; j < batch; j++)
                 l0[j - full] += ar[j] * b0[j], l1[j - full] += ar[j] * b1[j], l2[j - full] += ar[j] * b2[j],
                     l3[j - full] += ar[j] * b3[j];
             double *gr = g + (size_t)r * cols + c;
-            gr[0] = fold(l0), gr[1] = fold(l1), gr[2] = fold(l2), gr[3] = fold(l3);
+            gr[0] = fold(l0 + m0), gr[1] = fold(l1 + m1), gr[2] = fold(l2 + m2), gr[3] = fold(l3 + m3);
         }
         for (int c = full_c; c < cols; c++) {
             const double *bc = b + (size_t)c * batch;
