@@ -259,24 +259,33 @@ ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int b
 typedef void(*combine_fn) COMBINE_PARAMS;
 typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int);
 
+/* The ISA the kernels run: the widest this CPU has, unless a test forces
+ * one (lyap_mlp_force_isa, variates.h). */
+static lyap_variates_isa forced_isa = LYAP_ISA_UNKNOWN;
+
+void lyap_mlp_force_isa(lyap_variates_isa isa)
+{
+    forced_isa = isa;
+}
+
+static lyap_variates_isa kernel_isa(void)
+{
+    static lyap_variates_isa best = LYAP_ISA_UNKNOWN;
+    if (best == LYAP_ISA_UNKNOWN)
+        best = lyap_variates_best_isa();
+    return forced_isa != LYAP_ISA_UNKNOWN ? forced_isa : best;
+}
+
 static combine_fn combine_kernel(void)
 {
-    static combine_fn fn;
-    if (!fn) {
-        lyap_variates_isa isa = lyap_variates_best_isa();
-        fn = isa == LYAP_ISA_AVX512 ? combine_avx512 : isa == LYAP_ISA_AVX2 ? combine_avx2 : combine_sse2;
-    }
-    return fn;
+    lyap_variates_isa isa = kernel_isa();
+    return isa == LYAP_ISA_AVX512 ? combine_avx512 : isa == LYAP_ISA_AVX2 ? combine_avx2 : combine_sse2;
 }
 
 static outer_fn outer_kernel(void)
 {
-    static outer_fn fn;
-    if (!fn) {
-        lyap_variates_isa isa = lyap_variates_best_isa();
-        fn = isa == LYAP_ISA_AVX512 ? outer_avx512 : isa == LYAP_ISA_AVX2 ? outer_avx2 : outer_sse2;
-    }
-    return fn;
+    lyap_variates_isa isa = kernel_isa();
+    return isa == LYAP_ISA_AVX512 ? outer_avx512 : isa == LYAP_ISA_AVX2 ? outer_avx2 : outer_sse2;
 }
 
 /* ---- the network ------------------------------------------------------------- */

@@ -22,6 +22,10 @@ lyap_variates_isa lyap_variates_best_isa(void);
     static void name##_sse2 params { call; }
 const char *lyap_variates_isa_name(lyap_variates_isa isa);
 
+/* Runs mlp.c's kernels in ISA (LYAP_ISA_UNKNOWN: the widest again), for
+ * the test that the three builds give the same bits. */
+void lyap_mlp_force_isa(lyap_variates_isa isa);
+
 /* What lyap_variates_draw produces, per chunk of 128 Philox blocks:
  * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 512 uniforms
  * on (0, 1) with 32 bits (acceptance tests), 256 standard normals
