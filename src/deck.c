@@ -15,6 +15,7 @@
 
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/traindeck.h"
 
 #define MAX_AXIS_POINTS 100000 /* per grid axis: far beyond any useful diagram */
 #define MAX_TASKS 10000000L
@@ -490,6 +491,53 @@ static const struct key_spec deck_keys[] = {
     {"sampling", "input_cosine", parse_input_cosine, "off",
      "off, or the cosine c0 in [-1, 1] of pairs of inputs (equal norms, input_m0) for the two-input outputs",
      NULL, "0.5", RESUME_MUST_MATCH},
+    /* A training deck (`lyapdiag train`, traindeck.c): [train] and [output] only. */
+    {"train", "task", lyap_traindeck_task, "polynomial",
+     "polynomial (regression on inputs U(-1, 1)) or score (denoising score matching, 8 gaussians in 2-D)",
+     NULL, "score", RESUME_MUST_MATCH},
+    {"train", "coefficients", lyap_traindeck_coefficients, "0, 0.5, 0, -1, 0, 1",
+     "polynomial: coefficients of ascending powers (at most 16)", NULL, "1, 0, 2", RESUME_MUST_MATCH},
+    {"train", "train_points", lyap_traindeck_train_points, "256", "training points (>= 1; drawn per seed)",
+     NULL, "128", RESUME_MUST_MATCH},
+    {"train", "test_points", lyap_traindeck_test_points, "1024", "test points (>= 1; drawn per seed)",
+     NULL, "512", RESUME_MUST_MATCH},
+    {"train", "noise", lyap_traindeck_noise, "0", "polynomial: sd of gaussian label noise, >= 0",
+     NULL, "0.1", RESUME_MUST_MATCH},
+    {"train", "score_sigma", lyap_traindeck_score_sigma, "0.1",
+     "score: noise level sigma of denoising score matching (input x + sigma e, target -e/sigma), > 0",
+     NULL, "0.2", RESUME_MUST_MATCH},
+    {"train", "methods", lyap_traindeck_methods,
+     "he, orthogonal, lyapunov-gaussian, lyapunov-orthogonal, lyapunov-sampling, looks-linear, lsuv",
+     "initializations of the hidden layers (THEORY.md \"Training\"), a list of:", lyap_traindeck_method_choices,
+     "he, lsuv", RESUME_MUST_MATCH},
+    {"train", "widths", lyap_traindeck_widths, "2, 8",
+     "network widths d (1..4096; even for looks-linear): list or start:stop:count", NULL, "4", RESUME_MUST_MATCH},
+    {"train", "depths", lyap_traindeck_depths, "40", "hidden d x d layers L (1..100000)", NULL, "10, 20",
+     RESUME_MUST_MATCH},
+    {"train", "slopes", lyap_traindeck_slopes, "0.01",
+     "Leaky ReLU slopes a, 0 <= a <= 1 (0 only without the lyapunov methods)", NULL, "0.1", RESUME_MUST_MATCH},
+    {"train", "learning_rates", lyap_traindeck_learning_rates, "1e-4, 1e-3, 1e-2", "learning rates, > 0",
+     NULL, "1e-3", RESUME_MUST_MATCH},
+    {"train", "optimizers", lyap_traindeck_optimizers, "adam",
+     "adam and/or sgd: a grid axis like learning_rates (the optimizer decides which initialization wins)",
+     NULL, "adam, sgd", RESUME_MUST_MATCH},
+    {"train", "momentum", lyap_traindeck_momentum, "0", "sgd: heavy-ball momentum mu, 0 <= mu < 1",
+     NULL, "0.9", RESUME_MUST_MATCH},
+    {"train", "seeds", lyap_traindeck_seeds, "100",
+     "seeds 0..N-1 per configuration: networks and data draws (every method sees the same data)",
+     NULL, "8", RESUME_MUST_MATCH},
+    {"train", "steps", lyap_traindeck_steps, "2000", "optimizer steps per task (>= 1)", NULL, "500",
+     RESUME_MUST_MATCH},
+    {"train", "batch", lyap_traindeck_batch, "0", "minibatch size (0 = full batch; <= train_points)",
+     NULL, "32", RESUME_MUST_MATCH},
+    {"train", "record_every", lyap_traindeck_record_every, "50",
+     "steps between recorded losses (must divide steps)", NULL, "100", RESUME_MUST_MATCH},
+    {"train", "biases", lyap_traindeck_biases, "yes",
+     "yes = trained biases, initialized to 0; no = none (a bias-free Leaky ReLU net is positively homogeneous: "
+     "with a 1-D input it cannot fit a polynomial)", NULL, "no", RESUME_MUST_MATCH},
+    {"train", "candidates", lyap_traindeck_candidates, "8",
+     "lyapunov-sampling: candidate networks at s2_crit, the best kept (as `lyapdiag init`)", NULL, "4",
+     RESUME_MUST_MATCH},
     {"output", "file", parse_output_file, "phase.nc", "NetCDF output path (--output overrides)",
      NULL, "results/phase.nc", RESUME_MAY_CHANGE},
     {"output", "checkpoint_seconds", parse_checkpoint, "60",
@@ -509,7 +557,17 @@ struct parse_state {
     int seen_line[NKEYS];
     char *canonical[NKEYS]; /* each key's value as lyap_deck_first_difference compares it */
     int status;
+    int train;          /* a training deck: [train] and [output] keys only */
 };
+
+/* Whether key I belongs to a training deck (TRAIN) or a run deck: [train]
+ * to the first, [grid] and [sampling] to the second, [output] to both. */
+static int key_applies(int i, int train)
+{
+    if (strcmp(deck_keys[i].section, "output") == 0)
+        return 1;
+    return (strcmp(deck_keys[i].section, "train") == 0) == (train != 0);
+}
 
 /* fgets over a string, counting lines; refuses lines inih would truncate. */
 static char *read_line(char *buf, int size, void *stream)
@@ -558,6 +616,8 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
     int known_section = 0, best = -1, best_distance = 3;
     char keys[256] = "";
     for (int i = 0; i < NKEYS; i++) {
+        if (!key_applies(i, st->train))
+            continue;
         int d = lyap_deck_edit_distance(name, deck_keys[i].name);
         if (d < best_distance) {
             best_distance = d;
@@ -571,15 +631,15 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
         }
     }
     if (!known_section) {
-        const char *sections[] = {"grid", "sampling", "output"}, *near = NULL;
-        for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+        const char *sections[] = {"grid", "sampling", "output", "train"}, *near = NULL;
+        for (size_t i = st->train ? 2 : 0; i < sizeof sections / sizeof *sections - !st->train; i++)
             if (lyap_deck_edit_distance(section, sections[i]) <= 3)
                 near = sections[i];
         if (near)
             return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", st->name, st->line,
                              section, near);
-        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are [grid], [sampling], [output]",
-                         st->name, st->line, section);
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are %s", st->name, st->line, section,
+                         st->train ? "[train], [output] (a training deck)" : "[grid], [sampling], [output]");
     }
     if (best >= 0)
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; did you mean '%s' in [%s]?",
@@ -673,8 +733,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (st->status != LYAP_OK)
         return 0;
     if (section[0] == '\0') {
-        st->status = lyap_fail(LYAP_EDECK, "%s:%d: %s: key outside any section; put it under [grid], "
-                               "[sampling] or [output]", st->name, st->line, name);
+        st->status = lyap_fail(LYAP_EDECK, "%s:%d: %s: key outside any section; put it under %s", st->name, st->line,
+                               name, st->train ? "[train] or [output]" : "[grid], [sampling] or [output]");
         return 0;
     }
     for (int i = 0; i < NKEYS; i++) {
@@ -682,6 +742,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
             continue;
         char where[512];
         snprintf(where, sizeof where, "%s:%d: [%s] %s", st->name, st->line, section, name);
+        if (!key_applies(i, st->train)) { /* only a training deck gets here: run decks have no [train] */
+            int twin = -1;
+            for (int k = 0; k < NKEYS; k++)
+                if (strcmp(deck_keys[k].section, "train") == 0 && strcmp(deck_keys[k].name, name) == 0)
+                    twin = k;
+            if (twin >= 0)
+                st->status = lyap_fail(LYAP_EDECK, "%s: not a key of a training deck (it has [train]); write it as "
+                                       "[train] %s", where, name);
+            else
+                st->status = lyap_fail(LYAP_EDECK, "%s: not a key of a training deck (it has [train]); remove it, "
+                                       "or run a phase diagram from another deck with `lyapdiag run`", where);
+            return 0;
+        }
         if (st->seen_line[i]) {
             st->status = lyap_fail(LYAP_EDECK, "%s: given twice (first at line %d); keep one",
                                    where, st->seen_line[i]);
@@ -706,10 +779,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static int apply_defaults(struct parse_state *st)
 {
     for (int i = 0; i < NKEYS; i++) {
-        if (st->seen_line[i])
+        if (st->seen_line[i] || !key_applies(i, st->train))
             continue;
         char where[512];
         snprintf(where, sizeof where, "%s: [%s] %s", st->name, deck_keys[i].section, deck_keys[i].name);
+        if (st->train && deck_keys[i].parse == parse_output_file) { /* a training deck's own default */
+            LYAP_CALL(parse_output_file(st->deck, "train.nc", where));
+            LYAP_CALL(set_canonical(st, i, "train.nc", where));
+            continue;
+        }
         if (!deck_keys[i].default_value)
             return lyap_fail(LYAP_EDECK, "%s: missing; add it to [%s] (%s%s%s)", where, deck_keys[i].section,
                              deck_keys[i].meaning, deck_keys[i].choices ? " " : "",
@@ -726,18 +804,37 @@ static int join_canonical(struct parse_state *st, lyap_deck *deck)
 {
     size_t len = 1;
     for (int i = 0; i < NKEYS; i++)
-        len += strlen(deck_keys[i].section) + strlen(deck_keys[i].name) + strlen(st->canonical[i]) + 8;
+        if (key_applies(i, st->train))
+            len += strlen(deck_keys[i].section) + strlen(deck_keys[i].name) + strlen(st->canonical[i]) + 8;
     LYAP_CALL(lyap_alloc(&deck->canonical, len, 1, "canonical deck"));
     for (int i = 0, n = 0; i < NKEYS; i++)
-        n += sprintf(deck->canonical + n, "[%s] %s = %s\n", deck_keys[i].section, deck_keys[i].name,
+        if (key_applies(i, st->train))
+            n += sprintf(deck->canonical + n, "[%s] %s = %s\n", deck_keys[i].section, deck_keys[i].name,
                      st->canonical[i]);
     return LYAP_OK;
 }
 
+static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck);
+static int train_section_line(const char *text);
+
 int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
 {
-    struct parse_state st = {.deck = deck, .name = name, .cursor = text, .status = LYAP_OK};
+    return parse_deck(text, name, 0, deck);
+}
+
+static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck)
+{
+    struct parse_state st = {.deck = deck, .name = name, .cursor = text, .status = LYAP_OK, .train = train};
     memset(deck, 0, sizeof *deck);
+    int train_line = train_section_line(text);
+    if (train_line && !train)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [train]: a training deck; run it with `lyapdiag train %s` (a phase "
+                         "diagram deck has [grid], [sampling], [output])", name, train_line, name);
+    if (!train_line && train)
+        return lyap_fail(LYAP_EDECK, "%s: no [train] section: not a training deck; add [train] (see `lyapdiag train "
+                         "--help-deck`), or run a phase diagram deck with `lyapdiag run %s`", name, name);
+    if (train && lyap_train_deck_new(deck) != LYAP_OK)
+        return LYAP_ENOMEM;
     int rc = ini_parse_stream(read_line, &st, on_key, &st);
     if (st.status == LYAP_OK && st.line_too_long)
         st.status = lyap_fail(LYAP_EDECK, "%s:%d: line longer than %d characters; shorten it (use "
@@ -749,6 +846,8 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    if (st.status == LYAP_OK && train)
+        st.status = lyap_train_deck_check(deck, name); /* the run deck's checks below find no run keys */
     for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
         for (int w = 0; st.status == LYAP_OK && lyap_family_info_of(deck->families[i])->looks_linear &&
                         w < deck->nwidths; w++)
@@ -768,7 +867,7 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
             st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] precision = single: the matrix path of family %s "
                                   "runs in double only; use precision = double, or method = auto for orthogonal "
                                   "(exact path)", name, lyap_family_name(deck->families[i]));
-    if (st.status == LYAP_OK && deck->spectrum > deck->widths[deck->nwidths - 1])
+    if (st.status == LYAP_OK && !train && deck->spectrum > deck->widths[deck->nwidths - 1])
         st.status = lyap_fail(LYAP_EDECK, "%s: [sampling] spectrum = %d exceeds the largest width %d; use "
                               "K <= %d, or spectrum = all", name, deck->spectrum, deck->widths[deck->nwidths - 1],
                               deck->widths[deck->nwidths - 1]);
@@ -841,6 +940,7 @@ void lyap_deck_free(lyap_deck *deck)
     free(deck->name);
     free(deck->text);
     free(deck->canonical);
+    lyap_train_deck_free(deck);
     memset(deck, 0, sizeof *deck);
 }
 
@@ -848,7 +948,11 @@ const char *lyap_deck_first_difference(const lyap_deck *a, const lyap_deck *b)
 {
     static char key[128];
     const char *line_a = a->canonical, *line_b = b->canonical;
+    if (!a->train != !b->train)
+        return "[train]"; /* a training deck against a run deck */
     for (int i = 0; i < NKEYS; i++) {
+        if (!key_applies(i, a->train != NULL))
+            continue;
         size_t len_a = strcspn(line_a, "\n"), len_b = strcspn(line_b, "\n");
         if (deck_keys[i].resume == RESUME_MUST_MATCH && (len_a != len_b || memcmp(line_a, line_b, len_a) != 0)) {
             snprintf(key, sizeof key, "[%s] %s", deck_keys[i].section, deck_keys[i].name);
@@ -882,18 +986,29 @@ long lyap_deck_task_count(const lyap_deck *deck)
     return (long)deck->nfamilies * deck->nwidths * deck->nslopes;
 }
 
-void lyap_deck_print_reference(FILE *out)
+static void print_reference(FILE *out, int train)
 {
     const char *section = "";
+    int printed = 0;
     for (int i = 0; i < NKEYS; i++) {
+        if (!key_applies(i, train))
+            continue;
         if (strcmp(section, deck_keys[i].section) != 0) {
             section = deck_keys[i].section;
-            fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+            fprintf(out, "%s[%s]\n", printed ? "\n" : "", section);
         }
+        printed = 1;
+        const char *def = train && deck_keys[i].parse == parse_output_file ? "train.nc" : deck_keys[i].default_value;
         fprintf(out, "  %-19s %s%s%s\n  %-19s default: %s\n", deck_keys[i].name, deck_keys[i].meaning,
                 deck_keys[i].choices ? " " : "", deck_keys[i].choices ? deck_keys[i].choices() : "", "",
-                deck_keys[i].default_value ? deck_keys[i].default_value : "(required)");
+                def ? def : "(required)");
     }
+}
+
+/* The run deck's keys ([grid], [sampling], [output]): `lyapdiag --help-deck`. */
+void lyap_deck_print_reference(FILE *out)
+{
+    print_reference(out, 0);
 }
 
 int lyap_deck_key_count(void)
@@ -907,4 +1022,60 @@ void lyap_deck_key(int i, const char **section, const char **name, const char **
     *name = deck_keys[i].name;
     *example = deck_keys[i].example;
     *may_change_on_resume = deck_keys[i].resume == RESUME_MAY_CHANGE;
+}
+
+/* ---- shared with the training deck (traindeck.c) ----------------------------- */
+
+/* A training deck's keys ([train], [output]): `lyapdiag train --help-deck`. */
+void lyap_deck_print_train_reference(FILE *out)
+{
+    print_reference(out, 1);
+}
+
+int lyap_deck_parse_train(const char *text, const char *name, lyap_deck *deck)
+{
+    return parse_deck(text, name, 1, deck);
+}
+
+/* Line of TEXT's first "[train]" section header, or 0. */
+static int train_section_line(const char *text)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '[') {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (strncmp(p, "train", 5) == 0) {
+                const char *q = p + 5;
+                while (*q == ' ' || *q == '\t')
+                    q++;
+                if (*q == ']')
+                    return line;
+            }
+        }
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    return 0;
+}
+
+int lyap_deck_number_(const char *token, double *out)
+{
+    return parse_number(token, out);
+}
+
+int lyap_deck_axis_(const char *where, const char *value, int integer, double lo, int lo_open, double hi,
+                    const char *range_text, double **out, int *nout)
+{
+    return parse_axis(where, value, integer, lo, lo_open, hi, range_text, out, nout);
+}
+
+int lyap_deck_count_(const char *where, const char *value, long lo, long hi, int *out)
+{
+    return parse_count(where, value, lo, hi, out);
 }

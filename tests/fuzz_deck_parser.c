@@ -9,6 +9,7 @@
 
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/traindeck.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,6 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *msg = lyap_error_message();
         if (status != LYAP_EDECK || strchr(msg, '\n') || strncmp(msg, "fuzz.ini", 8) != 0)
             abort(); /* every rejection: one line naming the file */
+    }
+    /* The same text as a training deck ([train]). */
+    status = lyap_deck_parse_train(text, "fuzz.ini", &deck);
+    if (status == LYAP_OK) {
+        const lyap_train_deck *t = deck.train;
+        if (!t || t->nwidths < 1 || t->widths[0] < 1 || t->nslopes < 1 || t->slopes[0] < 0 ||
+            t->slopes[t->nslopes - 1] > 1 || t->nmethods < 1 || t->noptimizers < 1 || t->nseeds < 1 ||
+            t->setup.steps % t->setup.record_every != 0 || lyap_train_task_count(t) < 1)
+            abort();
+        lyap_deck_free(&deck);
+    } else {
+        const char *msg = lyap_error_message();
+        if (status != LYAP_EDECK || strchr(msg, '\n') || strncmp(msg, "fuzz.ini", 8) != 0)
+            abort();
     }
     free(text);
     return 0;

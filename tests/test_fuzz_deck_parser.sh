@@ -11,7 +11,7 @@ CLANG=${CLANG:-$(command -v clang-14 || command -v clang)}
 src=$top_srcdir/src
 if ! "$CLANG" -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
      -D_POSIX_C_SOURCE=200809L -I"$top_srcdir/include" "$top_srcdir/tests/fuzz_deck_parser.c" \
-     "$src/deck.c" "$src/error.c" "$src/family.c" -linih -lm -o fuzz_deck_parser 2>build.err; then
+     "$src/deck.c" "$src/traindeck.c" "$src/error.c" "$src/family.c" -linih -lm -o fuzz_deck_parser 2>build.err; then
   if grep -q 'libclang_rt.fuzzer\|fuzzer' build.err; then
     echo "SKIP: clang without libFuzzer (apt-get install libclang-rt-14-dev)"; cat build.err; exit 77
   fi

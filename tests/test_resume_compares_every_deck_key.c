@@ -11,6 +11,7 @@
 #include "check.h"
 #include "lyapdiag/deck.h"
 #include "lyapdiag/error.h"
+#include "lyapdiag/traindeck.h"
 
 static const char *const base_grid[][2] = {
     {"widths", "4, 8"}, {"slopes", "0.1, 0.5"}, {"variances", "1, 2"}, {"depths", "20, 200"}};
@@ -27,6 +28,16 @@ static void make_deck(char *out, size_t size, const char *section, const char *k
         snprintf(out + n, size - (size_t)n, "[%s]\n%s = %s\n", section, key, value);
 }
 
+/* The base training deck (every [train] key at its default), with
+ * SECTION's KEY set to VALUE (if KEY is non-NULL). */
+static void make_train_deck(char *out, size_t size, const char *section, const char *key, const char *value)
+{
+    if (!key || strcmp(section, "train") == 0)
+        snprintf(out, size, "[train]\n%s%s%s\n", key ? key : "", key ? " = " : "", key ? value : "");
+    else
+        snprintf(out, size, "[train]\n[%s]\n%s = %s\n", section, key, value);
+}
+
 int main(void)
 {
     char text[1024];
@@ -36,20 +47,36 @@ int main(void)
         printf("FAIL: base deck: %s\n", lyap_error_message());
         return 1;
     }
+    lyap_deck train_base;
+    make_train_deck(text, sizeof text, NULL, NULL, NULL);
+    if (lyap_deck_parse_train(text, "train.ini", &train_base) != LYAP_OK) {
+        printf("FAIL: base training deck: %s\n", lyap_error_message());
+        return 1;
+    }
     check(lyap_deck_key_count() >= 16, "the table has %d keys", lyap_deck_key_count());
+    /* Pass 0: every run-deck key against the run deck; pass 1: every
+     * training-deck key ([train], [output]) against the training deck. */
+    for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < lyap_deck_key_count(); i++) {
         const char *section, *name, *example;
         int may_change;
         lyap_deck_key(i, &section, &name, &example, &may_change);
-        make_deck(text, sizeof text, section, name, example);
-        int status = lyap_deck_parse(text, "changed.ini", &changed);
+        int is_train = strcmp(section, "train") == 0;
+        if ((pass == 0 && is_train) || (pass == 1 && !is_train && strcmp(section, "output") != 0))
+            continue;
+        if (pass == 0)
+            make_deck(text, sizeof text, section, name, example);
+        else
+            make_train_deck(text, sizeof text, section, name, example);
+        int status = pass == 0 ? lyap_deck_parse(text, "changed.ini", &changed)
+                               : lyap_deck_parse_train(text, "changed.ini", &changed);
         check(status == LYAP_OK, "[%s] %s = %s parses (%s)", section, name, example,
               status == LYAP_OK ? "ok" : lyap_error_message());
         if (status != LYAP_OK)
             continue;
         char expected[128];
         snprintf(expected, sizeof expected, "[%s] %s", section, name);
-        const char *found = lyap_deck_first_difference(&base, &changed);
+        const char *found = lyap_deck_first_difference(pass == 0 ? &base : &train_base, &changed);
         if (may_change)
             check(found == NULL, "[%s] %s may change on resume: no difference reported (got %s)", section, name,
                   found ? found : "none");
@@ -88,6 +115,9 @@ int main(void)
     } else {
         check(0, "seed decks parse: %s", lyap_error_message());
     }
+    /* A training deck is no run deck, and the reverse. */
+    check(lyap_deck_first_difference(&base, &train_base) != NULL, "a run deck differs from a training deck");
+    lyap_deck_free(&train_base);
     lyap_deck_free(&base);
     return check_status();
 }

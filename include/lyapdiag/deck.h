@@ -79,10 +79,13 @@ typedef struct {
     char *text;               /* the deck verbatim (stored in the output) */
     char *canonical;          /* every key's value, defaults included: "[section] key = value" lines in
                                  table order, numbers as %.17g (what resume compares) */
+    struct lyap_train_deck *train; /* a training deck's [train] (traindeck.h); NULL for a run deck */
 } lyap_deck;
 
 /* Parses and validates TEXT (NUL-terminated INI) named NAME in messages into
- * *DECK, which owns copies of both. Returns LYAP_OK, LYAP_EDECK (message:
+ * *DECK, which owns copies of both. A deck with a [train] section is a
+ * training deck (traindeck.h, lyap_deck_parse_train): refused here, naming
+ * `lyapdiag train`. Returns LYAP_OK, LYAP_EDECK (message:
  * file:line, key, cause, fix) or LYAP_ENOMEM. On error *DECK holds nothing
  * to free. Deterministic: every MPI rank parsing the same text agrees. */
 int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck);
