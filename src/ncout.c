@@ -32,6 +32,7 @@
 #include "config.h"
 #include "lyapdiag/error.h"
 #include "lyapdiag/grid.h"
+#include "lyapdiag/ncfile.h"
 #include "lyapdiag/ncout.h"
 #include "lyapdiag/pack.h"
 
@@ -1228,4 +1229,58 @@ int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char 
         remove(tmp);
     free(tmp);
     return status;
+}
+
+/* ---- the file layer for other snapshot writers (ncfile.h) ------------------------ */
+
+int lyap_ncfile_check_path(const char *path)
+{
+    return check_output_path(path);
+}
+
+int lyap_ncfile_lock(const char *path, const char *lock, int *fd)
+{
+    lyap_ncout nc = {.path = (char *)path, .lock = (char *)lock, .lock_fd = -1};
+    int status = acquire_lock(&nc);
+    *fd = nc.lock_fd;
+    return status;
+}
+
+void lyap_ncfile_unlock(const char *lock, int *fd)
+{
+    lyap_ncout nc = {.lock = (char *)lock, .lock_fd = *fd};
+    release_lock(&nc);
+    *fd = -1;
+}
+
+double lyap_ncfile_free_bytes(const char *path, char *fs, size_t size)
+{
+    char dir[PATH_MAX];
+    directory_of(path, dir, sizeof dir);
+    file_system_of(dir, fs, size);
+    return free_bytes(dir);
+}
+
+int lyap_ncfile_add_checksums(int ncid, const char *file)
+{
+    return add_checksums(ncid, file);
+}
+
+int lyap_ncfile_verify(int ncid, const char *file)
+{
+    return verify_checksums(ncid, file);
+}
+
+int lyap_ncfile_write_atomic(const char *path, const char *partial, const char *tmp, const char *target,
+                             const void *data, size_t size, long checkpointed, long ntasks, long ndone)
+{
+    lyap_ncout nc = {.path = (char *)path, .partial = (char *)partial, .checkpointed = checkpointed,
+                     .ntasks = ntasks, .ndone = ndone, .lock_fd = -1};
+    LYAP_CALL(write_file(&nc, tmp, target, data, size));
+    if (rename(tmp, target) != 0) {
+        int err = errno;
+        remove(tmp);
+        return lyap_fail(LYAP_EIO, "%s: cannot rename to %s: %s", tmp, target, strerror(err));
+    }
+    return LYAP_OK;
 }
