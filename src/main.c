@@ -23,6 +23,9 @@
 #include "lyapdiag/sched.h"
 #include "lyapdiag/depthlaw.h"
 #include "lyapdiag/theory.h"
+#include "lyapdiag/traindeck.h"
+#include "lyapdiag/trainout.h"
+#include "lyapdiag/trainsched.h"
 
 /* Exit statuses: 3 means "stopped early, finished work kept: --resume";
  * 4 means stopped in a restart that finished no block of replicas (one
@@ -1159,17 +1162,206 @@ static int cmd_init(int argc, char **argv)
     return status == LYAP_OK ? 0 : status == LYAP_EUSAGE ? usage_failed("init") : EXIT_RUN_FAILED;
 }
 
+/* ---- lyapdiag train (issue 13; the sweep: trainsched.c, the file: trainout.c) ---- */
+
+static const char usage_train[] =
+    "  lyapdiag train DECK [--output FILE] [--resume | --overwrite] [--quiet] [--help-deck]\n"
+    "      Train deep narrow networks from each initialization of the deck's\n"
+    "      [train] section (run under mpirun/srun for several ranks): one task\n"
+    "      per (method, width, depth, slope, optimizer, learning rate, seed),\n"
+    "      the same file for any number of ranks. Checkpoints, --resume,\n"
+    "      --overwrite, the lock and the exit statuses are run's; a stop signal\n"
+    "      ends each rank after its current task. --help-deck lists the keys.\n";
+
+typedef struct {
+    const char *program, *deck_path, *output;
+    int quiet, resume, overwrite, help_deck;
+} train_options;
+
+static const cli_option train_options_table[] = {
+    {"--output", "train.nc", NULL}, {"--resume", NULL, NULL}, {"--overwrite", NULL, NULL},
+    {"--quiet", NULL, NULL}, {"--help-deck", NULL, NULL}, {NULL, NULL, NULL}};
+
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_train_options(int argc, char **argv, train_options *opt)
+{
+    *opt = (train_options){.program = argv[0]};
+    cli_args a = {.command = "train", .usage = usage_train, .options = train_options_table, .argc = argc,
+                  .next = 2, .argv = argv};
+    const cli_option *o;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &o, &value)) == CLI_OPTION || r == CLI_OPERAND) {
+        if (r == CLI_OPERAND && opt->deck_path)
+            return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s': one DECK only, and %s is the deck", value,
+                             opt->deck_path);
+        if (r == CLI_OPERAND)
+            opt->deck_path = value;
+        else if (strcmp(o->name, "--output") == 0)
+            opt->output = value;
+        else
+            *(strcmp(o->name, "--quiet") == 0    ? &opt->quiet
+              : strcmp(o->name, "--resume") == 0 ? &opt->resume
+              : strcmp(o->name, "--overwrite") == 0 ? &opt->overwrite
+                                                    : &opt->help_deck) = 1;
+    }
+    if (r != CLI_END)
+        return r;
+    if (opt->help_deck)
+        return LYAP_OK;
+    if (!opt->deck_path)
+        return lyap_fail(LYAP_EUSAGE, "missing DECK (e.g. lyapdiag train inputs/train_quick.ini)");
+    if (opt->resume && opt->overwrite)
+        return lyap_fail(LYAP_EUSAGE, "--resume keeps FILE.partial and --overwrite discards it: give one of them");
+    return LYAP_OK;
+}
+
+static void echo_train_settings(const lyap_deck *deck)
+{
+    const lyap_train_deck *t = deck->train;
+    const lyap_train_setup *s = &t->setup;
+    char batch[32] = "full batch";
+    if (s->batch > 0)
+        snprintf(batch, sizeof batch, "batch %d", s->batch);
+    fprintf(stderr,
+            "lyapdiag %s: %s: %d method%s x %d width%s x %d depth%s x %d slope%s x %d optimizer%s x %d learning "
+            "rate%s x %d seed%s = %ld tasks on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
+            "biases %s -> %s\n",
+            PACKAGE_VERSION, deck->name, t->nmethods, t->nmethods == 1 ? "" : "s", t->nwidths,
+            t->nwidths == 1 ? "" : "s", t->ndepths, t->ndepths == 1 ? "" : "s", t->nslopes, t->nslopes == 1 ? "" : "s",
+            t->noptimizers, t->noptimizers == 1 ? "" : "s", t->nlearning_rates, t->nlearning_rates == 1 ? "" : "s",
+            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_sched_size(),
+            lyap_sched_size() == 1 ? "" : "s", s->problem == LYAP_TRAIN_SCORE ? "score matching" : "polynomial",
+            s->train_points, s->test_points, s->steps, batch, s->record_every, s->biases ? "yes" : "no",
+            deck->output);
+}
+
+/* Rank 0 writes the complete file, or the checkpoint of a stopped run;
+ * returns the exit status (the same on every rank). */
+static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_options *opt, int status,
+                        const lyap_train_report *report, const char *resumed_from)
+{
+    long total = lyap_train_task_count(deck->train);
+    /* A restart that finished no task before its signal would do the
+     * same again in the same time slot: exit 4, not 3. */
+    int no_progress = status == LYAP_EINTERRUPTED && resumed_from && report->finished == 0;
+    if (lyap_sched_rank() != 0)
+        return status == LYAP_OK ? 0 : status != LYAP_EINTERRUPTED ? EXIT_RUN_FAILED
+                                   : no_progress                   ? EXIT_NO_PROGRESS : EXIT_INTERRUPTED;
+    if (status == LYAP_EINTERRUPTED) {
+        long done = lyap_trainout_done_count(*out);
+        status = lyap_trainout_checkpoint(*out);
+        if (status == LYAP_OK) {
+            char ranks[32] = "";
+            if (lyap_sched_size() > 1)
+                snprintf(ranks, sizeof ranks, "mpirun -np %d ", lyap_sched_size());
+            if (no_progress)
+                fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop "
+                        "signal (one task needs more time than the run gets), so requeueing would loop: give the job "
+                        "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld tasks stay in "
+                        "%s.partial for --resume (exit status 4)\n", report->seconds, done, total, deck->output);
+            else
+                fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
+                        "%s%s train %s%s%s --resume\n", done, total, deck->output, ranks, opt->program, deck->name,
+                        opt->output ? " --output " : "", opt->output ? opt->output : "");
+            lyap_trainout_close(out);
+            return no_progress ? EXIT_NO_PROGRESS : EXIT_INTERRUPTED;
+        }
+    }
+    if (status == LYAP_OK)
+        status = lyap_trainout_finish(out);
+    if (status != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        lyap_trainout_close(out);
+        return EXIT_RUN_FAILED;
+    }
+    if (!opt->quiet)
+        printf("lyapdiag: wrote %s: %ld tasks (%ld trained in this run, %ld of them diverged) on %d rank%s in "
+               "%.2f s\n", deck->output, total, report->finished, report->diverged, lyap_sched_size(),
+               lyap_sched_size() == 1 ? "" : "s", report->seconds);
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    train_options opt;
+    lyap_deck deck;
+    lyap_trainout *out = NULL;
+    char history[2048];
+    lyap_train_report report;
+    const char *resumed_from = NULL;
+
+    int usage = parse_train_options(argc, argv, &opt);
+    if (usage == CLI_HELP)
+        return 0;
+    if (usage != LYAP_OK)
+        return usage_failed("train");
+    if (opt.help_deck) {
+        lyap_deck_print_train_reference(stdout);
+        return 0;
+    }
+    if (lyap_sched_init(&argc, &argv) != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        return EXIT_RUN_FAILED;
+    }
+    lyap_propagate_set_blas_threads(1);
+    int status = lyap_train_load_deck(opt.deck_path, &deck);
+    if (status != LYAP_OK)
+        return stop_all(status);
+    if (opt.output) {
+        free(deck.output);
+        deck.output = strdup(opt.output);
+        if (!deck.output) {
+            lyap_fail(LYAP_ENOMEM, "out of memory");
+            lyap_sched_abort();
+        }
+    }
+    if (lyap_sched_rank() == 0) {
+        make_history(argc, argv, history, sizeof history);
+        status = lyap_trainout_open(deck.output, &deck, history,
+                                    opt.resume ? LYAP_NCOUT_RESUME : opt.overwrite ? LYAP_NCOUT_OVERWRITE
+                                                                                  : LYAP_NCOUT_NEW,
+                                    &resumed_from, &out);
+        if (status == LYAP_OK && !opt.quiet)
+            echo_train_settings(&deck);
+        if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done\n", resumed_from,
+                    lyap_trainout_done_count(out), lyap_train_task_count(deck.train));
+        else if (status == LYAP_OK && opt.resume && !opt.quiet)
+            fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n", deck.output,
+                    deck.output);
+    }
+    status = lyap_sched_agree(status);
+    if (status != LYAP_OK) {
+        lyap_deck_free(&deck);
+        return stop_all(status);
+    }
+    /* Every rank must know whether rank 0 resumed (exit 4 is decided on all). */
+    int resumed = resumed_from != NULL;
+    if (lyap_sched_agree(-resumed) != 0)
+        resumed_from = resumed_from ? resumed_from : "";
+    status = lyap_train_sweep(&deck, opt.quiet, out, &report);
+    if (status != LYAP_OK && status != LYAP_EINTERRUPTED) { /* rank 0's own failure: workers wait on it */
+        lyap_trainout_close(&out);
+        lyap_sched_abort();
+    }
+    status = finish_train(&deck, &out, &opt, lyap_sched_agree(status), &report, resumed_from);
+    lyap_deck_free(&deck);
+    lyap_sched_finalize();
+    return status;
+}
+
 /* A mistyped command: the nearest one, as for options. */
 static int unknown_command(const char *name)
 {
-    const char *commands[] = {"run", "theory", "init"};
-    for (int i = 0; i < 3; i++)
+    const char *commands[] = {"run", "theory", "init", "train"};
+    for (int i = 0; i < 4; i++)
         if (lyap_deck_edit_distance(name, commands[i]) <= 2) {
             fprintf(stderr, "lyapdiag: unknown command '%s'; did you mean '%s'? (see 'lyapdiag --help')\n", name,
                     commands[i]);
             return EXIT_USAGE;
         }
-    return usage_error("unknown command '%s' (run, theory or init)", name);
+    return usage_error("unknown command '%s' (run, theory, init or train)", name);
 }
 
 int main(int argc, char **argv)
@@ -1177,7 +1369,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage_error("%s", "missing command (run, theory or init)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        printf("Usage:\n%s%s%s%s", usage_run, usage_theory, usage_init, usage_misc);
+        printf("Usage:\n%s%s%s%s%s", usage_run, usage_train, usage_theory, usage_init, usage_misc);
         print_families();
         printf("\n");
         fputs(usage_footer, stdout);
@@ -1201,5 +1393,7 @@ int main(int argc, char **argv)
         return cmd_theory(argc, argv);
     if (strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
+    if (strcmp(argv[1], "train") == 0)
+        return cmd_train(argc, argv);
     return unknown_command(argv[1]);
 }

@@ -920,3 +920,8 @@ int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, ly
     free(m.slot_of);
     return status;
 }
+
+int lyap_sched_stop_signal(void)
+{
+    return (int)stop_signal;
+}

@@ -122,6 +122,11 @@ typedef struct {
  * only. */
 int lyap_sched_run(const lyap_deck *deck, int quiet, const lyap_sched_io *io, lyap_sched_report *report);
 
+/* The stop signal (SIGTERM, SIGINT, SIGUSR1) this rank received since
+ * lyap_sched_init, or 0: for other sweeps than lyap_sched_run
+ * (trainsched.c). */
+int lyap_sched_stop_signal(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,46 @@
+/* trainsched.h: the MPI sweep of `lyapdiag train` over a training deck's
+ * tasks (traindeck.h).
+ *
+ * The tasks not yet done (rank 0 broadcasts its done mask) are dealt out
+ * cyclically: the k-th missing task, in task order, goes to rank k mod N.
+ * A task's numbers depend only on its coordinates (train.h), so the file
+ * is the same for any number of ranks; every rank computes (rank 0
+ * collects the workers' results between its own tasks). Seeds are the
+ * fastest axis, so every rank gets a like mix of methods and widths.
+ */
+#ifndef LYAPDIAG_TRAINSCHED_H
+#define LYAPDIAG_TRAINSCHED_H
+
+#include "lyapdiag/deck.h"
+#include "lyapdiag/trainout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    double seconds;  /* wall time of the sweep */
+    long finished;   /* tasks finished in this run by all ranks (every rank gets rank 0's count) */
+    long diverged;   /* of them, diverged */
+    int stopped;     /* a stop signal ended the sweep early (every rank) */
+} lyap_train_report;
+
+/* Collective: trains every task of DECK that OUT (rank 0's output; NULL on
+ * the other ranks) does not hold, storing each result on rank 0 as it
+ * arrives; prints progress on stderr every 2 s unless QUIET. After
+ * SIGTERM, SIGINT or SIGUSR1 on any rank, every rank stops after its
+ * current task (a task is not interrupted: it finishes, and its result is
+ * kept), and every rank returns LYAP_EINTERRUPTED. A worker's failure
+ * aborts the run (lyap_sched_abort); rank 0's own failure (its task or a
+ * write) is returned on rank 0, so the caller can close the output before
+ * lyap_sched_abort. */
+int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_train_report *report);
+
+/* Collective: rank 0 reads PATH, every rank parses the same text as a
+ * training deck (so all agree on success or on the error). */
+int lyap_train_load_deck(const char *path, lyap_deck *deck);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LYAPDIAG_TRAINSCHED_H */

@@ -1,0 +1,532 @@
+/* trainout.c: the file of `lyapdiag train` (trainout.h), written as
+ * ncout.c writes the phase diagram, through its file layer (ncfile.h). */
+#define _XOPEN_SOURCE 700
+#include "lyapdiag/trainout.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <netcdf.h>
+#include <netcdf_mem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config.h"
+#include "lyapdiag/error.h"
+#include "lyapdiag/ncfile.h"
+#include "lyapdiag/ncout.h"
+
+enum { DIM_METHOD, DIM_WIDTH, DIM_DEPTH, DIM_SLOPE, DIM_OPTIMIZER, DIM_LR, DIM_SEED, DIM_RECORD, NDIMS };
+#define TASK_DIMS 7
+
+struct lyap_trainout_s {
+    const lyap_deck *deck;
+    const lyap_train_deck *t;
+    long ntasks, ndone, checkpointed;
+    int nrec;
+    double *train_loss, *test_loss;          /* [ntasks][nrec] */
+    double *final_test_loss, *initial_log_gain; /* [ntasks] */
+    signed char *diverged, *done;            /* [ntasks] */
+    int *steps_done;                         /* [ntasks] */
+    char *path, *partial, *tmp, *lock, *history;
+    int lock_fd;
+    double last_checkpoint;
+    const char *writing;                     /* the file a message names */
+};
+
+static double monotonic_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int check(int status, const lyap_trainout *o, const char *what)
+{
+    if (status == NC_NOERR)
+        return LYAP_OK;
+    return lyap_fail(LYAP_ENETCDF, "%s: %s: %s", o->writing, what, nc_strerror(status));
+}
+
+static char *join(const char *a, const char *b)
+{
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    if (s)
+        strcat(strcpy(s, a), b);
+    return s;
+}
+
+/* ---- the schema ------------------------------------------------------------- */
+
+static int text_attr(const lyap_trainout *o, int ncid, int varid, const char *name, const char *text)
+{
+    return check(nc_put_att_text(ncid, varid, name, strlen(text), text), o, name);
+}
+
+static const char *const dim_names[NDIMS] = {"method", "width", "depth", "slope", "optimizer", "learning_rate",
+                                             "seed", "record"};
+
+/* One result variable over the task dimensions (and record when PER_RECORD). */
+static int def_result(const lyap_trainout *o, int ncid, const int *dims, const char *name, nc_type type,
+                      int per_record, const char *units, const char *long_name, int *varid)
+{
+    LYAP_CALL(check(nc_def_var(ncid, name, type, per_record ? NDIMS : TASK_DIMS, dims, varid), o, name));
+    if (type == NC_DOUBLE) {
+        double fill = NAN;
+        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
+    } else if (type == NC_BYTE) {
+        signed char fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
+    } else if (type == NC_INT) {
+        int fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
+    }
+    LYAP_CALL(text_attr(o, ncid, *varid, "long_name", long_name));
+    if (per_record)
+        LYAP_CALL(text_attr(o, ncid, *varid, "coordinates", "step"));
+    return units ? text_attr(o, ncid, *varid, "units", units) : LYAP_OK;
+}
+
+enum { V_TRAIN, V_TEST, V_FINAL, V_DIVERGED, V_GAIN, V_STEPS, V_DONE, NVARS };
+
+static int put_attributes(const lyap_trainout *o, int ncid)
+{
+    const lyap_train_setup *s = &o->t->setup;
+    char source[128];
+    snprintf(source, sizeof source, "%s %s (lyapdiag train)", PACKAGE_NAME, PACKAGE_VERSION);
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "title", "lyapdiag train: deep narrow Leaky ReLU networks trained from "
+                        "each initialization"));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "Conventions", "CF-1.8"));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "source", source));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "history", o->history));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "deck", o->deck->text));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "deck_file", o->deck->name));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "task", s->problem == LYAP_TRAIN_SCORE ? "score" : "polynomial"));
+    LYAP_CALL(text_attr(o, ncid, NC_GLOBAL, "biases", s->biases ? "yes" : "no"));
+    int ints[5] = {s->train_points, s->test_points, s->steps, s->batch, s->record_every};
+    const char *int_names[5] = {"train_points", "test_points", "steps", "batch", "record_every"};
+    for (int i = 0; i < 5; i++)
+        LYAP_CALL(check(nc_put_att_int(ncid, NC_GLOBAL, int_names[i], NC_INT, 1, &ints[i]), o, int_names[i]));
+    return LYAP_OK;
+}
+
+/* Defines the file open as NCID (define mode): dimensions, coordinates,
+ * variables (ids in VARS, coordinate ids in COORDS). */
+static int define(const lyap_trainout *o, int ncid, int *vars, int *coords)
+{
+    const lyap_train_deck *t = o->t;
+    size_t lengths[NDIMS] = {(size_t)t->nmethods, (size_t)t->nwidths, (size_t)t->ndepths, (size_t)t->nslopes,
+                             (size_t)t->noptimizers, (size_t)t->nlearning_rates, (size_t)t->nseeds,
+                             (size_t)o->nrec};
+    int dims[NDIMS];
+    for (int d = 0; d < NDIMS; d++)
+        LYAP_CALL(check(nc_def_dim(ncid, dim_names[d], lengths[d], &dims[d]), o, dim_names[d]));
+    const struct {
+        const char *name;
+        nc_type type;
+        const char *units, *long_name;
+    } coord[NDIMS] = {
+        {"method", NC_STRING, NULL, "initialization of the hidden layers (THEORY.md \"Training\")"},
+        {"width", NC_INT, "1", "network width d"},
+        {"depth", NC_INT, "1", "hidden d x d layers L"},
+        {"slope", NC_DOUBLE, "1", "Leaky ReLU slope a"},
+        {"optimizer", NC_STRING, NULL, "optimizer (adam: PyTorch's Adam; sgd: heavy-ball momentum)"},
+        {"learning_rate", NC_DOUBLE, "1", "learning rate"},
+        {"seed", NC_INT, "1", "seed of the network and the data draws"},
+        {"step", NC_INT, "1", "optimizer steps taken at the record (0 = at initialization)"},
+    };
+    for (int d = 0; d < NDIMS; d++) {
+        LYAP_CALL(check(nc_def_var(ncid, coord[d].name, coord[d].type, 1, &dims[d], &coords[d]), o, coord[d].name));
+        LYAP_CALL(text_attr(o, ncid, coords[d], "long_name", coord[d].long_name));
+        if (coord[d].units)
+            LYAP_CALL(text_attr(o, ncid, coords[d], "units", coord[d].units));
+    }
+    LYAP_CALL(def_result(o, ncid, dims, "train_loss", NC_DOUBLE, 1, "1",
+                         "mean squared error on the training set at the record (NaN after a divergence)",
+                         &vars[V_TRAIN]));
+    LYAP_CALL(def_result(o, ncid, dims, "test_loss", NC_DOUBLE, 1, "1",
+                         "mean squared error on the test set at the record (NaN after a divergence)", &vars[V_TEST]));
+    LYAP_CALL(def_result(o, ncid, dims, "final_test_loss", NC_DOUBLE, 0, "1",
+                         "test loss after the last step (NaN if diverged)", &vars[V_FINAL]));
+    LYAP_CALL(def_result(o, ncid, dims, "diverged", NC_BYTE, 0, "1",
+                         "1: a non-finite loss stopped the task; 0: it ran every step; -1: not computed",
+                         &vars[V_DIVERGED]));
+    LYAP_CALL(def_result(o, ncid, dims, "initial_log_gain", NC_DOUBLE, 0, "1",
+                         "step 0: mean over the training inputs of log(|x_L|/|x_0|), hidden layers", &vars[V_GAIN]));
+    LYAP_CALL(def_result(o, ncid, dims, "steps_done", NC_INT, 0, "1", "optimizer steps taken (-1: not computed)",
+                         &vars[V_STEPS]));
+    LYAP_CALL(def_result(o, ncid, dims, "done", NC_BYTE, 0, "1", "task completion mask: 1 computed, 0 missing",
+                         &vars[V_DONE]));
+    LYAP_CALL(lyap_ncfile_add_checksums(ncid, o->writing));
+    return put_attributes(o, ncid);
+}
+
+static int put_coordinates(const lyap_trainout *o, int ncid, const int *coords)
+{
+    const lyap_train_deck *t = o->t;
+    const char *methods[LYAP_TRAIN_NMETHODS], *optimizers[LYAP_TRAIN_NOPTIMIZERS];
+    for (int m = 0; m < t->nmethods; m++)
+        methods[m] = lyap_train_method_name(t->methods[m]);
+    for (int k = 0; k < t->noptimizers; k++)
+        optimizers[k] = lyap_train_optimizer_name(t->optimizers[k]);
+    LYAP_CALL(check(nc_put_var_string(ncid, coords[DIM_METHOD], methods), o, "method"));
+    LYAP_CALL(check(nc_put_var_int(ncid, coords[DIM_WIDTH], t->widths), o, "width"));
+    LYAP_CALL(check(nc_put_var_int(ncid, coords[DIM_DEPTH], t->depths), o, "depth"));
+    LYAP_CALL(check(nc_put_var_double(ncid, coords[DIM_SLOPE], t->slopes), o, "slope"));
+    LYAP_CALL(check(nc_put_var_string(ncid, coords[DIM_OPTIMIZER], optimizers), o, "optimizer"));
+    LYAP_CALL(check(nc_put_var_double(ncid, coords[DIM_LR], t->learning_rates), o, "learning_rate"));
+    int *ints = NULL;
+    size_t n = (size_t)(t->nseeds > o->nrec ? t->nseeds : o->nrec);
+    LYAP_CALL(lyap_alloc(&ints, n, sizeof *ints, "coordinates"));
+    for (int i = 0; i < t->nseeds; i++)
+        ints[i] = i;
+    int status = check(nc_put_var_int(ncid, coords[DIM_SEED], ints), o, "seed");
+    for (int r = 0; r < o->nrec; r++)
+        ints[r] = r * t->setup.record_every;
+    if (status == LYAP_OK)
+        status = check(nc_put_var_int(ncid, coords[DIM_RECORD], ints), o, "step");
+    free(ints);
+    return status;
+}
+
+static int put_results(const lyap_trainout *o, int ncid, const int *vars)
+{
+    LYAP_CALL(check(nc_put_var_double(ncid, vars[V_TRAIN], o->train_loss), o, "train_loss"));
+    LYAP_CALL(check(nc_put_var_double(ncid, vars[V_TEST], o->test_loss), o, "test_loss"));
+    LYAP_CALL(check(nc_put_var_double(ncid, vars[V_FINAL], o->final_test_loss), o, "final_test_loss"));
+    LYAP_CALL(check(nc_put_var_schar(ncid, vars[V_DIVERGED], o->diverged), o, "diverged"));
+    LYAP_CALL(check(nc_put_var_double(ncid, vars[V_GAIN], o->initial_log_gain), o, "initial_log_gain"));
+    LYAP_CALL(check(nc_put_var_int(ncid, vars[V_STEPS], o->steps_done), o, "steps_done"));
+    return check(nc_put_var_schar(ncid, vars[V_DONE], o->done), o, "done");
+}
+
+/* Bytes of one snapshot, from above (as ncout.c's estimate). */
+static double snapshot_bytes(const lyap_trainout *o)
+{
+    double values = (double)o->ntasks * (16.0 * o->nrec + 8 * 3 + 4 + 2);
+    return values + (double)strlen(o->deck->text) + (double)strlen(o->history) + 4096.0 * (NVARS + NDIMS) + 65536.0;
+}
+
+/* The whole file to TARGET: built in memory, then ncfile's atomic write. */
+static int write_snapshot(lyap_trainout *o, const char *target)
+{
+    NC_memio memio = {0};
+    int ncid, vars[NVARS], coords[NDIMS];
+    o->writing = o->tmp;
+    int status = nc_create_mem(o->tmp, NC_NETCDF4, (size_t)snapshot_bytes(o), &ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_ENETCDF, "%s: cannot build the snapshot in memory (%s)", o->tmp, nc_strerror(status));
+    status = define(o, ncid, vars, coords);
+    if (status == LYAP_OK)
+        status = check(nc_enddef(ncid), o, "enddef");
+    if (status == LYAP_OK)
+        status = put_coordinates(o, ncid, coords);
+    if (status == LYAP_OK)
+        status = put_results(o, ncid, vars);
+    if (status == LYAP_OK)
+        status = check(nc_close_memio(ncid, &memio), o, "close");
+    else
+        nc_abort(ncid);
+    if (status == LYAP_OK)
+        status = lyap_ncfile_write_atomic(o->path, o->partial, o->tmp, target, memio.memory, memio.size,
+                                          o->checkpointed, o->ntasks, o->ndone);
+    free(memio.memory);
+    if (status == LYAP_OK && target == o->partial)
+        o->checkpointed = o->ndone;
+    o->last_checkpoint = monotonic_seconds();
+    return status;
+}
+
+/* ---- resume ------------------------------------------------------------------- */
+
+static int read_text_attr(int ncid, const char *name, char **text)
+{
+    size_t len;
+    int status = nc_inq_attlen(ncid, NC_GLOBAL, name, &len);
+    if (status != NC_NOERR)
+        return status;
+    *text = calloc(len + 1, 1);
+    if (!*text)
+        return NC_ENOMEM;
+    return nc_get_att_text(ncid, NC_GLOBAL, name, *text);
+}
+
+static int check_same_deck(lyap_trainout *o, int ncid)
+{
+    char *text = NULL;
+    lyap_deck stored;
+    int status = check(read_text_attr(ncid, "deck", &text), o, "deck attribute");
+    if (status == LYAP_OK && lyap_deck_parse_train(text, o->writing, &stored) != LYAP_OK)
+        status = lyap_fail(LYAP_EIO, "%s: its stored deck is no training deck (%s); not a checkpoint of "
+                           "`lyapdiag train`?", o->writing, lyap_error_message());
+    free(text);
+    if (status != LYAP_OK)
+        return status;
+    const char *key = lyap_deck_first_difference(o->deck, &stored);
+    lyap_deck_free(&stored);
+    if (key)
+        return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that deck, "
+                         "or start afresh with --overwrite", o->writing, key);
+    return LYAP_OK;
+}
+
+/* Reads variable NAME whole into BUF (of the file open as NCID). */
+static int get(const lyap_trainout *o, int ncid, const char *name, nc_type type, void *buf)
+{
+    int varid;
+    LYAP_CALL(check(nc_inq_varid(ncid, name, &varid), o, name));
+    return check(type == NC_DOUBLE ? nc_get_var_double(ncid, varid, buf)
+                 : type == NC_INT  ? nc_get_var_int(ncid, varid, buf)
+                                   : nc_get_var_schar(ncid, varid, buf), o, name);
+}
+
+static void clear_task(lyap_trainout *o, long t)
+{
+    for (int r = 0; r < o->nrec; r++)
+        o->train_loss[t * o->nrec + r] = o->test_loss[t * o->nrec + r] = NAN;
+    o->final_test_loss[t] = o->initial_log_gain[t] = NAN;
+    o->diverged[t] = -1;
+    o->steps_done[t] = -1;
+    o->done[t] = 0;
+}
+
+static int load_tasks(lyap_trainout *o, int ncid)
+{
+    LYAP_CALL(get(o, ncid, "done", NC_BYTE, o->done));
+    LYAP_CALL(get(o, ncid, "train_loss", NC_DOUBLE, o->train_loss));
+    LYAP_CALL(get(o, ncid, "test_loss", NC_DOUBLE, o->test_loss));
+    LYAP_CALL(get(o, ncid, "final_test_loss", NC_DOUBLE, o->final_test_loss));
+    LYAP_CALL(get(o, ncid, "diverged", NC_BYTE, o->diverged));
+    LYAP_CALL(get(o, ncid, "initial_log_gain", NC_DOUBLE, o->initial_log_gain));
+    LYAP_CALL(get(o, ncid, "steps_done", NC_INT, o->steps_done));
+    o->ndone = 0;
+    for (long t = 0; t < o->ntasks; t++) {
+        if (o->done[t] != 1)
+            clear_task(o, t);
+        o->ndone += o->done[t];
+    }
+    return LYAP_OK;
+}
+
+static int load_checkpoint(lyap_trainout *o, const char **found)
+{
+    const char *candidates[2] = {o->partial, o->path};
+    *found = NULL;
+    for (int i = 0; i < 2 && !*found; i++) {
+        int ncid, status = nc_open(candidates[i], NC_NOWRITE, &ncid);
+        o->writing = candidates[i];
+        if (status == ENOENT)
+            continue;
+        if (status != NC_NOERR)
+            return lyap_fail(LYAP_EIO, "%s: cannot read it to resume (%s): it is damaged or not a lyapdiag file; it "
+                             "is kept for inspection: move it aside (mv %s %s.damaged) and run again",
+                             candidates[i], nc_strerror(status), candidates[i], candidates[i]);
+        char *old_history = NULL;
+        status = lyap_ncfile_verify(ncid, candidates[i]);
+        if (status == LYAP_OK)
+            status = check_same_deck(o, ncid);
+        if (status == LYAP_OK)
+            status = load_tasks(o, ncid);
+        if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
+            char *joined = malloc(strlen(old_history) + strlen(o->history) + 2);
+            if (joined) {
+                sprintf(joined, "%s\n%s", old_history, o->history);
+                free(o->history);
+                o->history = joined;
+            }
+        }
+        free(old_history);
+        nc_close(ncid);
+        LYAP_CALL(status);
+        *found = candidates[i];
+    }
+    return LYAP_OK;
+}
+
+/* ---- nothing discarded unasked, room to write ---------------------------------- */
+
+static int refuse_to_discard(const lyap_trainout *o)
+{
+    struct stat st;
+    if (stat(o->partial, &st) != 0)
+        return LYAP_OK;
+    int ncid, varid, status = nc_open(o->partial, NC_NOWRITE, &ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s exists and cannot be read (%s): a run without --resume would replace it; "
+                         "move it aside (mv %s %s.damaged), or discard it with --overwrite", o->partial,
+                         nc_strerror(status), o->partial, o->partial);
+    long ndone = -1, total = -1;
+    int ndims, dimids[NC_MAX_VAR_DIMS];
+    if (nc_inq_varid(ncid, "done", &varid) == NC_NOERR &&
+        nc_inq_var(ncid, varid, NULL, NULL, &ndims, dimids, NULL) == NC_NOERR) {
+        size_t n = 1, len;
+        for (int d = 0; d < ndims; d++)
+            n *= nc_inq_dimlen(ncid, dimids[d], &len) == NC_NOERR ? len : 0;
+        signed char *done = n ? calloc(n, 1) : NULL;
+        if (done && nc_get_var_schar(ncid, varid, done) == NC_NOERR) {
+            total = (long)n;
+            ndone = 0;
+            for (size_t i = 0; i < n; i++)
+                ndone += done[i] == 1;
+        }
+        free(done);
+    }
+    nc_close(ncid);
+    if (ndone < 0)
+        return lyap_fail(LYAP_EIO, "%s holds the tasks of an earlier run, which cannot be counted; continue it with "
+                         "--resume, or discard it with --overwrite", o->partial);
+    return lyap_fail(LYAP_EIO, "%s holds %ld of %ld tasks finished by an earlier run; continue it with --resume, "
+                     "or discard it with --overwrite", o->partial, ndone, total);
+}
+
+static int check_space(const lyap_trainout *o)
+{
+    char fs[PATH_MAX];
+    double have = lyap_ncfile_free_bytes(o->path, fs, sizeof fs);
+    if (have < 0)
+        return LYAP_OK;
+    double one = snapshot_bytes(o), need = 3 * one;
+    struct stat st;
+    if (stat(o->partial, &st) == 0)
+        need -= (double)st.st_size;
+    if (stat(o->path, &st) == 0)
+        need -= (double)st.st_size;
+    need = need > one ? need : one;
+    if (have >= need)
+        return LYAP_OK;
+    return lyap_fail(LYAP_EIO, "%s: not enough space: file system %s has %.0f bytes free, and the output and its "
+                     "checkpoints need about %.0f (3 copies at once of about %.0f bytes: %s.partial, its .tmp, the "
+                     "final file); free some space there or write elsewhere with --output", o->path, fs, have,
+                     need, one, o->path);
+}
+
+/* ---- public ------------------------------------------------------------------- */
+
+int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *history, int mode,
+                       const char **resumed_from, lyap_trainout **out)
+{
+    lyap_trainout *o;
+    *out = NULL;
+    *resumed_from = NULL;
+    LYAP_CALL(lyap_alloc(&o, 1, sizeof *o, "training output"));
+    o->lock_fd = -1;
+    o->deck = deck;
+    o->t = deck->train;
+    o->ntasks = lyap_train_task_count(deck->train);
+    o->nrec = lyap_train_records(&deck->train->setup);
+    o->checkpointed = -1;
+    o->path = join(path, "");
+    o->partial = join(path, ".partial");
+    o->tmp = join(path, ".partial.tmp");
+    o->lock = join(path, ".lock");
+    o->history = join(history, "");
+    o->writing = path;
+    size_t n = (size_t)o->ntasks;
+    int status = (o->path && o->partial && o->tmp && o->lock && o->history)
+                     ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
+    if (status == LYAP_OK)
+        status = lyap_ncfile_check_path(path);
+    if (status == LYAP_OK)
+        status = lyap_ncfile_lock(o->path, o->lock, &o->lock_fd);
+    if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
+        status = refuse_to_discard(o);
+    if (status == LYAP_OK)
+        status = check_space(o);
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->train_loss, n * (size_t)o->nrec, sizeof *o->train_loss, "training losses");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->test_loss, n * (size_t)o->nrec, sizeof *o->test_loss, "test losses");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->final_test_loss, n, sizeof *o->final_test_loss, "final test losses");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->initial_log_gain, n, sizeof *o->initial_log_gain, "initial log gains");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->diverged, n, 1, "divergence flags");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->done, n, 1, "done mask");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&o->steps_done, n, sizeof *o->steps_done, "steps done");
+    for (long t = 0; status == LYAP_OK && t < o->ntasks; t++)
+        clear_task(o, t);
+    if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
+        status = load_checkpoint(o, resumed_from);
+    if (status == LYAP_OK)
+        status = write_snapshot(o, o->partial);
+    if (status != LYAP_OK) {
+        lyap_trainout_close(&o);
+        return status;
+    }
+    *out = o;
+    return LYAP_OK;
+}
+
+int lyap_trainout_is_done(const lyap_trainout *o, long task)
+{
+    return o->done[task] == 1;
+}
+
+long lyap_trainout_done_count(const lyap_trainout *o)
+{
+    return o->ndone;
+}
+
+const signed char *lyap_trainout_done_mask(const lyap_trainout *o)
+{
+    return o->done;
+}
+
+int lyap_trainout_store(lyap_trainout *o, long task, const lyap_train_result *r)
+{
+    if (r->nrecords != o->nrec)
+        return lyap_fail(LYAP_EINTERNAL, "task %ld: %d records, the file has %d", task, r->nrecords, o->nrec);
+    memcpy(o->train_loss + task * o->nrec, r->train_loss, (size_t)o->nrec * sizeof *r->train_loss);
+    memcpy(o->test_loss + task * o->nrec, r->test_loss, (size_t)o->nrec * sizeof *r->test_loss);
+    o->final_test_loss[task] = r->final_test_loss;
+    o->initial_log_gain[task] = r->initial_log_gain;
+    o->diverged[task] = (signed char)(r->diverged != 0);
+    o->steps_done[task] = r->steps_done;
+    o->ndone += o->done[task] != 1;
+    o->done[task] = 1;
+    if (monotonic_seconds() - o->last_checkpoint >= o->deck->checkpoint_seconds)
+        return lyap_trainout_checkpoint(o);
+    return LYAP_OK;
+}
+
+int lyap_trainout_checkpoint(lyap_trainout *o)
+{
+    return write_snapshot(o, o->partial);
+}
+
+int lyap_trainout_finish(lyap_trainout **o)
+{
+    LYAP_CALL(write_snapshot(*o, (*o)->path));
+    if (remove((*o)->partial) != 0 && errno != ENOENT)
+        return lyap_fail(LYAP_EIO, "%s: cannot remove checkpoint: %s", (*o)->partial, strerror(errno));
+    lyap_trainout_close(o);
+    return LYAP_OK;
+}
+
+void lyap_trainout_close(lyap_trainout **o)
+{
+    if (!o || !*o)
+        return;
+    if ((*o)->lock)
+        lyap_ncfile_unlock((*o)->lock, &(*o)->lock_fd);
+    free((*o)->train_loss);
+    free((*o)->test_loss);
+    free((*o)->final_test_loss);
+    free((*o)->initial_log_gain);
+    free((*o)->diverged);
+    free((*o)->done);
+    free((*o)->steps_done);
+    free((*o)->path);
+    free((*o)->partial);
+    free((*o)->tmp);
+    free((*o)->lock);
+    free((*o)->history);
+    free(*o);
+    *o = NULL;
+}

@@ -1,0 +1,262 @@
+/* trainsched.c: the MPI sweep of `lyapdiag train` (trainsched.h).
+ *
+ * Messages (MPI_COMM_WORLD): a worker sends each result (TAG_RESULT:
+ * doubles task, diverged, steps_done, final_test_loss, initial_log_gain,
+ * seconds, then train_loss[nrec] and test_loss[nrec]) and, when its share
+ * is done or it stopped, TAG_END (an int: 1 if it stopped early). Rank 0
+ * answers TAG_END with TAG_FINISH; before that it may send TAG_STOP (a
+ * stop signal was seen). A worker reads everything rank 0 sends it until
+ * TAG_FINISH, so no message is left unreceived. */
+#define _POSIX_C_SOURCE 200809L
+#include "lyapdiag/trainsched.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lyapdiag/error.h"
+#include "lyapdiag/sched.h"
+#include "lyapdiag/train.h"
+#include "lyapdiag/traindeck.h"
+
+enum { TAG_RESULT = 21, TAG_END = 22, TAG_STOP = 23, TAG_FINISH = 24 };
+enum { MSG_TASK, MSG_DIVERGED, MSG_STEPS, MSG_FINAL, MSG_GAIN, MSG_SECONDS, MSG_HEADER };
+#define PROGRESS_INTERVAL 2.0
+
+static int mpi_check(int rc, const char *call)
+{
+    if (rc == MPI_SUCCESS)
+        return LYAP_OK;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, text, &len);
+    return lyap_fail(LYAP_EMPI, "%s failed: %s", call, text);
+}
+#define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
+
+/* Relative cost of a task, for the ETA: the multiply-adds of a step. */
+static double task_cost(const lyap_train_deck *t, long task)
+{
+    lyap_train_task k = lyap_train_task_at(t, task);
+    return (double)t->setup.steps * k.width * ((double)k.width * k.depth + 4.0);
+}
+
+typedef struct {
+    const lyap_deck *deck;
+    const lyap_train_deck *t;
+    lyap_trainout *out;
+    int quiet, size, nrec;
+    size_t count;         /* doubles of a result message */
+    double *message;
+    int ended;            /* workers that sent TAG_END */
+    char *ended_by;       /* [size] */
+    int stopping, stop_sent;
+    double start, last_progress, cost_total, cost_done;
+    long todo;            /* tasks missing at the start */
+    lyap_train_report *report;
+} master;
+
+static void progress(master *m, int force)
+{
+    double now = MPI_Wtime();
+    if (m->quiet || (!force && now - m->last_progress < PROGRESS_INTERVAL))
+        return;
+    m->last_progress = now;
+    double elapsed = now - m->start;
+    char eta[64] = "ETA unknown";
+    if (m->cost_done > 0) {
+        double left = elapsed * (m->cost_total - m->cost_done) / m->cost_done;
+        snprintf(eta, sizeof eta, left < 120 ? "ETA %.0f s" : "ETA %.1f min", left < 120 ? left : left / 60);
+    }
+    fprintf(stderr, "lyapdiag: train: %ld/%ld tasks (%.1f%% of the work; %ld diverged), %.0f s elapsed, %s\n",
+            lyap_trainout_done_count(m->out), lyap_train_task_count(m->t),
+            m->cost_total > 0 ? 100 * m->cost_done / m->cost_total : 100.0, m->report->diverged, elapsed, eta);
+}
+
+static int store(master *m, long task, const lyap_train_result *r)
+{
+    LYAP_CALL(lyap_trainout_store(m->out, task, r));
+    m->report->finished++;
+    m->report->diverged += r->diverged != 0;
+    m->cost_done += task_cost(m->t, task);
+    progress(m, 0);
+    return LYAP_OK;
+}
+
+static int handle(master *m, const MPI_Status *probed)
+{
+    MPI_Status status;
+    if (probed->MPI_TAG == TAG_RESULT) {
+        LYAP_MPI(MPI_Recv(m->message, (int)m->count, MPI_DOUBLE, probed->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD,
+                          &status));
+        lyap_train_result r = {.nrecords = m->nrec, .train_loss = m->message + MSG_HEADER,
+                               .test_loss = m->message + MSG_HEADER + m->nrec,
+                               .final_test_loss = m->message[MSG_FINAL], .diverged = (int)m->message[MSG_DIVERGED],
+                               .initial_log_gain = m->message[MSG_GAIN], .steps_done = (int)m->message[MSG_STEPS]};
+        return store(m, (long)m->message[MSG_TASK], &r);
+    }
+    int stopped = 0;
+    LYAP_MPI(MPI_Recv(&stopped, 1, MPI_INT, probed->MPI_SOURCE, TAG_END, MPI_COMM_WORLD, &status));
+    m->ended++;
+    m->ended_by[probed->MPI_SOURCE] = 1;
+    m->stopping |= stopped;
+    return mpi_check(MPI_Send(NULL, 0, MPI_BYTE, probed->MPI_SOURCE, TAG_FINISH, MPI_COMM_WORLD), "MPI_Send(finish)");
+}
+
+/* Receives whatever the workers sent; passes a stop on to them. */
+static int poll(master *m)
+{
+    int waiting = 1;
+    while (waiting) {
+        MPI_Status probed;
+        LYAP_MPI(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &waiting, &probed));
+        if (waiting)
+            LYAP_CALL(handle(m, &probed));
+    }
+    m->stopping |= lyap_sched_stop_signal() != 0;
+    if (m->stopping && !m->stop_sent) {
+        m->stop_sent = 1;
+        for (int w = 1; w < m->size; w++)
+            if (!m->ended_by[w])
+                LYAP_MPI(MPI_Send(NULL, 0, MPI_BYTE, w, TAG_STOP, MPI_COMM_WORLD));
+    }
+    return LYAP_OK;
+}
+
+static int run_master(master *m, const long *mine, long nmine)
+{
+    for (long i = 0; i < nmine; i++) {
+        LYAP_CALL(poll(m));
+        if (m->stopping)
+            break;
+        lyap_train_task task = lyap_train_task_at(m->t, mine[i]);
+        lyap_train_result r;
+        LYAP_CALL(lyap_train_run(&m->t->setup, &task, &r));
+        int status = store(m, mine[i], &r);
+        lyap_train_result_free(&r);
+        LYAP_CALL(status);
+    }
+    while (m->ended < m->size - 1) {
+        LYAP_CALL(poll(m));
+        if (m->ended < m->size - 1)
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    return poll(m);
+}
+
+static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, double *message, int nrec)
+{
+    int stopped = 0;
+    for (long i = 0; i < nmine && !stopped; i++) {
+        int told = 0;
+        LYAP_MPI(MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &told, MPI_STATUS_IGNORE));
+        if (told || lyap_sched_stop_signal()) {
+            stopped = 1;
+            break;
+        }
+        lyap_train_task task = lyap_train_task_at(t, mine[i]);
+        lyap_train_result r;
+        double start = MPI_Wtime();
+        if (lyap_train_run(&t->setup, &task, &r) != LYAP_OK)
+            lyap_sched_abort();
+        message[MSG_TASK] = (double)mine[i];
+        message[MSG_DIVERGED] = r.diverged != 0;
+        message[MSG_STEPS] = r.steps_done;
+        message[MSG_FINAL] = r.final_test_loss;
+        message[MSG_GAIN] = r.initial_log_gain;
+        message[MSG_SECONDS] = MPI_Wtime() - start;
+        memcpy(message + MSG_HEADER, r.train_loss, (size_t)nrec * sizeof *message);
+        memcpy(message + MSG_HEADER + nrec, r.test_loss, (size_t)nrec * sizeof *message);
+        lyap_train_result_free(&r);
+        LYAP_MPI(MPI_Send(message, MSG_HEADER + 2 * nrec, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
+    }
+    LYAP_MPI(MPI_Send(&stopped, 1, MPI_INT, 0, TAG_END, MPI_COMM_WORLD));
+    for (;;) { /* STOPs sent before rank 0 saw our END, then FINISH */
+        MPI_Status status;
+        LYAP_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &status));
+        if (status.MPI_TAG == TAG_FINISH)
+            return LYAP_OK;
+    }
+}
+
+int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_train_report *report)
+{
+    const lyap_train_deck *t = deck->train;
+    int rank = lyap_sched_rank(), size = lyap_sched_size();
+    long ntasks = lyap_train_task_count(t);
+    int nrec = lyap_train_records(&t->setup);
+    double start = MPI_Wtime();
+    *report = (lyap_train_report){0};
+    signed char *done = NULL;
+    long *mine = NULL;
+    double *message = NULL;
+    if (lyap_alloc(&done, (size_t)ntasks, 1, "done mask") != LYAP_OK ||
+        lyap_alloc(&mine, (size_t)ntasks / (size_t)size + 1, sizeof *mine, "task list") != LYAP_OK ||
+        lyap_alloc(&message, (size_t)(MSG_HEADER + 2 * nrec), sizeof *message, "result message") != LYAP_OK)
+        lyap_sched_abort(); /* the others would wait in the broadcast */
+    if (rank == 0)
+        memcpy(done, lyap_trainout_done_mask(out), (size_t)ntasks);
+    int status = mpi_check(MPI_Bcast(done, (int)ntasks, MPI_SIGNED_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(done)");
+    if (status != LYAP_OK)
+        lyap_sched_abort();
+    long nmine = 0, k = 0;
+    for (long i = 0; i < ntasks; i++)
+        if (done[i] != 1 && k++ % size == rank)
+            mine[nmine++] = i;
+    if (rank == 0) {
+        master m = {.deck = deck, .t = t, .out = out, .quiet = quiet, .size = size, .nrec = nrec,
+                    .count = (size_t)(MSG_HEADER + 2 * nrec), .message = message, .start = start,
+                    .last_progress = start, .todo = k, .report = report};
+        status = lyap_alloc(&m.ended_by, (size_t)size, 1, "worker flags");
+        for (long i = 0; status == LYAP_OK && i < ntasks; i++)
+            m.cost_total += done[i] != 1 ? task_cost(t, i) : 0;
+        if (status == LYAP_OK)
+            status = run_master(&m, mine, nmine);
+        if (status == LYAP_OK)
+            progress(&m, 1);
+        report->stopped = m.stopping && lyap_trainout_done_count(out) < ntasks;
+        free(m.ended_by);
+    } else {
+        status = run_worker(t, mine, nmine, message, nrec);
+        if (status != LYAP_OK)
+            lyap_sched_abort();
+    }
+    free(done);
+    free(mine);
+    free(message);
+    if (status != LYAP_OK) /* rank 0's failure: the caller closes its output, then aborts */
+        return status;
+    long shared[3] = {report->stopped, report->finished, report->diverged}; /* rank 0's: the same on every rank */
+    if (mpi_check(MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD), "MPI_Bcast(report)") != LYAP_OK)
+        lyap_sched_abort();
+    report->stopped = (int)shared[0];
+    report->finished = shared[1];
+    report->diverged = shared[2];
+    report->seconds = MPI_Wtime() - start;
+    return report->stopped ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", lyap_sched_stop_signal())
+                           : LYAP_OK;
+}
+
+int lyap_train_load_deck(const char *path, lyap_deck *deck)
+{
+    char *text = NULL;
+    long length = -1;
+    int status = LYAP_OK;
+    if (lyap_sched_rank() == 0) {
+        status = lyap_deck_read_file(path, &text);
+        length = status == LYAP_OK ? (long)strlen(text) : -1;
+    }
+    LYAP_MPI(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
+    if (length < 0)
+        return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
+    if (lyap_sched_rank() != 0 && lyap_alloc(&text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
+        lyap_sched_abort();
+    status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
+    if (status == LYAP_OK)
+        status = lyap_deck_parse_train(text, path, deck);
+    free(text);
+    return status;
+}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# lyapdiag train (issue 13) end to end on tests/decks/train_small.ini:
+#   - 1 and 2 ranks (and 3 on 2 cores) write bit-identical data (every
+#     variable and attribute but history), with the contract's names;
+#   - SIGUSR1 to a 2-rank run: exit 3, FILE.partial kept, and --resume
+#     finishes it to the same file; an existing FILE.partial is refused
+#     without --resume; a resume with another deck is refused naming the
+#     key; run and train refuse each other's decks.
+. "${top_srcdir:-.}/tests/lib.sh"
+cd "$WORK" || exit 99
+deck=$top_srcdir/tests/decks/train_small.ini
+
+# The file as text, every double at 17 digits, without the history line.
+dump() { ncdump -p 9,17 "$1" | grep -v -e ':history' -e '^netcdf'; }
+same() { dump "$1" >"$1.txt" && dump "$2" >"$2.txt" && cmp -s "$1.txt" "$2.txt"; }
+done_tasks() { ncdump -v done "$1" 2>/dev/null | sed -n '/^ done =/,/;/p' | tr -cd '1' | wc -c; }
+
+mpi 1 "$LYAPDIAG" train "$deck" --quiet --output np1.nc || { fail "np 1 train"; finish; }
+mpi 2 "$LYAPDIAG" train "$deck" --quiet --output np2.nc || { fail "np 2 train"; finish; }
+mpi 3 "$LYAPDIAG" train "$deck" --quiet --output np3.nc || { fail "np 3 train"; finish; }
+same np1.nc np2.nc && pass "np 1 and np 2 files are bit-identical" || { fail "np 1 and np 2 differ"; diff np1.nc.txt np2.nc.txt | head; }
+same np1.nc np3.nc && pass "np 1 and np 3 files are bit-identical" || fail "np 1 and np 3 differ"
+
+# The contract's names and shapes.
+header=$(ncdump -h np1.nc)
+for want in 'method = 7' 'width = 2' 'depth = 1' 'slope = 1' 'optimizer = 2' 'learning_rate = 2' 'seed = 2' \
+  'record = 5' 'string method(method)' 'string optimizer(optimizer)' 'int step(record)' \
+  'double train_loss(method, width, depth, slope, optimizer, learning_rate, seed, record)' \
+  'double test_loss(method, width, depth, slope, optimizer, learning_rate, seed, record)' \
+  'double final_test_loss(method, width, depth, slope, optimizer, learning_rate, seed)' \
+  'byte diverged(method, width, depth, slope, optimizer, learning_rate, seed)' \
+  'double initial_log_gain(method, width, depth, slope, optimizer, learning_rate, seed)' \
+  'int steps_done(method, width, depth, slope, optimizer, learning_rate, seed)' ':deck = "; A small training deck'; do
+  printf '%s\n' "$header" | grep -qF -- "$want" || fail "header lacks '$want'"
+done
+pass "header has the contract's dimensions and variables, and the deck"
+ncdump -v step np1.nc | grep -q 'step = 0, 50, 100, 150, 200' && pass "step = 0, 50, ..., 200" || fail "step coordinate"
+ndiv=$(ncdump -v diverged np1.nc | sed -n '/^ diverged =/,/;/p' | tr -cd '1' | wc -c)
+[ "$ndiv" -gt 0 ] && pass "$ndiv tasks flagged diverged (sgd at 0.5), the run went on" || fail "no divergence flagged"
+ncdump -v done np1.nc | sed -n '/^ done =/,/;/p' | grep -q '0' && fail "done mask has zeros" || pass "every task done"
+
+# SIGUSR1: exit 3, checkpoint kept; --resume finishes it to the same file.
+"$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" train "$deck" --quiet --output usr1.nc 2>usr1.err &
+pid=$!
+i=0; while [ "$(done_tasks usr1.nc.partial)" -lt 4 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -USR1 $pid; wait $pid; status=$?
+kept=$(done_tasks usr1.nc.partial)
+if [ "$status" -eq 3 ] && [ ! -e usr1.nc ] && [ "$kept" -ge 4 ] && [ "$kept" -lt 112 ] &&
+   grep -q 'stopped by a signal.*train .*--resume' usr1.err; then
+  pass "SIGUSR1: exit 3, $kept/112 tasks kept in usr1.nc.partial"
+else
+  fail "SIGUSR1: exit $status, kept $kept"; cat usr1.err
+fi
+expect_error "rerun without --resume over a checkpoint" 1 "usr1.nc.partial holds $kept of 112 tasks finished by an earlier run; continue it with --resume, or discard it with --overwrite" \
+  "$LYAPDIAG" train "$deck" --output usr1.nc
+sed 's/^seeds          = 2/seeds          = 3/' "$deck" >mismatch.ini
+cp usr1.nc.partial mismatch.nc.partial
+expect_error "resume with another deck" 1 "mismatch.nc.partial: \[train\] seeds differs from the deck that started this run" \
+  "$LYAPDIAG" train mismatch.ini --output mismatch.nc --resume
+mpi 2 "$LYAPDIAG" train "$deck" --output usr1.nc --resume 2>resume.err >/dev/null
+grep -q "resuming from usr1.nc.partial: $kept/112 tasks already done" resume.err && pass "resume skips the $kept finished tasks" ||
+  { fail "resume message"; cat resume.err; }
+same np1.nc usr1.nc && [ ! -e usr1.nc.partial ] && pass "stopped and resumed file is bit-identical to the uninterrupted one" ||
+  fail "resumed file differs"
+
+# Each command refuses the other's deck, naming the right one.
+expect_error "run refuses a training deck" 1 "\[train\]: a training deck; run it with .lyapdiag train" \
+  "$LYAPDIAG" run "$deck" --output x.nc
+expect_error "train refuses a run deck" 1 "no \[train\] section: not a training deck" \
+  "$LYAPDIAG" train "$top_srcdir/tests/decks/small.ini" --output y.nc
+expect_error "train: bad option" 2 "train: unknown option '--reusme'; did you mean '--resume'" \
+  "$LYAPDIAG" train "$deck" --reusme
+finish
