@@ -1277,8 +1277,11 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
     }
     if (!opt->quiet)
         printf("lyapdiag: wrote %s: %ld tasks (%ld trained in this run, %ld of them diverged) on %d rank%s in "
-               "%.2f s\n", deck->output, total, report->finished, report->diverged, lyap_sched_size(),
-               lyap_sched_size() == 1 ? "" : "s", report->seconds);
+               "%.2f s; the ranks spent %.1f s in tasks (%.0f%% of %d x %.2f s; one rank %.1f to %.1f s)\n",
+               deck->output, total, report->finished, report->diverged, lyap_sched_size(),
+               lyap_sched_size() == 1 ? "" : "s", report->seconds, report->task_seconds,
+               100 * report->task_seconds / (lyap_sched_size() * (report->seconds > 0 ? report->seconds : 1)),
+               lyap_sched_size(), report->seconds, report->least_busy, report->most_busy);
     return 0;
 }
 

@@ -96,13 +96,18 @@ static int handle(master *m, const MPI_Status *probed)
                                .test_loss = m->message + MSG_HEADER + m->nrec,
                                .final_test_loss = m->message[MSG_FINAL], .diverged = (int)m->message[MSG_DIVERGED],
                                .initial_log_gain = m->message[MSG_GAIN], .steps_done = (int)m->message[MSG_STEPS]};
+        m->report->task_seconds += m->message[MSG_SECONDS];
         return store(m, (long)m->message[MSG_TASK], &r);
     }
-    int stopped = 0;
-    LYAP_MPI(MPI_Recv(&stopped, 1, MPI_INT, probed->MPI_SOURCE, TAG_END, MPI_COMM_WORLD, &status));
+    double end[2]; /* stopped, seconds the worker spent in tasks */
+    LYAP_MPI(MPI_Recv(end, 2, MPI_DOUBLE, probed->MPI_SOURCE, TAG_END, MPI_COMM_WORLD, &status));
     m->ended++;
     m->ended_by[probed->MPI_SOURCE] = 1;
-    m->stopping |= stopped;
+    m->stopping |= end[0] != 0;
+    if (end[1] < m->report->least_busy)
+        m->report->least_busy = end[1];
+    if (end[1] > m->report->most_busy)
+        m->report->most_busy = end[1];
     return mpi_check(MPI_Send(NULL, 0, MPI_BYTE, probed->MPI_SOURCE, TAG_FINISH, MPI_COMM_WORLD), "MPI_Send(finish)");
 }
 
@@ -128,17 +133,22 @@ static int poll(master *m)
 
 static int run_master(master *m, const long *mine, long nmine)
 {
+    double own = 0;
     for (long i = 0; i < nmine; i++) {
         LYAP_CALL(poll(m));
         if (m->stopping)
             break;
         lyap_train_task task = lyap_train_task_at(m->t, mine[i]);
         lyap_train_result r;
+        double start = MPI_Wtime();
         LYAP_CALL(lyap_train_run(&m->t->setup, &task, &r));
+        m->report->task_seconds += MPI_Wtime() - start;
+        own += MPI_Wtime() - start;
         int status = store(m, mine[i], &r);
         lyap_train_result_free(&r);
         LYAP_CALL(status);
     }
+    m->report->least_busy = m->report->most_busy = own;
     while (m->ended < m->size - 1) {
         LYAP_CALL(poll(m));
         if (m->ended < m->size - 1)
@@ -150,6 +160,7 @@ static int run_master(master *m, const long *mine, long nmine)
 static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, double *message, int nrec)
 {
     int stopped = 0;
+    double busy = 0;
     for (long i = 0; i < nmine && !stopped; i++) {
         int told = 0;
         LYAP_MPI(MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &told, MPI_STATUS_IGNORE));
@@ -168,15 +179,24 @@ static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, do
         message[MSG_FINAL] = r.final_test_loss;
         message[MSG_GAIN] = r.initial_log_gain;
         message[MSG_SECONDS] = MPI_Wtime() - start;
+        busy += message[MSG_SECONDS];
         memcpy(message + MSG_HEADER, r.train_loss, (size_t)nrec * sizeof *message);
         memcpy(message + MSG_HEADER + nrec, r.test_loss, (size_t)nrec * sizeof *message);
         lyap_train_result_free(&r);
         LYAP_MPI(MPI_Send(message, MSG_HEADER + 2 * nrec, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
     }
-    LYAP_MPI(MPI_Send(&stopped, 1, MPI_INT, 0, TAG_END, MPI_COMM_WORLD));
-    for (;;) { /* STOPs sent before rank 0 saw our END, then FINISH */
+    double end[2] = {stopped, busy};
+    LYAP_MPI(MPI_Send(end, 2, MPI_DOUBLE, 0, TAG_END, MPI_COMM_WORLD));
+    for (;;) { /* STOPs sent before rank 0 saw our END, then FINISH; polled with naps, since a
+                * blocking receive spins a core (Open MPI) that rank 0 may need on a full node */
         MPI_Status status;
-        LYAP_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &status));
+        int arrived = 0;
+        LYAP_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status));
+        if (!arrived) {
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+            continue;
+        }
+        LYAP_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, status.MPI_TAG, MPI_COMM_WORLD, &status));
         if (status.MPI_TAG == TAG_FINISH)
             return LYAP_OK;
     }

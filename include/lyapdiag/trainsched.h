@@ -23,6 +23,8 @@ typedef struct {
     long finished;   /* tasks finished in this run by all ranks (every rank gets rank 0's count) */
     long diverged;   /* of them, diverged */
     int stopped;     /* a stop signal ended the sweep early (every rank) */
+    double least_busy, most_busy; /* on rank 0: the least and the most time one rank spent in tasks */
+    double task_seconds; /* on rank 0: wall time all ranks spent in tasks (busy share = this / (ranks x seconds)) */
 } lyap_train_report;
 
 /* Collective: trains every task of DECK that OUT (rank 0's output; NULL on
