@@ -1171,7 +1171,8 @@ static const char usage_train[] =
     "      per (method, width, depth, slope, optimizer, learning rate, seed),\n"
     "      the same file for any number of ranks. Checkpoints, --resume,\n"
     "      --overwrite, the lock and the exit statuses are run's; a stop signal\n"
-    "      ends each rank after its current task. --help-deck lists the keys.\n";
+    "      stops every rank within 64 steps (an unfinished task restarts from\n"
+    "      zero on --resume). --help-deck lists the keys.\n";
 
 typedef struct {
     const char *program, *deck_path, *output;
@@ -1257,7 +1258,7 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
                 snprintf(ranks, sizeof ranks, "mpirun -np %d ", lyap_sched_size());
             if (no_progress)
                 fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop "
-                        "signal (one task needs more time than the run gets), so requeueing would loop: give the job "
+                        "signal (a task is the smallest piece a checkpoint keeps, and one needs more time than the run gets), so requeueing would loop: give the job "
                         "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld tasks stay in "
                         "%s.partial for --resume (exit status 4)\n", report->seconds, done, total, deck->output);
             else

@@ -304,6 +304,12 @@ int lyap_train_start(const lyap_train_setup *s, const lyap_train_task *t, double
 
 int lyap_train_run(const lyap_train_setup *s, const lyap_train_task *t, lyap_train_result *out)
 {
+    return lyap_train_run_polled(s, t, out, NULL, NULL);
+}
+
+int lyap_train_run_polled(const lyap_train_setup *s, const lyap_train_task *t, lyap_train_result *out,
+                          lyap_train_poll_fn poll, void *ctx)
+{
     int nrec = lyap_train_records(s);
     *out = (lyap_train_result){.nrecords = nrec, .final_test_loss = NAN};
     trainer tr;
@@ -324,6 +330,14 @@ int lyap_train_run(const lyap_train_setup *s, const lyap_train_task *t, lyap_tra
     out->test_loss[0] = set_loss(&tr, &tr.test, tr.ws_test);
     int step = 0;
     for (; step < s->steps; step++) {
+        if (poll && step % LYAP_TRAIN_POLL_STEPS == 0 && step > 0) {
+            status = poll(ctx, (double)step / s->steps);
+            if (status != LYAP_OK) { /* abandoned: nothing of it is kept */
+                trainer_free(&tr);
+                lyap_train_result_free(out);
+                return status;
+            }
+        }
         if (!full)
             gather_batch(s, &tr, t->seed, step, b);
         lyap_mlp_forward(&tr.shape, tr.params, full ? tr.train.x : tr.xb, b, tr.ws_batch, tr.y);

@@ -131,6 +131,28 @@ static int poll(master *m)
     return LYAP_OK;
 }
 
+/* lyap_train_run's poll on rank 0: serve the workers; abandon the task on a stop. */
+static int master_poll(void *ctx, double fraction_done)
+{
+    (void)fraction_done;
+    master *m = ctx;
+    LYAP_CALL(poll(m));
+    return m->stopping ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", lyap_sched_stop_signal()) : LYAP_OK;
+}
+
+/* ... and on workers: abandon the task on a stop signal or rank 0's STOP. */
+static int worker_poll(void *ctx, double fraction_done)
+{
+    (void)fraction_done;
+    int told = 0;
+    LYAP_MPI(MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &told, MPI_STATUS_IGNORE));
+    if (told || lyap_sched_stop_signal()) {
+        *(int *)ctx = 1;
+        return lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", lyap_sched_stop_signal());
+    }
+    return LYAP_OK;
+}
+
 static int run_master(master *m, const long *mine, long nmine)
 {
     double own = 0;
@@ -141,10 +163,13 @@ static int run_master(master *m, const long *mine, long nmine)
         lyap_train_task task = lyap_train_task_at(m->t, mine[i]);
         lyap_train_result r;
         double start = MPI_Wtime();
-        LYAP_CALL(lyap_train_run(&m->t->setup, &task, &r));
+        int status = lyap_train_run_polled(&m->t->setup, &task, &r, master_poll, m);
         m->report->task_seconds += MPI_Wtime() - start;
         own += MPI_Wtime() - start;
-        int status = store(m, mine[i], &r);
+        if (status == LYAP_EINTERRUPTED)
+            break; /* abandoned: it restarts from zero on --resume */
+        LYAP_CALL(status);
+        status = store(m, mine[i], &r);
         lyap_train_result_free(&r);
         LYAP_CALL(status);
     }
@@ -171,7 +196,10 @@ static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, do
         lyap_train_task task = lyap_train_task_at(t, mine[i]);
         lyap_train_result r;
         double start = MPI_Wtime();
-        if (lyap_train_run(&t->setup, &task, &r) != LYAP_OK)
+        int status = lyap_train_run_polled(&t->setup, &task, &r, worker_poll, &stopped);
+        if (status == LYAP_EINTERRUPTED)
+            break; /* abandoned: it restarts from zero on --resume */
+        if (status != LYAP_OK)
             lyap_sched_abort();
         message[MSG_TASK] = (double)mine[i];
         message[MSG_DIVERGED] = r.diverged != 0;

@@ -5,7 +5,9 @@
 #   - SIGUSR1 to a 2-rank run: exit 3, FILE.partial kept, and --resume
 #     finishes it to the same file; an existing FILE.partial is refused
 #     without --resume; a resume with another deck is refused naming the
-#     key; run and train refuse each other's decks.
+#     key; run and train refuse each other's decks;
+#   - a stop inside long tasks abandons them (exit 3 within seconds), and a
+#     --resume run stopped before it finished a task exits 4.
 . "${top_srcdir:-.}/tests/lib.sh"
 cd "$WORK" || exit 99
 deck=$top_srcdir/tests/decks/train_small.ini
@@ -62,6 +64,26 @@ grep -q "resuming from usr1.nc.partial: $kept/112 tasks already done" resume.err
   { fail "resume message"; cat resume.err; }
 same np1.nc usr1.nc && [ ! -e usr1.nc.partial ] && pass "stopped and resumed file is bit-identical to the uninterrupted one" ||
   fail "resumed file differs"
+
+# Long tasks (200000 steps, ~10-30 s each): a stop abandons them within
+# 64 steps, exit 3 with nothing finished; a --resume run stopped before it
+# finished a task exits 4 (requeueing would loop) and says why.
+sed -e 's/^steps          = 200/steps          = 200000/' "$deck" >long.ini
+wait_line() { i=0; while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done; }
+"$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" train long.ini --output long.nc 2>long1.err &
+pid=$!
+wait_line long1.err 'tasks on 2 ranks'
+sleep 1
+start=$(date +%s.%N); kill -USR1 $pid; wait $pid; status=$?; took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+[ "$status" -eq 3 ] && [ "$(done_tasks long.nc.partial)" -eq 0 ] && near "$took" 0 5 &&
+  pass "a stop inside long tasks: exit 3 after $took s, no task kept" || { fail "long stop: exit $status after $took s"; cat long1.err; }
+"$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" train long.ini --output long.nc --resume 2>long2.err &
+pid=$!
+wait_line long2.err 'resuming from long.nc.partial: 0/112'
+sleep 1
+kill -USR1 $pid; wait $pid; status=$?
+[ "$status" -eq 4 ] && grep -q 'no progress: this restart finished no task.*exit status 4' long2.err &&
+  pass "a --resume run stopped before finishing a task: exit 4, 'no progress'" || { fail "exit 4: got $status"; cat long2.err; }
 
 # Each command refuses the other's deck, naming the right one.
 expect_error "run refuses a training deck" 1 "\[train\]: a training deck; run it with .lyapdiag train" \

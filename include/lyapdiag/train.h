@@ -92,6 +92,15 @@ int lyap_train_records(const lyap_train_setup *setup);
  * LYAP_ELAPACK or LYAP_EMATH. */
 int lyap_train_run(const lyap_train_setup *setup, const lyap_train_task *task, lyap_train_result *result);
 
+/* lyap_train_run that calls POLL(CTX, fraction of the steps done) every
+ * LYAP_TRAIN_POLL_STEPS steps; a status other than LYAP_OK from POLL
+ * abandons the task (RESULT freed) and is returned. POLL changes nothing
+ * in the numbers. */
+enum { LYAP_TRAIN_POLL_STEPS = 64 };
+typedef int (*lyap_train_poll_fn)(void *ctx, double fraction_done);
+int lyap_train_run_polled(const lyap_train_setup *setup, const lyap_train_task *task, lyap_train_result *result,
+                          lyap_train_poll_fn poll, void *ctx);
+
 void lyap_train_result_free(lyap_train_result *result);
 
 #ifdef __cplusplus

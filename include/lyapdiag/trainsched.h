@@ -30,9 +30,10 @@ typedef struct {
 /* Collective: trains every task of DECK that OUT (rank 0's output; NULL on
  * the other ranks) does not hold, storing each result on rank 0 as it
  * arrives; prints progress on stderr every 2 s unless QUIET. After
- * SIGTERM, SIGINT or SIGUSR1 on any rank, every rank stops after its
- * current task (a task is not interrupted: it finishes, and its result is
- * kept), and every rank returns LYAP_EINTERRUPTED. A worker's failure
+ * SIGTERM, SIGINT or SIGUSR1 on any rank, every rank stops within
+ * LYAP_TRAIN_POLL_STEPS steps of its current task (abandoned: a task is
+ * the smallest piece a checkpoint keeps, and restarts from zero on
+ * --resume), and every rank returns LYAP_EINTERRUPTED. A worker's failure
  * aborts the run (lyap_sched_abort); rank 0's own failure (its task or a
  * write) is returned on rank 0, so the caller can close the output before
  * lyap_sched_abort. */
