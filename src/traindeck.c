@@ -327,10 +327,22 @@ int lyap_train_deck_check(const lyap_deck *deck, const char *name)
     if (s->problem == LYAP_TRAIN_POLYNOMIAL && s->ncoefficients == 0)
         return lyap_fail(LYAP_EDECK, "%s: [train] coefficients: none given; list the polynomial's coefficients",
                          name);
-    if (lyap_train_task_count(t) > LYAP_TRAIN_MAX_TASKS)
-        return lyap_fail(LYAP_EDECK, "%s: [train] has %ld tasks (methods x widths x depths x slopes x optimizers x "
-                         "learning_rates x seeds), more than %ld; split the deck", name, lyap_train_task_count(t),
-                         LYAP_TRAIN_MAX_TASKS);
+    long records = s->steps / s->record_every + 1;
+    if (records > LYAP_TRAIN_MAX_RECORDS)
+        return lyap_fail(LYAP_EDECK, "%s: [train] record_every = %d gives %ld records of %d steps, more than %d; "
+                         "record less often (a larger record_every)", name, s->record_every, records, s->steps,
+                         LYAP_TRAIN_MAX_RECORDS);
+    /* in double: the product of the axes may not fit a long */
+    double tasks = (double)t->nmethods * t->nwidths * t->ndepths * t->nslopes * t->noptimizers * t->nlearning_rates *
+                   t->nseeds;
+    if (tasks > LYAP_TRAIN_MAX_TASKS)
+        return lyap_fail(LYAP_EDECK, "%s: [train] has %.0f tasks (methods x widths x depths x slopes x optimizers x "
+                         "learning_rates x seeds), more than %ld; split the deck", name, tasks, LYAP_TRAIN_MAX_TASKS);
+    if ((double)records * (double)lyap_train_task_count(t) > LYAP_TRAIN_MAX_VALUES)
+        return lyap_fail(LYAP_EDECK, "%s: [train] %ld tasks x %ld records = %.3g losses per variable, more than "
+                         "%.0e (rank 0 keeps them in memory); record less often or split the deck", name,
+                         lyap_train_task_count(t), records, (double)records * (double)lyap_train_task_count(t),
+                         (double)LYAP_TRAIN_MAX_VALUES);
     return LYAP_OK;
 }
 

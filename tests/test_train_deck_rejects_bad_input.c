@@ -60,6 +60,9 @@ static const struct {
     {T "coefficients = \n", "[train] coefficients: empty list item"},
     {T "seeds = 1000000\nwidths = 2:200:100\n", "tasks (methods x widths x depths x slopes x optimizers x "
                                                 "learning_rates x seeds), more than 10000000; split the deck"},
+    {T "steps = 10000000\nrecord_every = 1\n", "[train] record_every = 1 gives 10000001 records of 10000000 steps, "
+                                               "more than 1000000"},
+    {T "seeds = 100000\nsteps = 100000\nrecord_every = 100\n", "losses per variable, more than 1e+08"},
     /* sections and kinds */
     {T "[grid]\nwidths = 4\n", "train.ini:3: [grid] widths: not a key of a training deck (it has [train]); "
                                "write it as [train] widths"},

@@ -19,6 +19,8 @@ extern "C" {
 #endif
 
 #define LYAP_TRAIN_MAX_TASKS 10000000L
+#define LYAP_TRAIN_MAX_RECORDS 1000000 /* per task: one MPI message holds 2 x records doubles */
+#define LYAP_TRAIN_MAX_VALUES 1e8      /* tasks x records per loss variable: rank 0 holds 1.6 GB at most */
 #define LYAP_TRAIN_NOPTIMIZERS 2
 
 typedef struct lyap_train_deck {
