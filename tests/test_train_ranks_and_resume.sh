@@ -85,6 +85,18 @@ kill -USR1 $pid; wait $pid; status=$?
 [ "$status" -eq 4 ] && grep -q 'no progress: this restart finished no task.*exit status 4' long2.err &&
   pass "a --resume run stopped before finishing a task: exit 4, 'no progress'" || { fail "exit 4: got $status"; cat long2.err; }
 
+# postproc/plot_training.py reads the file: its table (one line per method
+# and configuration) and its plot.
+if "$PYTHON3" -c 'import xarray, netCDF4, matplotlib' 2>/dev/null; then
+  "$PYTHON3" "$top_srcdir/postproc/plot_training.py" np1.nc --table >table.txt 2>&1 &&
+    [ "$(grep -c '^## width' table.txt)" -eq 8 ] && [ "$(grep -Ec '^(he|lsuv|looks-linear) ' table.txt)" -eq 24 ] &&
+    pass "plot_training.py --table: 8 configurations x 7 methods" || { fail "plot_training.py --table"; head table.txt; }
+  "$PYTHON3" "$top_srcdir/postproc/plot_training.py" np1.nc -o np1.png >plot.out 2>&1 && [ -s np1.png ] &&
+    pass "plot_training.py draws np1.png" || { fail "plot_training.py plot"; cat plot.out; }
+else
+  echo "SKIP: plot_training.py: $PYTHON3 lacks xarray, netCDF4 or matplotlib"
+fi
+
 # Each command refuses the other's deck, naming the right one.
 expect_error "run refuses a training deck" 1 "\[train\]: a training deck; run it with .lyapdiag train" \
   "$LYAPDIAG" run "$deck" --output x.nc
