@@ -1,6 +1,8 @@
 /* trainsched.c: the MPI sweep of `lyapdiag train` (trainsched.h).
  *
- * Messages (MPI_COMM_WORLD): a worker sends each result (TAG_RESULT:
+ * Messages (MPI_COMM_WORLD): rank 0 sends each worker two TAG_TASK (a
+ * long: a task number, or -1 for none) at the start and one more for each
+ * result it receives; a worker sends each result (TAG_RESULT:
  * doubles task, diverged, steps_done, final_test_loss, initial_log_gain,
  * seconds, then train_loss[nrec] and test_loss[nrec]) and, when its share
  * is done or it stopped, TAG_END (an int: 1 if it stopped early). Rank 0
@@ -22,7 +24,7 @@
 #include "lyapdiag/train.h"
 #include "lyapdiag/traindeck.h"
 
-enum { TAG_RESULT = 21, TAG_END = 22, TAG_STOP = 23, TAG_FINISH = 24 };
+enum { TAG_RESULT = 21, TAG_END = 22, TAG_STOP = 23, TAG_FINISH = 24, TAG_TASK = 25 };
 enum { MSG_TASK, MSG_DIVERGED, MSG_STEPS, MSG_FINAL, MSG_GAIN, MSG_SECONDS, MSG_HEADER };
 #define PROGRESS_INTERVAL 2.0
 
@@ -37,7 +39,8 @@ static int mpi_check(int rc, const char *call)
 }
 #define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
 
-/* Relative cost of a task, for the ETA: the multiply-adds of a step. */
+/* Relative cost of a task, for the ETA and the order of hand-out: the
+ * multiply-adds of a step. */
 static double task_cost(const lyap_train_deck *t, long task)
 {
     lyap_train_task k = lyap_train_task_at(t, task);
@@ -51,11 +54,12 @@ typedef struct {
     int quiet, size, nrec;
     size_t count;         /* doubles of a result message */
     double *message;
+    const long *order;    /* the missing tasks, most expensive first */
+    long norder, next;    /* ... and the next one to hand out */
     int ended;            /* workers that sent TAG_END */
     char *ended_by;       /* [size] */
     int stopping, stop_sent;
     double start, last_progress, cost_total, cost_done;
-    long todo;            /* tasks missing at the start */
     lyap_train_report *report;
 } master;
 
@@ -86,6 +90,18 @@ static int store(master *m, long task, const lyap_train_result *r)
     return LYAP_OK;
 }
 
+/* The next task to train (-1: none left, or stopping). */
+static long next_task(master *m)
+{
+    return !m->stopping && m->next < m->norder ? m->order[m->next++] : -1;
+}
+
+static int send_task(master *m, int worker)
+{
+    long task = next_task(m);
+    return mpi_check(MPI_Send(&task, 1, MPI_LONG, worker, TAG_TASK, MPI_COMM_WORLD), "MPI_Send(task)");
+}
+
 static int handle(master *m, const MPI_Status *probed)
 {
     MPI_Status status;
@@ -97,7 +113,8 @@ static int handle(master *m, const MPI_Status *probed)
                                .final_test_loss = m->message[MSG_FINAL], .diverged = (int)m->message[MSG_DIVERGED],
                                .initial_log_gain = m->message[MSG_GAIN], .steps_done = (int)m->message[MSG_STEPS]};
         m->report->task_seconds += m->message[MSG_SECONDS];
-        return store(m, (long)m->message[MSG_TASK], &r);
+        LYAP_CALL(store(m, (long)m->message[MSG_TASK], &r));
+        return send_task(m, probed->MPI_SOURCE); /* every result is answered by one task (or -1) */
     }
     double end[2]; /* stopped, seconds the worker spent in tasks */
     LYAP_MPI(MPI_Recv(end, 2, MPI_DOUBLE, probed->MPI_SOURCE, TAG_END, MPI_COMM_WORLD, &status));
@@ -111,7 +128,8 @@ static int handle(master *m, const MPI_Status *probed)
     return mpi_check(MPI_Send(NULL, 0, MPI_BYTE, probed->MPI_SOURCE, TAG_FINISH, MPI_COMM_WORLD), "MPI_Send(finish)");
 }
 
-/* Receives whatever the workers sent; passes a stop on to them. */
+/* Receives whatever the workers sent (answering each result with a
+ * task); passes a stop on to them. */
 static int poll(master *m)
 {
     int waiting = 1;
@@ -153,14 +171,20 @@ static int worker_poll(void *ctx, double fraction_done)
     return LYAP_OK;
 }
 
-static int run_master(master *m, const long *mine, long nmine)
+static int run_master(master *m)
 {
     double own = 0;
-    for (long i = 0; i < nmine; i++) {
+    /* Each worker holds one task ahead, so it never waits for rank 0,
+     * which answers between its own steps (every LYAP_TRAIN_POLL_STEPS). */
+    for (int ahead = 0; ahead < 2; ahead++)
+        for (int w = 1; w < m->size; w++)
+            LYAP_CALL(send_task(m, w));
+    for (;;) {
         LYAP_CALL(poll(m));
-        if (m->stopping)
+        long task_number = next_task(m);
+        if (task_number < 0)
             break;
-        lyap_train_task task = lyap_train_task_at(m->t, mine[i]);
+        lyap_train_task task = lyap_train_task_at(m->t, task_number);
         lyap_train_result r;
         double start = MPI_Wtime();
         int status = lyap_train_run_polled(&m->t->setup, &task, &r, master_poll, m);
@@ -169,7 +193,7 @@ static int run_master(master *m, const long *mine, long nmine)
         if (status == LYAP_EINTERRUPTED)
             break; /* abandoned: it restarts from zero on --resume */
         LYAP_CALL(status);
-        status = store(m, mine[i], &r);
+        status = store(m, task_number, &r);
         lyap_train_result_free(&r);
         LYAP_CALL(status);
     }
@@ -182,18 +206,54 @@ static int run_master(master *m, const long *mine, long nmine)
     return poll(m);
 }
 
-static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, double *message, int nrec)
+/* Receives one message from rank 0 into *TASK (polled with naps: a
+ * blocking receive spins a core, with Open MPI, that rank 0 may need on a
+ * full node); its tag in *TAG. */
+static int receive(long *task, int *tag)
 {
-    int stopped = 0;
+    MPI_Status status;
+    int arrived = 0;
+    while (!arrived) {
+        LYAP_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status));
+        if (!arrived)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    *task = -1;
+    LYAP_MPI(MPI_Recv(task, 1, MPI_LONG, 0, status.MPI_TAG, MPI_COMM_WORLD, &status));
+    *tag = status.MPI_TAG;
+    return LYAP_OK;
+}
+
+static int run_worker(const lyap_train_deck *t, double *message, int nrec)
+{
+    int stopped = 0, pending = 2, nqueue = 0, tag; /* pending: task messages owed by rank 0 */
+    long queue[3], task_number;
     double busy = 0;
-    for (long i = 0; i < nmine && !stopped; i++) {
-        int told = 0;
-        LYAP_MPI(MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &told, MPI_STATUS_IGNORE));
-        if (told || lyap_sched_stop_signal()) {
+    while (!stopped && (nqueue > 0 || pending > 0)) {
+        int arrived = 1;
+        while (pending > 0 && (nqueue == 0 || arrived)) { /* what has come, or wait if nothing is queued */
+            if (nqueue > 0)
+                LYAP_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, MPI_STATUS_IGNORE));
+            if (!arrived)
+                break;
+            LYAP_CALL(receive(&task_number, &tag));
+            if (tag == TAG_STOP) {
+                stopped = 1;
+                break;
+            }
+            pending--;
+            if (task_number >= 0)
+                queue[nqueue++] = task_number;
+        }
+        if (stopped || lyap_sched_stop_signal()) {
             stopped = 1;
             break;
         }
-        lyap_train_task task = lyap_train_task_at(t, mine[i]);
+        if (nqueue == 0)
+            continue;
+        task_number = queue[0];
+        memmove(queue, queue + 1, (size_t)--nqueue * sizeof *queue);
+        lyap_train_task task = lyap_train_task_at(t, task_number);
         lyap_train_result r;
         double start = MPI_Wtime();
         int status = lyap_train_run_polled(&t->setup, &task, &r, worker_poll, &stopped);
@@ -201,7 +261,7 @@ static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, do
             break; /* abandoned: it restarts from zero on --resume */
         if (status != LYAP_OK)
             lyap_sched_abort();
-        message[MSG_TASK] = (double)mine[i];
+        message[MSG_TASK] = (double)task_number;
         message[MSG_DIVERGED] = r.diverged != 0;
         message[MSG_STEPS] = r.steps_done;
         message[MSG_FINAL] = r.final_test_loss;
@@ -212,22 +272,23 @@ static int run_worker(const lyap_train_deck *t, const long *mine, long nmine, do
         memcpy(message + MSG_HEADER + nrec, r.test_loss, (size_t)nrec * sizeof *message);
         lyap_train_result_free(&r);
         LYAP_MPI(MPI_Send(message, MSG_HEADER + 2 * nrec, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        pending++;
     }
     double end[2] = {stopped, busy};
     LYAP_MPI(MPI_Send(end, 2, MPI_DOUBLE, 0, TAG_END, MPI_COMM_WORLD));
-    for (;;) { /* STOPs sent before rank 0 saw our END, then FINISH; polled with naps, since a
-                * blocking receive spins a core (Open MPI) that rank 0 may need on a full node */
-        MPI_Status status;
-        int arrived = 0;
-        LYAP_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status));
-        if (!arrived) {
-            nanosleep(&(struct timespec){0, 2000000}, NULL);
-            continue;
-        }
-        LYAP_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, status.MPI_TAG, MPI_COMM_WORLD, &status));
-        if (status.MPI_TAG == TAG_FINISH)
-            return LYAP_OK;
-    }
+    do /* tasks and STOPs sent before rank 0 saw our END, then FINISH */
+        LYAP_CALL(receive(&task_number, &tag));
+    while (tag != TAG_FINISH);
+    return LYAP_OK;
+}
+
+/* Orders tasks by decreasing cost (ties by task number). */
+static const double *sort_costs;
+static int by_cost(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    double cx = sort_costs[x], cy = sort_costs[y];
+    return cx != cy ? (cx < cy) - (cx > cy) : (x > y) - (x < y);
 }
 
 int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_train_report *report)
@@ -238,42 +299,46 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
     int nrec = lyap_train_records(&t->setup);
     double start = MPI_Wtime();
     *report = (lyap_train_report){0};
-    signed char *done = NULL;
-    long *mine = NULL;
     double *message = NULL;
-    if (lyap_alloc(&done, (size_t)ntasks, 1, "done mask") != LYAP_OK ||
-        lyap_alloc(&mine, (size_t)ntasks / (size_t)size + 1, sizeof *mine, "task list") != LYAP_OK ||
-        lyap_alloc(&message, (size_t)(MSG_HEADER + 2 * nrec), sizeof *message, "result message") != LYAP_OK)
-        lyap_sched_abort(); /* the others would wait in the broadcast */
-    if (rank == 0)
-        memcpy(done, lyap_trainout_done_mask(out), (size_t)ntasks);
-    int status = mpi_check(MPI_Bcast(done, (int)ntasks, MPI_SIGNED_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(done)");
-    if (status != LYAP_OK)
+    if (lyap_alloc(&message, (size_t)(MSG_HEADER + 2 * nrec), sizeof *message, "result message") != LYAP_OK)
         lyap_sched_abort();
-    long nmine = 0, k = 0;
-    for (long i = 0; i < ntasks; i++)
-        if (done[i] != 1 && k++ % size == rank)
-            mine[nmine++] = i;
+    int status = LYAP_OK;
     if (rank == 0) {
+        const signed char *done = lyap_trainout_done_mask(out);
         master m = {.deck = deck, .t = t, .out = out, .quiet = quiet, .size = size, .nrec = nrec,
                     .count = (size_t)(MSG_HEADER + 2 * nrec), .message = message, .start = start,
-                    .last_progress = start, .todo = k, .report = report};
+                    .last_progress = start, .report = report};
+        long *order = NULL;
+        double *costs = NULL;
         status = lyap_alloc(&m.ended_by, (size_t)size, 1, "worker flags");
-        for (long i = 0; status == LYAP_OK && i < ntasks; i++)
-            m.cost_total += done[i] != 1 ? task_cost(t, i) : 0;
         if (status == LYAP_OK)
-            status = run_master(&m, mine, nmine);
+            status = lyap_alloc(&order, (size_t)ntasks, sizeof *order, "task order");
+        if (status == LYAP_OK)
+            status = lyap_alloc(&costs, (size_t)ntasks, sizeof *costs, "task costs");
+        for (long i = 0; status == LYAP_OK && i < ntasks; i++) {
+            costs[i] = task_cost(t, i);
+            if (done[i] != 1) {
+                order[m.norder++] = i;
+                m.cost_total += costs[i];
+            }
+        }
+        if (status == LYAP_OK) {
+            sort_costs = costs;
+            qsort(order, (size_t)m.norder, sizeof *order, by_cost);
+            m.order = order;
+            status = run_master(&m);
+        }
         if (status == LYAP_OK)
             progress(&m, 1);
         report->stopped = m.stopping && lyap_trainout_done_count(out) < ntasks;
         free(m.ended_by);
+        free(order);
+        free(costs);
     } else {
-        status = run_worker(t, mine, nmine, message, nrec);
+        status = run_worker(t, message, nrec);
         if (status != LYAP_OK)
             lyap_sched_abort();
     }
-    free(done);
-    free(mine);
     free(message);
     if (status != LYAP_OK) /* rank 0's failure: the caller closes its output, then aborts */
         return status;

@@ -1,12 +1,12 @@
 /* trainsched.h: the MPI sweep of `lyapdiag train` over a training deck's
  * tasks (traindeck.h).
  *
- * The tasks not yet done (rank 0 broadcasts its done mask) are dealt out
- * cyclically: the k-th missing task, in task order, goes to rank k mod N.
- * A task's numbers depend only on its coordinates (train.h), so the file
- * is the same for any number of ranks; every rank computes (rank 0
- * collects the workers' results between its own tasks). Seeds are the
- * fastest axis, so every rank gets a like mix of methods and widths.
+ * Rank 0 hands out the tasks not yet done, most expensive first (the
+ * cost model: steps x width x (width x depth + 4)), one at a time to
+ * whoever sends a result; each worker holds one task ahead, so it never
+ * waits for rank 0, which trains too and answers every 64 steps of its own
+ * task. A task's numbers depend only on its coordinates (train.h), so the
+ * file is the same for any number of ranks and any schedule.
  */
 #ifndef LYAPDIAG_TRAINSCHED_H
 #define LYAPDIAG_TRAINSCHED_H
