@@ -911,9 +911,13 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
     printf("%s: phase diagram by %s, ", o->file, s->source ? s->source : "lyapdiag");
     if (s->tasks_done == s->tasks)
         printf("complete: %ld/%ld tasks done\n", s->tasks_done, s->tasks);
-    else
-        printf("a checkpoint: %ld/%ld tasks done%s; continue it with lyapdiag run %s --resume\n", s->tasks_done,
-               s->tasks, s->tasks_started ? " (and finished blocks of more kept)" : "", s->deck_file);
+    else { /* FILE.partial continues as FILE */
+        size_t n = strlen(o->file), suffix = strlen(".partial");
+        int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
+        printf("a checkpoint: %ld/%ld tasks done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
+               s->tasks_done, s->tasks, s->tasks_started ? " (and finished blocks of more kept)" : "",
+               s->deck_file, (int)(partial ? n - suffix : n), o->file);
+    }
     printf("deck: %s (as stored in the file, at the end)\n", s->deck_file);
     printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld tasks\n", s->nfamilies,
            s->nfamilies == 1 ? "y" : "ies", s->nwidths, s->nwidths == 1 ? "" : "s", s->nslopes,
