@@ -895,7 +895,7 @@ static void print_short_list(const char *name, size_t n, const int *ints, const 
     printf("  %-16s", name);
     for (size_t i = 0; i < n; i++) {
         if (n > 12 && i == 4) {
-            printf(", ... (%zu in all)", n);
+            printf(", ...");
             i = n - 3;
         }
         if (ints)
@@ -903,6 +903,8 @@ static void print_short_list(const char *name, size_t n, const int *ints, const 
         else
             printf("%s%g", i ? ", " : "", doubles[i]);
     }
+    if (n > 12)
+        printf(" (%zu values)", n);
     printf("\n");
 }
 
