@@ -18,7 +18,7 @@ import argparse
 import math
 import sys
 
-from plotlib import fail, open_dataset, plotting_modules, save
+from plotlib import choose_widths, fail, open_dataset, plotting_modules, save
 
 plt, np, xr = plotting_modules("plot_spectrum.py")
 import matplotlib.ticker  # noqa: E402  (after the backend is chosen)
@@ -45,7 +45,7 @@ def parse_args(argv):
     p.add_argument("-o", "--output", help="PNG to write (default: FILE with _spectrum.png)")
     p.add_argument("--slope", type=float, help="Leaky ReLU slope a (default: nearest 0.1)")
     p.add_argument("--variance", type=float, help="variance s^2 (default: nearest He 2/(1+a^2))")
-    p.add_argument("--widths", nargs="+", metavar="D",
+    p.add_argument("--widths", "--width", nargs="+", metavar="D",
                    help="the widths to show, e.g. --widths 4 16 or --widths 4,16 (default: every width)")
     p.add_argument("--table", action="store_true", help="print the spectra as text instead")
     return p.parse_args(argv)
@@ -54,28 +54,12 @@ def parse_args(argv):
 PER_ROW = 4  # panels in a row of the figure
 
 
-def choose_widths(ds, asked):
-    """The file's widths named by --widths (all of them by default), in the file's order."""
-    have = [int(d) for d in ds.width.values]
-    if not asked:
-        return have
-    try:
-        want = [int(w) for text in asked for w in text.split(",") if w.strip()]
-    except ValueError:
-        fail("plot_spectrum.py", f"--widths takes whole numbers, e.g. --widths 4,16, not {' '.join(asked)!r}")
-    missing = [d for d in want if d not in have]
-    if missing or not want:
-        fail("plot_spectrum.py", f"--widths: {', '.join(map(str, missing)) or 'none given'} not in the file; "
-             f"it has {', '.join(map(str, have))}")
-    return [d for d in have if d in want]
-
-
 def select(ds, slope, variance, widths):
     if "spectrum" not in ds:
         fail("plot_spectrum.py", "the file has no spectrum: run a deck with [sampling] spectrum = K (or all)")
     a = float(ds.slope.sel(slope=0.1 if slope is None else slope, method="nearest"))
     s2 = float(ds.variance.sel(variance=2 / (1 + a * a) if variance is None else variance, method="nearest"))
-    return a, s2, ds.sel(slope=a, variance=s2, width=choose_widths(ds, widths))
+    return a, s2, ds.sel(slope=a, variance=s2, width=choose_widths("plot_spectrum.py", ds, widths))
 
 
 def rows(sl):
