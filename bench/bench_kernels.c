@@ -173,7 +173,7 @@ static double spectrum_layer_seconds(lyap_family f, int d, int k, lyap_method me
     int depth = 10, replica = 0;
     double t0 = now();
     while (now() - t0 < budget / 4 || replica < 2) {
-        lyap_spectrum_replica(plan, 1, 2, replica++, depth, 0, e);
+        lyap_spectrum_replica(plan, 1, 2, replica++, depth, 0, e, NULL, NULL);
         if (replica == 8 && depth < 100000 && now() - t0 < budget / 40) /* tiny layers: longer replicas */
             depth *= 10, replica = 0, t0 = now();
     }

@@ -16,8 +16,9 @@ mode=${1:-run}
 PACKAGES="gcc make autoconf automake pkg-config openmpi-bin libopenmpi-dev
   libopenblas-dev liblapacke-dev libfftw3-dev libnetcdf-dev netcdf-bin libgsl-dev
   librandom123-dev libinih-dev python3-xarray python3-netcdf4 python3-matplotlib"
-# ... and what only the tests use: libFuzzer with sanitizers, a real SLURM.
-TEST_PACKAGES="clang-14 libclang-rt-14-dev slurmctld slurmd slurm-client munge"
+# ... and what only the tests use: libFuzzer with sanitizers, a real SLURM,
+# NCO and CDO (the README's recipes for them).
+TEST_PACKAGES="clang-14 libclang-rt-14-dev slurmctld slurmd slurm-client munge nco cdo"
 
 say() { echo "quickstart: $*" >&2; }
 

@@ -8,9 +8,17 @@ phi(z) = max(z, a z), scale included, so they are used as they are:
 
     import xarray as xr, torch
     ds = xr.open_dataset("W.nc")
-    W = ds.weights.values                        # numpy, (L, d, d), float64
-    layer = torch.nn.Linear(d, d, bias=False)    # computes x W^T, so weight = W_l
-    layer.weight.data = torch.from_numpy(W[l])   # (cast with .float() for float32 training)
+    W = ds.weights.values                            # numpy, (L, d, d), float64
+    L, d, _ = W.shape
+    layers = []
+    for l in range(L):
+        linear = torch.nn.Linear(d, d, bias=False)   # computes x W^T, so weight = W_l
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W[l]))  # cast to the layer's float32
+        layers += [linear, torch.nn.LeakyReLU(float(ds.attrs["slope"]))]
+    net = torch.nn.Sequential(*layers)
+    x = torch.nn.functional.normalize(torch.randn(100, d), dim=1)
+    gain = net(x).norm(dim=1).log().mean()           # near ds.attrs["mean_log_gain"]
 
 The script pushes N random unit inputs through the network with numpy and
 prints their mean log(|x_L|/|x_0|), which Lyapunov initialization puts near 0:

@@ -5,10 +5,11 @@ PyTorch model (issue 14; the names below are the contract).
 Use it from the top of the tree with Debian's python3 (no build step):
 
     import sys; sys.path.insert(0, "postproc")
-    import lyapdiag
+    import lyapdiag, torch
     s2 = lyapdiag.critical_variance(8, 0.01)        # gaussian s2_crit at width 8, slope 0.01
     t = lyapdiag.theory(8, 0.01, depth=60)         # every value `lyapdiag theory --format json` gives
     ds = lyapdiag.open_phase("phase.nc")           # xarray.Dataset
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LeakyReLU(0.01), torch.nn.Linear(8, 8))
     lyapdiag.lyapunov_init_(model, slope=0.01)      # every square nn.Linear at s2_crit, biases 0
     net = lyapdiag.load_network("W.nc")            # `lyapdiag init`'s network as nn.Sequential
 

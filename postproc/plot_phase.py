@@ -8,16 +8,22 @@ For one weight family and one Leaky ReLU slope a, the PNG has two panels:
   (b) lambda at the He scale against width, Monte Carlo +- stderr and theory.
 lambda is exactly 0.5*log(s^2) + lambda(1) (homogeneity, THEORY.md), so the He
 value is shifted from the grid variance nearest to it rather than interpolated.
+--width D [D ...] keeps those widths (default: all). --depth L shows a network of
+that recorded depth instead of the per-layer rate: (a) P(explode) - P(vanish) at
+depth L over (variance, width), Monte Carlo (red: explodes, blue: vanishes, eps the
+file's), the same boundaries on top; (b) p_vanish and p_explode at the grid variance
+nearest He against width, Monte Carlo +- stderr and exact.
 
 Run with Debian's python (needs python3-xarray, -netcdf4, -matplotlib):
-    /usr/bin/python3 postproc/plot_phase.py phase.nc [-o OUT.png] [--family F] [--slope A]
+    /usr/bin/python3 postproc/plot_phase.py phase.nc [-o OUT.png] [--family F] [--slope A] [--width D ...] [--depth L]
     /usr/bin/python3 postproc/plot_phase.py phase.nc --table   # text table, no PNG
+The PNG goes to FILE with .png (phase.nc -> phase.png) unless -o names it.
 """
 import argparse
 import os
 import sys
 
-from plotlib import plotting_modules
+from plotlib import choose_widths, plotting_modules
 
 plt, np, xr = plotting_modules("plot_phase.py")
 
@@ -37,6 +43,11 @@ def parse_args(argv):
     p.add_argument("--family", help="weight family (default: the first in the file)")
     p.add_argument("--slope", type=float,
                    help=f"Leaky ReLU slope a (default: the file's slope nearest {DEFAULT_SLOPE})")
+    p.add_argument("--width", "--widths", nargs="+", metavar="D",
+                   help="the widths to show, e.g. --width 4 16 or --width 4,16 (default: every width)")
+    p.add_argument("--depth", type=int,
+                   help="a recorded depth L: show P(explode) - P(vanish) and p_vanish, p_explode at depth L "
+                        "instead of lambda")
     p.add_argument("--table", action="store_true",
                    help="print the per-width He / critical-variance table instead of plotting")
     return p.parse_args(argv)
@@ -55,8 +66,9 @@ def open_phase_diagram(path):
     return ds
 
 
-def select_slice(ds, family, slope):
-    """The (width, variance) slice for one family and slope, checked against the file."""
+def select_slice(ds, family, slope, widths=None, depth=None):
+    """The (width, variance) slice for one family and slope (and the widths asked), checked
+    against the file; with DEPTH, also that the file records it."""
     families = [str(f) for f in ds["family"].values]
     family = families[0] if family is None else family
     if family not in families:
@@ -66,7 +78,12 @@ def select_slice(ds, family, slope):
     i = int(np.argmin(np.abs(slopes - target)))
     if slope is not None and not np.isclose(slopes[i], slope, rtol=1e-9, atol=1e-12):
         raise UsageError(f"slope {slope:g} not in file (has: {', '.join(f'{s:g}' for s in slopes)})")
-    return ds.sel(family=family).isel(slope=i)
+    if depth is not None:
+        if "p_vanish" not in ds.variables:
+            raise UsageError("--depth needs p_vanish and p_explode: the file has none (written by an older lyapdiag)")
+        if depth not in ds["depth"].values:
+            raise UsageError(f"depth {depth} not in file (has: {', '.join(str(int(L)) for L in ds['depth'].values)})")
+    return ds.sel(family=family, width=choose_widths("plot_phase.py", ds, widths)).isel(slope=i)
 
 
 def he_variance(a):
@@ -95,18 +112,33 @@ def stderr_at_he(sl):
     return sl["lambda_stderr"].sel(variance=he_reference(sl)[1]).values
 
 
-def print_table(sl, path):
+def at_depth(sl, depth):
+    """The slice at the grid variance nearest He and recorded depth DEPTH."""
+    return sl.sel(variance=he_reference(sl)[1], depth=depth)
+
+
+def print_table(sl, path, depth=None):
     family, a = str(sl["family"].item()), float(sl["slope"])
     print(f"# {path}: {family}, slope a = {a:g}, {he_label(family)} s2 = {he_variance(a):.6g}; "
-          "lambda per layer")
+          "lambda per layer" + (f"; at depth L = {depth}: p_vanish, p_explode at the grid s2 = "
+                                f"{he_reference(sl)[1]:.6g} nearest it, eps = {sl.attrs.get('eps', 'see file')}"
+                                if depth is not None else ""))
     print(f"{'d':>5} {'lambda_He mc':>13} {'+-':>9} {'theory':>10} "
-          f"{'s2_crit mc':>11} {'+-':>9} {'theory':>10}")
+          f"{'s2_crit mc':>11} {'+-':>9} {'theory':>10}" +
+          (f" {'p_vanish mc':>12} {'+-':>8} {'exact':>10} {'p_explode mc':>12} {'+-':>8} {'exact':>10}"
+           if depth is not None else ""))
     rows = zip(sl["width"].values, at_he(sl, "lambda"), stderr_at_he(sl), at_he(sl, "lambda_theory"),
                sl["variance_crit"].values, sl["variance_crit_stderr"].values,
                sl["variance_crit_theory"].values)
-    for d, lam, lam_se, lam_th, crit, crit_se, crit_th in rows:
-        print(f"{d:>5} {lam:>13.5f} {lam_se:>9.5f} {lam_th:>10.5f} "
-              f"{crit:>11.4f} {crit_se:>9.4f} {crit_th:>10.4f}")
+    for i, (d, lam, lam_se, lam_th, crit, crit_se, crit_th) in enumerate(rows):
+        line = (f"{d:>5} {lam:>13.5f} {lam_se:>9.5f} {lam_th:>10.5f} "
+                f"{crit:>11.4f} {crit_se:>9.4f} {crit_th:>10.4f}")
+        if depth is not None:
+            x = at_depth(sl, depth).isel(width=i)
+            for law in ("p_vanish", "p_explode"):
+                line += (f" {float(x[law]):>12.4g} {float(x[law + '_stderr']):>8.2g}"
+                         f" {float(x[law + '_theory']):>10.4g}")
+        print(line)
 
 
 def label_if(shown, text):
@@ -138,16 +170,24 @@ def lambda_colormap(lam):
     return shown, cmap, vmax
 
 
-def plot_heatmap(ax, fig, sl):
+def plot_heatmap(ax, fig, sl, depth=None):
     family, a = str(sl["family"].item()), float(sl["slope"])
     v, widths = sl["variance"].values, sl["width"].values
     rows = np.arange(len(widths))
-    lam, cmap, vmax = lambda_colormap(sl["lambda"].transpose("width", "variance").values)
-    mesh = ax.pcolormesh(cell_edges(v), cell_edges(rows.astype(float)), lam,
-                         cmap=cmap, vmin=-vmax, vmax=vmax, shading="flat")
-    relu = np.isneginf(sl["lambda"].values).any()
-    fig.colorbar(mesh, ax=ax, extend="min" if relu else "neither",
-                 label=r"$\lambda$ per layer (Monte Carlo)" + (r"; black: $-\infty$" if relu else ""))
+    if depth is None:
+        lam, cmap, vmax = lambda_colormap(sl["lambda"].transpose("width", "variance").values)
+        mesh = ax.pcolormesh(cell_edges(v), cell_edges(rows.astype(float)), lam,
+                             cmap=cmap, vmin=-vmax, vmax=vmax, shading="flat")
+        relu = np.isneginf(sl["lambda"].values).any()
+        fig.colorbar(mesh, ax=ax, extend="min" if relu else "neither",
+                     label=r"$\lambda$ per layer (Monte Carlo)" + (r"; black: $-\infty$" if relu else ""))
+    else:
+        x = sl.sel(depth=depth)
+        fate = (x["p_explode"] - x["p_vanish"]).transpose("width", "variance").values
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="lightgrey")
+        mesh = ax.pcolormesh(cell_edges(v), cell_edges(rows.astype(float)), fate,
+                             cmap=cmap, vmin=-1, vmax=1, shading="flat")
+        fig.colorbar(mesh, ax=ax, label="P(explode) - P(vanish), Monte Carlo")
 
     crit, crit_se, crit_th = (sl[n].values for n in REQUIRED[3:])
     lo, hi = ax.get_xlim()
@@ -169,7 +209,8 @@ def plot_heatmap(ax, fig, sl):
     ax.set_yticks(rows, [str(d) for d in widths])
     ax.set_xlabel(r"weight variance $s^2$" + (r" (= $\eta^2$)" if "orthogonal" in family else ""))
     ax.set_ylabel("width $d$")
-    ax.set_title(f"(a) Lyapunov exponent: {family}, slope $a$ = {a:g}")
+    ax.set_title(f"(a) Lyapunov exponent: {family}, slope $a$ = {a:g}" if depth is None
+                 else f"(a) Fate at depth L = {depth} (eps = {sl.attrs.get('eps', '?')}): {family}, $a$ = {a:g}")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
 
 
@@ -198,13 +239,40 @@ def plot_he_vs_width(ax, sl):
         ax.legend(fontsize=8)
 
 
-def plot(sl, path, out):
+def plot_depth_vs_width(ax, sl, depth):
+    """p_vanish and p_explode at depth L against width, at the grid variance nearest He."""
+    family, a = str(sl["family"].item()), float(sl["slope"])
+    s2 = he_reference(sl)[1]
+    widths = sl["width"].values
+    x = at_depth(sl, depth)
+    for law, color, name in (("p_vanish", "tab:blue", "vanish"), ("p_explode", "tab:red", "explode")):
+        exact = x[law + "_theory"].values
+        if np.isfinite(exact).any():
+            ax.plot(widths, exact, "s-", color=color, markerfacecolor="none", label=f"P({name}) exact")
+        ax.errorbar(widths, x[law].values, yerr=x[law + "_stderr"].values, fmt="o", color=color, capsize=3,
+                    label=rf"P({name}) Monte Carlo $\pm$ stderr")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(widths, [str(d) for d in widths])
+    ax.minorticks_off()
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("width $d$")
+    ax.set_ylabel(f"probability at depth L = {depth}")
+    ax.set_title(f"(b) {he_label(family)} (grid $s^2$ = {s2:.4g}) at depth L = {depth}: {family}, $a$ = {a:g}")
+    ax.legend(fontsize=8)
+
+
+def plot(sl, path, out, depth=None):
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(13, 5.2), width_ratios=(1.35, 1),
                                      layout="constrained")
-    plot_heatmap(ax_a, fig, sl)
-    plot_he_vs_width(ax_b, sl)
-    depth = int(sl["depth"].max()) if "depth" in sl.coords else None
-    fig.suptitle(os.path.basename(path) + (f" (depth L = {depth})" if depth else ""), fontsize=10)
+    plot_heatmap(ax_a, fig, sl, depth)
+    if depth is None:
+        plot_he_vs_width(ax_b, sl)
+        simulated = int(sl["depth"].max()) if "depth" in sl.coords else None
+        fig.suptitle(os.path.basename(path) + (f" (simulated depth L = {simulated})" if simulated else ""),
+                     fontsize=10)
+    else:
+        plot_depth_vs_width(ax_b, sl, depth)
+        fig.suptitle(f"{os.path.basename(path)} (networks of depth L = {depth})", fontsize=10)
     try:
         fig.savefig(out, dpi=120)
     except OSError as e:
@@ -217,11 +285,13 @@ def main(argv):
     args = parse_args(argv)
     out = args.output or os.path.splitext(args.file)[0] + ".png"
     try:
-        sl = select_slice(open_phase_diagram(args.file), args.family, args.slope)
+        ds = open_phase_diagram(args.file)
+        sl = select_slice(ds, args.family, args.slope, args.width, args.depth)
+        sl.attrs = ds.attrs
         if args.table:
-            print_table(sl, args.file)
+            print_table(sl, args.file, args.depth)
         else:
-            plot(sl, args.file, out)
+            plot(sl, args.file, out, args.depth)
             print(f"plot_phase.py: wrote {out}")
     except UsageError as e:
         print(f"{os.path.basename(sys.argv[0])}: {e}", file=sys.stderr)

@@ -41,3 +41,20 @@ def save(script, fig, out):
     except OSError as err:
         fail(script, f"{out}: cannot write ({err.strerror or err})")
     print(f"{script}: wrote {out}")
+
+
+def choose_widths(script, ds, asked):
+    """The file's widths named by ASKED (--width / --widths: "4 16" or "4,16"; None: every
+    width), in the file's order; one line and exit 2 for a width the file lacks."""
+    have = [int(d) for d in ds["width"].values]
+    if not asked:
+        return have
+    try:
+        want = [int(w) for text in asked for w in str(text).split(",") if w.strip()]
+    except ValueError:
+        fail(script, f"--width takes whole numbers, e.g. --width 4 16 or --width 4,16, not {' '.join(asked)!r}")
+    missing = [d for d in want if d not in have]
+    if missing or not want:
+        fail(script, f"width {', '.join(map(str, missing)) or '(none given)'} not in the file; "
+             f"it has {', '.join(map(str, have))}")
+    return [d for d in have if d in want]

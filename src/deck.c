@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -77,11 +78,178 @@ static int parse_number(const char *token, double *out)
     return 0;
 }
 
-static int bad_number(const char *where, const char *token)
+/* Whole number written in decimal, optionally with a fraction and an
+ * exponent ("10000", "1e4", "1.5e3", "2.0"): *OUT gets its exact value
+ * (digit arithmetic, no rounding through a double) and *NEGATIVE its sign.
+ * Returns 0, -1 when TOKEN is not such a number or not whole ("1.5",
+ * "1e4.5", "abc"), -2 when it is whole but above MAX. */
+static int parse_whole(const char *token, unsigned long long max, unsigned long long *out, int *negative)
 {
-    return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number%s", where, token,
-                     strchr(token, '#') ? "; inline comments start with ';'"
-                                        : "; write e.g. 0.5 or 1e-3");
+    const char *p = token;
+    char digits[32]; /* significant digits, leading zeros dropped */
+    int ndigits = 0, overflow = 0, any = 0;
+    long exponent = 0; /* value = digits * 10^exponent */
+    *negative = 0;
+    if (*p == '+' || *p == '-')
+        *negative = *p++ == '-';
+    for (int fraction = 0;; p++) {
+        if (*p == '.' && !fraction) {
+            fraction = 1;
+            continue;
+        }
+        if (!isdigit((unsigned char)*p))
+            break;
+        any = 1;
+        if (fraction)
+            exponent--;
+        if (ndigits == 0 && *p == '0')
+            continue;
+        if (ndigits < (int)sizeof digits)
+            digits[ndigits++] = *p;
+        else if (*p != '0')
+            overflow = 1; /* beyond 32 significant digits: not a 64-bit integer */
+        else
+            exponent++;
+    }
+    if (!any)
+        return -1;
+    if (*p == 'e' || *p == 'E') {
+        int sign = 1;
+        long e = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            sign = *p++ == '-' ? -1 : 1;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        for (; isdigit((unsigned char)*p); p++)
+            if (e < 100000)
+                e = 10 * e + (*p - '0');
+        exponent += sign * e;
+    }
+    if (*p != '\0')
+        return -1;
+    while (ndigits > 0 && digits[ndigits - 1] == '0') {
+        ndigits--;
+        exponent++;
+    }
+    if (ndigits == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (exponent < 0)
+        return -1; /* a fraction remains */
+    if (overflow || ndigits + exponent > 20)
+        return -2;
+    unsigned long long x = 0;
+    for (int i = 0; i < ndigits + exponent; i++) {
+        unsigned d = i < ndigits ? (unsigned)(digits[i] - '0') : 0;
+        if (x > (ULLONG_MAX - d) / 10)
+            return -2;
+        x = 10 * x + d;
+    }
+    if (x > max)
+        return -2;
+    *out = x;
+    return 0;
+}
+
+/* The key's name: the last word of WHERE ("deck.ini:3: [grid] slopes"). */
+static const char *key_of(const char *where)
+{
+    const char *space = strrchr(where, ' ');
+    return space ? space + 1 : where;
+}
+
+/* Whether TOKEN is a number or a range item (start:stop:count, log:...). */
+static int looks_like_item(const char *token)
+{
+    double x;
+    return strchr(token, ':') != NULL || parse_number(token, &x) == 0;
+}
+
+/* The words of VALUE (split at blanks and commas) joined by ", " into BUF
+ * of SIZE >= 3 strlen(VALUE) + 1. */
+static const char *join_words(const char *value, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const char *p = value; *p;) {
+        size_t len = strcspn(p, " \t,");
+        if (len > 0) {
+            n += (size_t)snprintf(buf + n, size - n, "%s%.*s", n ? ", " : "", (int)len, p);
+            p += len;
+        } else {
+            p++;
+        }
+    }
+    return buf;
+}
+
+/* VALUE with its items separated by ", ": the list the user meant when
+ * writing "0 0.01 0.1" (into BUF of SIZE), or NULL when TOKEN, the
+ * offending item, is not numbers separated by blanks. */
+static const char *comma_separated(const char *token, const char *value, char *buf, size_t size)
+{
+    char words[256];
+    int nwords = 0;
+    if (!strpbrk(token, " \t") || strlen(token) >= sizeof words || 3 * strlen(value) >= size)
+        return NULL;
+    strcpy(words, token);
+    char *save = NULL;
+    for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save), nwords++)
+        if (!looks_like_item(w))
+            return NULL;
+    return nwords >= 2 ? join_words(value, buf, size) : NULL;
+}
+
+/* "0.5-4" or "0.5..4" (also with blanks): START and STOP of what was meant
+ * as a range, or -1 when TOKEN is not two numbers joined that way. */
+static int dash_range(const char *token, double *start, double *stop)
+{
+    char text[128];
+    size_t n = 0;
+    for (const char *p = token; *p && n + 1 < sizeof text; p++)
+        if (!isspace((unsigned char)*p))
+            text[n++] = *p;
+    text[n] = '\0';
+    for (size_t i = 1; i < n; i++) {
+        size_t skip = text[i] == '-' ? 1 : strncmp(text + i, "..", 2) == 0 ? 2 : 0;
+        if (skip == 0 || (skip == 1 && (text[i - 1] == 'e' || text[i - 1] == 'E')))
+            continue;
+        char left[128];
+        memcpy(left, text, i);
+        left[i] = '\0';
+        if (parse_number(left, start) == 0 && parse_number(text + i + skip, stop) == 0 && *start < *stop)
+            return 0;
+    }
+    return -1;
+}
+
+/* TOKEN, an item of the list VALUE (NULL inside a range), is not a number:
+ * says so with the likely fix (a comment, blanks for commas, a dash for a
+ * range). INTEGER: the key takes whole numbers. */
+static int bad_number(const char *where, const char *token, const char *value, int integer)
+{
+    char list[1024];
+    double start, stop;
+    if (strchr(token, '#'))
+        return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number; inline comments start with ';'", where, token);
+    if (value && comma_separated(token, value, list, sizeof list))
+        return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number; lists are comma-separated: write %s = %s",
+                         where, token, key_of(where), list);
+    if (value && dash_range(token, &start, &stop) == 0) {
+        int count = 8;
+        if (integer && start == floor(start) && stop == floor(stop) && stop - start < 1e9) {
+            long span = (long)(stop - start);
+            for (count = 9; count > 2 && span % (count - 1) != 0; count--)
+                ;
+        }
+        return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number; a range is start:stop:count (count points, "
+                         "both ends included) or log:start:stop:count (geometric): write e.g. %s = %.17g:%.17g:%d",
+                         where, token, key_of(where), start, stop, count);
+    }
+    return lyap_fail(LYAP_EDECK, "%s: '%s' is not a number; write e.g. %s", where, token,
+                     integer ? "8 or 1e3" : "0.5 or 1e-3");
 }
 
 /* Appends N points of START:STOP (linear, or geometric when LOG) to LIST. */
@@ -103,9 +271,9 @@ static int expand_range(const char *where, char *spec, double **list, int *n)
     if (nparts != 3)
         return lyap_fail(LYAP_EDECK, "%s: a range is start:stop:count or log:start:stop:count", where);
     if (parse_number(parts[0], &start))
-        return bad_number(where, parts[0]);
+        return bad_number(where, parts[0], NULL, 0);
     if (parse_number(parts[1], &stop))
-        return bad_number(where, parts[1]);
+        return bad_number(where, parts[1], NULL, 0);
     if (parse_number(parts[2], &count) || count != floor(count) || count < 2 || count > MAX_AXIS_POINTS)
         return lyap_fail(LYAP_EDECK, "%s: range count '%s' must be a whole number from 2 to %d",
                          where, parts[2], MAX_AXIS_POINTS);
@@ -163,7 +331,7 @@ static int parse_axis(const char *where, const char *value, int integer, double 
                 status = lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
             } else if (parse_number(item, &x)) {
                 list = grown;
-                status = bad_number(where, item);
+                status = bad_number(where, item, value, integer);
             } else if (integer && x != floor(x)) {
                 list = grown;
                 status = lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number", where, item);
@@ -212,17 +380,36 @@ static int parse_int_axis(const char *where, const char *value, double lo, doubl
     return LYAP_OK;
 }
 
-/* Whole number in [LO, HI]. */
+/* Whole number in [LO, HI], also in exponent form when whole (1e4, 1.5e3). */
 static int parse_count(const char *where, const char *value, long lo, long hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(value, &end, 10);
-    if (end == value || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+    unsigned long long x;
+    int negative;
+    int status = parse_whole(value, (unsigned long long)hi, &x, &negative);
+    if (status != 0 || (negative && x != 0) || (long long)x < lo)
         return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from %ld to %ld%s", where, value, lo, hi,
-                         strchr(value, '#') ? "; inline comments start with ';'" : "");
+                         strchr(value, '#') ? "; inline comments start with ';'"
+                         : status == -1 && strpbrk(value, "eE") ? " (exponent forms are fine when whole: 1e4, 1.5e3)"
+                                                                 : "");
     *out = (int)x;
     return LYAP_OK;
+}
+
+/* VALUE with ", " between its words when ITEM is family names separated
+ * by blanks ("gaussian orthogonal"), into BUF; else NULL. */
+static const char *blank_separated_families(const char *item, const char *value, char *buf, size_t size)
+{
+    char words[256];
+    int nwords = 0;
+    lyap_family f;
+    if (!strpbrk(item, " \t") || strlen(item) >= sizeof words || 3 * strlen(value) >= size)
+        return NULL;
+    strcpy(words, item);
+    char *save = NULL;
+    for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save), nwords++)
+        if (lyap_family_parse(w, &f) != 0)
+            return NULL;
+    return nwords >= 2 ? join_words(value, buf, size) : NULL;
 }
 
 static int parse_families(lyap_deck *deck, const char *value, const char *where)
@@ -236,8 +423,13 @@ static int parse_families(lyap_deck *deck, const char *value, const char *where)
         lyap_family f;
         item = trim(item);
         if (lyap_family_parse(item, &f) != 0) {
-            status = lyap_fail(LYAP_EDECK, "%s: unknown family '%s'; choose from %s", where, item,
-                               lyap_family_choices());
+            char list[1024];
+            if (blank_separated_families(item, value, list, sizeof list))
+                status = lyap_fail(LYAP_EDECK, "%s: unknown family '%s'; lists are comma-separated: write "
+                                   "families = %s", where, item, list);
+            else
+                status = lyap_fail(LYAP_EDECK, "%s: unknown family '%s'; choose from %s", where, item,
+                                   lyap_family_choices());
             break;
         }
         for (int i = 0; i < deck->nfamilies; i++)
@@ -295,10 +487,9 @@ static int parse_bias_variances(lyap_deck *deck, const char *value, const char *
 
 static int parse_seed(lyap_deck *deck, const char *value, const char *where)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(value, &end, 10);
-    if (end == value || *end != '\0' || errno == ERANGE || value[0] == '-')
+    unsigned long long x;
+    int negative;
+    if (parse_whole(value, ULLONG_MAX, &x, &negative) != 0 || (negative && x != 0))
         return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from 0 to 2^64-1", where, value);
     deck->seed = (uint64_t)x;
     return LYAP_OK;
@@ -665,19 +856,17 @@ static int append_text(char **out, size_t *len, size_t *cap, const char *text, c
     return LYAP_OK;
 }
 
-/* TOKEN as resume compares it, in BUF: whole numbers exactly (a seed may
- * need all 64 bits), other numbers as %.17g, anything else as written. */
+/* TOKEN as resume compares it, in BUF: whole numbers exactly, whatever
+ * their spelling (a seed may need all 64 bits; 1e4 and 10000 agree), other
+ * numbers as %.17g, anything else as written. */
 static const char *canonical_token(const char *token, char *buf, size_t size)
 {
-    char *end;
+    unsigned long long u;
+    int negative;
     double x;
-    errno = 0;
-    if (token[0] != '-' && isdigit((unsigned char)token[token[0] == '+'])) {
-        unsigned long long u = strtoull(token, &end, 10);
-        if (*end == '\0' && errno == 0) {
-            snprintf(buf, size, "%llu", u);
-            return buf;
-        }
+    if (parse_whole(token, ULLONG_MAX, &u, &negative) == 0 && (!negative || u == 0)) {
+        snprintf(buf, size, "%llu", u);
+        return buf;
     }
     if (parse_number(token, &x) == 0) {
         snprintf(buf, size, "%.17g", x == 0 ? 0.0 : x);

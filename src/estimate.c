@@ -482,6 +482,18 @@ static void push_exponent(double *index, double x)
 /* Spectrum replicas FIRST .. FIRST+COUNT-1 (independent trajectories at
  * unit scale) into the spectrum section SEC (zeroed). At slope 0 the
  * families that die have every exponent -inf (THEORY.md): nothing to run. */
+/* The spectrum's poll inside a replica: the block's, every POLL_LAYERS. */
+typedef struct {
+    progress *prog;
+    int depth;
+} spectrum_poll_ctx;
+
+static int spectrum_poll(void *ctx, int layer)
+{
+    spectrum_poll_ctx *c = ctx;
+    return poll_within(c->prog, layer, c->depth);
+}
+
 static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, int count, progress *prog,
                           double *sec)
 {
@@ -493,8 +505,8 @@ static int spectrum_block(const lyap_task_spec *spec, uint64_t key, int first, i
     if (status == LYAP_OK && !dies)
         status = lyap_spectrum_plan_create(spec->family, spec->width, spec->slope, k, spec->method, &plan);
     for (int r = first; status == LYAP_OK && !dies && r < first + count; r++) {
-        status = lyap_spectrum_replica(plan, spec->seed, key, r, spec->depths[spec->ndepths - 1], burn_in,
-                                       exponents);
+        spectrum_poll_ctx poll = {prog, spec->depths[spec->ndepths - 1]};
+        status = lyap_spectrum_replica(plan, spec->seed, key, r, poll.depth, burn_in, exponents, spectrum_poll, &poll);
         for (int j = 0; status == LYAP_OK && j < k; j++)
             push_exponent(sec + SPEC_INDEX + (size_t)j * SPEC_INDEX_LEN, exponents[j]);
         if (status == LYAP_OK && exponents[k - 1] == -INFINITY)

@@ -45,6 +45,11 @@ struct exact_sampler {
     double *ready;       /* [batch][ready_stride] increments drawn */
     int *dead;           /* [batch] */
     double *steps;       /* [batch]: the signal chain's steps (exact_signal_layer) */
+    /* the signal chain with biases in linear form: q_j e^{sig_scale_j},
+     * sig_bias_j = sb2 e^{-sig_scale_j} (cached: an exp only on rescale) */
+    double *kept;        /* [batch][ready_stride] P + a^2 N of each step drawn (S = 2 kept, gaussian) */
+    double *sig_q, *sig_scale, *sig_bias, sig_sb2;
+    int sig_fresh;       /* the chain reads the caller's log q at its first layer */
     /* scratch for one column's block */
     uint32_t *words;     /* [block_len * words_per_step] */
     double *k, *shape, *pos, *neg, *x, *u, *logs, *scratch; /* [block_len] */
@@ -79,6 +84,11 @@ int exact_create(lyap_theory_kind theory, int d, double a, int batch, int depth,
     if (status == LYAP_OK)
         status = lyap_alloc(&e->steps, (size_t)batch, sizeof *e->steps, "signal steps");
     if (status == LYAP_OK)
+        status = lyap_alloc(&e->kept, (size_t)batch * ready_stride(e), sizeof *e->kept, "exact factors");
+    double **chain[] = {&e->sig_q, &e->sig_scale, &e->sig_bias};
+    for (size_t i = 0; status == LYAP_OK && i < sizeof chain / sizeof *chain; i++)
+        status = lyap_alloc(chain[i], (size_t)batch, sizeof **chain[i], "signal chain");
+    if (status == LYAP_OK)
         status = lyap_alloc(&e->words, (size_t)n * e->words_per_step, sizeof *e->words, "random bits");
     double **arrays[] = {&e->k, &e->shape, &e->pos, &e->neg, &e->x, &e->logs, &e->scratch, &e->log_u, &e->log_g};
     for (size_t i = 0; status == LYAP_OK && i < sizeof arrays / sizeof *arrays; i++)
@@ -110,6 +120,7 @@ void exact_start(exact_sampler *e, uint64_t seed, uint64_t task_key, int replica
     e->next = e->block_len; /* draw on the first layer */
     e->log_scale = 0.5 * log(e->chi2_norm ? s2 / e->d : s2);
     memset(e->dead, 0, sizeof *e->dead * (size_t)e->batch);
+    e->sig_fresh = 1;
 }
 
 static void open_stream(const exact_sampler *e, lyap_rng *rng, lyap_rng_purpose purpose, int column)
@@ -174,8 +185,9 @@ static void log_kept(exact_sampler *e)
             e->logs[i] = pos[i] > 0 ? log(sum[i]) : 2 * log(e->a) + log(neg[i]);
 }
 
-/* Draws column COLUMN's next block into INCREMENTS[i STRIDE], i < n. */
-static void draw_block(exact_sampler *e, int column, double *increments, int stride)
+/* Draws column COLUMN's next block into INCREMENTS[i STRIDE], i < n, and
+ * the kept sums P + a^2 N into KEPT[i STRIDE] (gaussian). */
+static void draw_block(exact_sampler *e, int column, double *increments, double *kept, int stride)
 {
     int n = e->block_len;
     lyap_rng rng;
@@ -194,8 +206,10 @@ static void draw_block(exact_sampler *e, int column, double *increments, int str
     log_kept(e);
     if (e->chi2_norm) {
         double offset = e->log_scale + 0.5 * log(2.0);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             increments[(size_t)i * stride] = offset + 0.5 * logs[i];
+            kept[(size_t)i * stride] = total[i]; /* log_kept's sums, before the log */
+        }
         return;
     }
     for (int i = 0; i < n; i++) /* P + N > 0 always (d >= 1) */
@@ -211,7 +225,7 @@ static void next_steps(exact_sampler *e, double *increments)
 {
     if (e->next == e->block_len) {
         for (int j = 0; j < e->batch; j++)
-            draw_block(e, j, e->ready + (size_t)j * ready_stride(e), 1);
+            draw_block(e, j, e->ready + (size_t)j * ready_stride(e), e->kept + (size_t)j * ready_stride(e), 1);
         e->block++;
         e->next = 0;
     }
@@ -230,23 +244,42 @@ void exact_layer(exact_sampler *e, double *increments)
         }
 }
 
-/* log(e^u + e^v), exact where either is -inf (then the other). */
-static double log_add_exp(double u, double v)
-{
-    if (u == -INFINITY || v == -INFINITY)
-        return u == -INFINITY ? v : u;
-    return u > v ? u + log1p(exp(v - u)) : v + log1p(exp(u - v));
-}
-
+/* The chain in linear form (THEORY.md "Biases"): q_l = (s2 q/d + sb2) S
+ * with S = 2 (P + a^2 N), the factor of the step the bias-free path draws
+ * (the same streams at any variance), kept as q_j e^{sig_scale_j}: two
+ * multiplies and an add a column-step and one vector log for the caller's
+ * log q, where log(s2 e^y/d + sb2) took an exp and a log1p. The scale
+ * moves (and the cached sb2 e^{-scale} with it) only when q leaves
+ * [2^-64, 2^64]. */
 void exact_signal_layer(exact_sampler *e, double s2, double sb2, double *log_q)
 {
-    /* A step is log_scale + 0.5 log S (draw_block), so log S = 2 (step -
-     * log_scale) whatever variance the replica started at: the same
-     * streams serve every (s2, sb2). */
-    double shift = log(s2 / e->d), log_sb2 = log(sb2);
+    int batch = e->batch;
+    size_t stride = ready_stride(e);
     next_steps(e, e->steps);
-    for (int j = 0; j < e->batch; j++)
-        log_q[j] = log_add_exp(log_q[j] + shift, log_sb2) + 2 * (e->steps[j] - e->log_scale);
+    const double *kept = e->kept + (e->next - 1);
+    if (e->sig_fresh || sb2 != e->sig_sb2) {
+        for (int j = 0; j < batch; j++) {
+            if (e->sig_fresh) /* the caller's starting point */
+                e->sig_q[j] = 1, e->sig_scale[j] = log_q[j];
+            e->sig_bias[j] = sb2 * exp(-e->sig_scale[j]);
+        }
+        e->sig_fresh = 0;
+        e->sig_sb2 = sb2;
+    }
+    double slope = s2 / e->d;
+    for (int j = 0; j < batch; j++)
+        e->sig_q[j] = (slope * e->sig_q[j] + e->sig_bias[j]) * (2 * kept[(size_t)j * stride]);
+    for (int j = 0; j < batch; j++) {
+        double q = e->sig_q[j];
+        if (q > 0x1p64 || (q < 0x1p-64 && q > 0)) {
+            e->sig_scale[j] += log(q);
+            e->sig_q[j] = 1;
+            e->sig_bias[j] = sb2 * exp(-e->sig_scale[j]);
+        }
+    }
+    lyap_variates_log(e->sig_q, e->steps, (size_t)batch); /* q in [2^-64, 2^64], or 0 (below) */
+    for (int j = 0; j < batch; j++)
+        log_q[j] = e->sig_q[j] > 0 ? e->steps[j] + e->sig_scale[j] : -INFINITY;
 }
 
 void exact_destroy(exact_sampler **e)
@@ -256,6 +289,10 @@ void exact_destroy(exact_sampler **e)
     free((*e)->ready);
     free((*e)->dead);
     free((*e)->steps);
+    free((*e)->kept);
+    free((*e)->sig_q);
+    free((*e)->sig_scale);
+    free((*e)->sig_bias);
     free((*e)->words);
     double *arrays[] = {(*e)->k,    (*e)->shape, (*e)->pos,     (*e)->neg,   (*e)->x,
                         (*e)->u,    (*e)->logs,  (*e)->scratch, (*e)->log_u, (*e)->log_g};

@@ -23,7 +23,9 @@ void exact_layer(exact_sampler *e, double *increments);
  * column's LOG_Q = log |x_{l-1}|^2 to layer l of a network with weight
  * variance S2 and bias variance SB2 >= 0, log q <- log(s2 q/d + sb2) +
  * log S, S the bias-free factor of the step exact_layer would give (its
- * stream; O(1) per column). q = 0 (ReLU, S = 0) revives where sb2 > 0. */
+ * stream; O(1) per column, in linear form: LOG_Q is read at the first
+ * layer after exact_start, then written). q = 0 (ReLU, S = 0) revives
+ * where sb2 > 0. */
 void exact_signal_layer(exact_sampler *e, double s2, double sb2, double *log_q);
 
 void exact_destroy(exact_sampler **e);

@@ -83,6 +83,18 @@ static const char usage_init[] =
     "      random unit inputs (default 16) is closest to 0. Seed default 1.\n"
     "      (--out is a deprecated name of --output.)\n"
     "      Load it in Python: postproc/load_init_weights.py W.nc\n";
+static const char usage_info[] =
+    "  lyapdiag info FILE [--format table|csv|json]\n"
+    "      Summarize a phase diagram written by lyapdiag run (FILE, or its\n"
+    "      checkpoint FILE.partial): the deck (its file name and text, as\n"
+    "      stored), the grid (families, widths, slopes, variances, depths,\n"
+    "      bias variances if any, replicas, seed), the tasks done, and the\n"
+    "      boundary per family, width and slope: variance_crit +- stderr and\n"
+    "      variance_crit_theory. --format csv: the boundary, one row per task;\n"
+    "      json: everything (keys: file, deck_file, deck, families, widths,\n"
+    "      slopes, variances, [bias_variances,] depths, replicas, seed, tasks,\n"
+    "      tasks_done, boundary: [{family, width, slope, done, variance_crit,\n"
+    "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n";
 static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default; every variable of the\n"
@@ -288,7 +300,9 @@ static double seconds_since(const struct timespec *start)
 
 /* ---- lyapdiag theory ------------------------------------------------------------ */
 
-typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } theory_format;
+/* The three formats of theory and info: a table for eyes, csv and json at
+ * full precision for scripts. */
+typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } output_format;
 
 static const cli_option theory_options_table[] = {
     {"--width", "8", NULL}, {"--slope", "0.1", NULL}, {"--family", "gaussian", NULL},
@@ -300,17 +314,17 @@ typedef struct {
     double slope, variance, eps; /* variance NaN: the standard scale */
     int nfamilies;
     lyap_family families[2];
-    theory_format format;
+    output_format format;
     uint64_t seed; /* of the Monte Carlo answer (families without a closed form) */
     int replicas;  /* of the Monte Carlo answer; 0: as many as fit in about a second */
 } theory_options;
 
-static int parse_format(const char *option, const char *text, theory_format *out)
+static int parse_format(const char *option, const char *text, output_format *out)
 {
     const char *names[] = {"table", "csv", "json"};
     for (int i = 0; i < 3; i++)
         if (strcmp(text, names[i]) == 0) {
-            *out = (theory_format)i;
+            *out = (output_format)i;
             return LYAP_OK;
         }
     return lyap_fail(LYAP_EUSAGE, "%s must be table, csv or json, not '%s'", option, text);
@@ -730,14 +744,23 @@ static void print_csv(const theory_answer *t)
     }
 }
 
-/* A json string: the notes hold no control characters, only " and \ to escape. */
+/* A json string: " and \ escaped, control characters (a deck's newlines
+ * and tabs) as \n, \t or \u00XX; other bytes as they are. */
 static void print_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n')
+            printf("\\n");
+        else if (c == '\t')
+            printf("\\t");
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -791,6 +814,235 @@ static int cmd_theory(int argc, char **argv)
         print_json(&t, nnotes, notes);
     else
         print_table(&t, nnotes, notes);
+    return 0;
+}
+
+/* ---- lyapdiag info ---------------------------------------------------------------
+ * A phase-diagram file summarized for eyes (table) and scripts (csv, json),
+ * read by ncout; theory's option machinery, formats and number printing. */
+
+static const cli_option info_options_table[] = {{"--format", "json", NULL}, {NULL, NULL, NULL}};
+
+typedef struct {
+    const char *file;
+    output_format format;
+} info_options;
+
+/* LYAP_OK, CLI_HELP (printed) or LYAP_EUSAGE. */
+static int parse_info_options(int argc, char **argv, info_options *o)
+{
+    *o = (info_options){0};
+    cli_args a = {.command = "info", .usage = usage_info, .options = info_options_table, .argc = argc, .next = 2,
+                  .argv = argv};
+    const cli_option *opt;
+    const char *value;
+    int r;
+    while ((r = cli_next(&a, &opt, &value)) == CLI_OPTION || r == CLI_OPERAND) {
+        if (r == CLI_OPTION)
+            LYAP_CALL(parse_format(opt->name, value, &o->format)); /* --format, its only option */
+        else if (o->file)
+            return lyap_fail(LYAP_EUSAGE, "unexpected argument '%s': one FILE only, and %s is the file", value,
+                             o->file);
+        else
+            o->file = value;
+    }
+    if (r != CLI_END)
+        return r;
+    if (!o->file)
+        return lyap_fail(LYAP_EUSAGE, "missing FILE (e.g. lyapdiag info phase.nc)");
+    return LYAP_OK;
+}
+
+/* The boundary's numbers per task, printed by every format from one table. */
+static const struct {
+    const char *key;
+    size_t offset;
+} boundary_fields[] = {
+    {"variance_crit", offsetof(lyap_ncout_summary, variance_crit)},
+    {"variance_crit_stderr", offsetof(lyap_ncout_summary, variance_crit_stderr)},
+    {"variance_crit_theory", offsetof(lyap_ncout_summary, variance_crit_theory)},
+};
+#define NBOUNDARY (sizeof boundary_fields / sizeof *boundary_fields)
+
+static double boundary_value(const lyap_ncout_summary *s, size_t field, long task)
+{
+    return (*(double *const *)((const char *)s + boundary_fields[field].offset))[task];
+}
+
+/* Task T's family, width and slope (family-major, slope fastest). */
+static void task_point(const lyap_ncout_summary *s, long t, const char **family, int *width, double *slope)
+{
+    *family = s->families[t / (long)(s->nwidths * s->nslopes)];
+    *width = s->widths[t / (long)s->nslopes % (long)s->nwidths];
+    *slope = s->slopes[t % (long)s->nslopes];
+}
+
+/* A list of N numbers (ints if INTS, else doubles) at full precision. */
+static void print_list(const char *open, const char *sep, const char *close, size_t n, const int *ints,
+                       const double *doubles, int json)
+{
+    printf("%s", open);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? sep : "");
+        if (ints)
+            printf("%d", ints[i]);
+        else
+            print_number(doubles[i], json);
+    }
+    printf("%s", close);
+}
+
+/* For eyes: %g, and a long list cut to its ends. */
+static void print_short_list(const char *name, size_t n, const int *ints, const double *doubles)
+{
+    printf("  %-16s", name);
+    for (size_t i = 0; i < n; i++) {
+        if (n > 12 && i == 4) {
+            printf(", ...");
+            i = n - 3;
+        }
+        if (ints)
+            printf("%s%d", i ? ", " : "", ints[i]);
+        else
+            printf("%s%g", i ? ", " : "", doubles[i]);
+    }
+    if (n > 12)
+        printf(" (%zu values)", n);
+    printf("\n");
+}
+
+static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
+{
+    printf("%s: phase diagram by %s, ", o->file, s->source ? s->source : "lyapdiag");
+    if (s->tasks_done == s->tasks)
+        printf("complete: %ld/%ld tasks done\n", s->tasks_done, s->tasks);
+    else { /* FILE.partial continues as FILE */
+        size_t n = strlen(o->file), suffix = strlen(".partial");
+        int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
+        printf("a checkpoint: %ld/%ld tasks done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
+               s->tasks_done, s->tasks, s->tasks_started ? " (and finished blocks of more kept)" : "",
+               s->deck_file, (int)(partial ? n - suffix : n), o->file);
+    }
+    printf("deck: %s (as stored in the file, at the end)\n", s->deck_file);
+    printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld tasks\n", s->nfamilies,
+           s->nfamilies == 1 ? "y" : "ies", s->nwidths, s->nwidths == 1 ? "" : "s", s->nslopes,
+           s->nslopes == 1 ? "" : "s", s->tasks);
+    printf("  %-16s", "families");
+    for (size_t i = 0; i < s->nfamilies; i++)
+        printf("%s%s", i ? ", " : "", s->families[i]);
+    printf("\n");
+    print_short_list("widths", s->nwidths, s->widths, NULL);
+    print_short_list("slopes", s->nslopes, NULL, s->slopes);
+    print_short_list("variances", s->nvariances, NULL, s->variances);
+    if (s->nbias)
+        print_short_list("bias variances", s->nbias, NULL, s->bias_variances);
+    print_short_list("depths", s->ndepths, s->depths, NULL);
+    printf("  %-16s%d per task, seed %llu\n", "replicas", s->replicas, s->seed);
+    printf("\nboundary: critical variance s2_crit (lambda = 0), Monte Carlo +- stderr, and exact\n");
+    printf("%-23s %6s %10s %16s %12s %16s\n", "family", "width", "slope", "variance_crit", "stderr",
+           "theory");
+    for (long t = 0; t < s->tasks; t++) {
+        const char *family;
+        int width;
+        double slope;
+        task_point(s, t, &family, &width, &slope);
+        printf("%-23s %6d %10g ", family, width, slope);
+        if (s->done[t] == 1)
+            printf("%16.8g %12.4g %16.8g\n", boundary_value(s, 0, t), boundary_value(s, 1, t),
+                   boundary_value(s, 2, t));
+        else
+            printf("%16s %12s %16.8g\n", "(not done)", "", boundary_value(s, 2, t));
+    }
+    printf("inf: no finite variance reaches lambda = 0 (slope 0, ReLU); nan: no closed form (theory) or not "
+           "computed.\n");
+    printf("\ndeck %s, as stored in the file:\n", s->deck_file);
+    const char *line = s->deck;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        printf("  %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+}
+
+static void print_info_csv(const lyap_ncout_summary *s)
+{
+    printf("family,width,slope,done");
+    for (size_t i = 0; i < NBOUNDARY; i++)
+        printf(",%s", boundary_fields[i].key);
+    printf("\n");
+    for (long t = 0; t < s->tasks; t++) {
+        const char *family;
+        int width;
+        double slope;
+        task_point(s, t, &family, &width, &slope);
+        printf("%s,%d,%.17g,%d", family, width, slope, s->done[t] == 1);
+        for (size_t i = 0; i < NBOUNDARY; i++) {
+            printf(",");
+            print_number(boundary_value(s, i, t), 0);
+        }
+        printf("\n");
+    }
+}
+
+static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
+{
+    printf("{\"file\": ");
+    print_json_string(o->file);
+    printf(",\n \"deck_file\": ");
+    print_json_string(s->deck_file);
+    printf(",\n \"deck\": ");
+    print_json_string(s->deck);
+    printf(",\n \"families\": [");
+    for (size_t i = 0; i < s->nfamilies; i++) {
+        printf("%s", i ? ", " : "");
+        print_json_string(s->families[i]);
+    }
+    printf("],\n");
+    print_list(" \"widths\": [", ", ", "],\n", s->nwidths, s->widths, NULL, 1);
+    print_list(" \"slopes\": [", ", ", "],\n", s->nslopes, NULL, s->slopes, 1);
+    print_list(" \"variances\": [", ", ", "],\n", s->nvariances, NULL, s->variances, 1);
+    if (s->nbias)
+        print_list(" \"bias_variances\": [", ", ", "],\n", s->nbias, NULL, s->bias_variances, 1);
+    print_list(" \"depths\": [", ", ", "],\n", s->ndepths, s->depths, NULL, 1);
+    printf(" \"replicas\": %d, \"seed\": %llu, \"tasks\": %ld, \"tasks_done\": %ld,\n \"boundary\": [", s->replicas,
+           s->seed, s->tasks, s->tasks_done);
+    for (long t = 0; t < s->tasks; t++) {
+        const char *family;
+        int width;
+        double slope;
+        task_point(s, t, &family, &width, &slope);
+        printf("%s\n  {\"family\": ", t ? "," : "");
+        print_json_string(family);
+        printf(", \"width\": %d, \"slope\": %.17g, \"done\": %s", width, slope, s->done[t] == 1 ? "true" : "false");
+        for (size_t i = 0; i < NBOUNDARY; i++) {
+            printf(", \"%s\": ", boundary_fields[i].key);
+            print_number(boundary_value(s, i, t), 1);
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    info_options o;
+    lyap_ncout_summary s;
+    int status = parse_info_options(argc, argv, &o);
+    if (status == CLI_HELP)
+        return 0;
+    if (status != LYAP_OK)
+        return usage_failed("info");
+    if (lyap_ncout_read_summary(o.file, &s) != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        return EXIT_RUN_FAILED;
+    }
+    if (o.format == FORMAT_CSV)
+        print_info_csv(&s);
+    else if (o.format == FORMAT_JSON)
+        print_info_json(&o, &s);
+    else
+        print_info_table(&o, &s);
+    lyap_ncout_summary_free(&s);
     return 0;
 }
 
@@ -1358,22 +1610,22 @@ static int cmd_train(int argc, char **argv)
 /* A mistyped command: the nearest one, as for options. */
 static int unknown_command(const char *name)
 {
-    const char *commands[] = {"run", "theory", "init", "train"};
-    for (int i = 0; i < 4; i++)
+    const char *commands[] = {"run", "theory", "info", "init", "train"};
+    for (int i = 0; i < 5; i++)
         if (lyap_deck_edit_distance(name, commands[i]) <= 2) {
             fprintf(stderr, "lyapdiag: unknown command '%s'; did you mean '%s'? (see 'lyapdiag --help')\n", name,
                     commands[i]);
             return EXIT_USAGE;
         }
-    return usage_error("unknown command '%s' (run, theory, init or train)", name);
+    return usage_error("unknown command '%s' (run, theory, info, init or train)", name);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("%s", "missing command (run, theory or init)");
+        return usage_error("%s", "missing command (run, theory, info, init or train)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        printf("Usage:\n%s%s%s%s%s", usage_run, usage_train, usage_theory, usage_init, usage_misc);
+        printf("Usage:\n%s%s%s%s%s%s", usage_run, usage_train, usage_theory, usage_info, usage_init, usage_misc);
         print_families();
         printf("\n");
         fputs(usage_footer, stdout);
@@ -1395,6 +1647,8 @@ int main(int argc, char **argv)
         return cmd_run(argc, argv);
     if (strcmp(argv[1], "theory") == 0)
         return cmd_theory(argc, argv);
+    if (strcmp(argv[1], "info") == 0)
+        return cmd_info(argc, argv);
     if (strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
     if (strcmp(argv[1], "train") == 0)

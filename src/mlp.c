@@ -106,6 +106,19 @@ static inline __attribute__((always_inline)) v8 select8(m8 mask, v8 true_, v8 fa
     return (v8)((mask & (m8)true_) | (~mask & (m8)false_));
 }
 
+/* a b + c rounded once (a fused multiply-add), lane-wise, in every build:
+ * the AVX builds (with FMA) vectorize fma() into their FMA instruction,
+ * the SSE2 build calls C's fma(), which rounds the same (correctly) in
+ * software; so the builds keep one set of bits, and the AVX ones do half
+ * the additions' work. */
+static inline __attribute__((always_inline)) v8 madd(v8 a, v8 b, v8 c)
+{
+    v8 r;
+    for (int t = 0; t < LANES; t++)
+        r[t] = __builtin_fma(a[t], b[t], c[t]);
+    return r;
+}
+
 /* phi, or the factor phi' of a post-activation, lane-wise. */
 static inline __attribute__((always_inline)) v8 finish8(v8 v, const double *gate, int activate, double slope)
 {
@@ -145,14 +158,15 @@ static inline __attribute__((always_inline)) void combine_rows(int r, int o, int
         v8 x = load(xi), y = load(xi + LANES);
         size_t at = (size_t)i * si;
         double c0 = w0[at];
-        a0 += c0 * x, b0 += c0 * y;
+        a0 = madd((v8){0} + c0, x, a0), b0 = madd((v8){0} + c0, y, b0);
         if (r > 1) {
             double c1 = w1[at];
-            a1 += c1 * x, b1 += c1 * y;
+            a1 = madd((v8){0} + c1, x, a1), b1 = madd((v8){0} + c1, y, b1);
         }
         if (r > 2) {
             double c2 = w2[at], c3 = w3[at];
-            a2 += c2 * x, a3 += c3 * x, b2 += c2 * y, b3 += c3 * y;
+            a2 = madd((v8){0} + c2, x, a2), a3 = madd((v8){0} + c3, x, a3);
+            b2 = madd((v8){0} + c2, y, b2), b3 = madd((v8){0} + c3, y, b3);
         }
     }
     v8 acc[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
@@ -186,7 +200,7 @@ static inline __attribute__((always_inline)) void combine_body(int nout, int nin
         for (int j = full_j; j < batch; j++) {
             double acc = init ? init[o] : 0.0;
             for (int i = 0; i < nin; i++)
-                acc += w[(size_t)o * so + (size_t)i * si] * in[(size_t)i * batch + j];
+                acc = __builtin_fma(w[(size_t)o * so + (size_t)i * si], in[(size_t)i * batch + j], acc);
             size_t at = (size_t)o * batch + j;
             out[at] = finish1(acc, gate ? gate + at : NULL, activate, slope);
         }
@@ -214,17 +228,21 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
             int j = 0;
             for (; j + 2 * LANES <= full; j += 2 * LANES) {
                 v8 x = load(ar + j), y = load(ar + j + LANES);
-                l0 += x * load(b0 + j), l1 += x * load(b1 + j), l2 += x * load(b2 + j), l3 += x * load(b3 + j);
-                m0 += y * load(b0 + j + LANES), m1 += y * load(b1 + j + LANES), m2 += y * load(b2 + j + LANES),
-                    m3 += y * load(b3 + j + LANES);
+                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
+                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
+                m0 = madd(y, load(b0 + j + LANES), m0), m1 = madd(y, load(b1 + j + LANES), m1);
+                m2 = madd(y, load(b2 + j + LANES), m2), m3 = madd(y, load(b3 + j + LANES), m3);
             }
             for (; j < full; j += LANES) {
                 v8 x = load(ar + j);
-                l0 += x * load(b0 + j), l1 += x * load(b1 + j), l2 += x * load(b2 + j), l3 += x * load(b3 + j);
+                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
+                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
             }
             for (j = full; j < batch; j++)
-                l0[j - full] += ar[j] * b0[j], l1[j - full] += ar[j] * b1[j], l2[j - full] += ar[j] * b2[j],
-                    l3[j - full] += ar[j] * b3[j];
+                l0[j - full] = __builtin_fma(ar[j], b0[j], l0[j - full]),
+                l1[j - full] = __builtin_fma(ar[j], b1[j], l1[j - full]),
+                l2[j - full] = __builtin_fma(ar[j], b2[j], l2[j - full]),
+                l3[j - full] = __builtin_fma(ar[j], b3[j], l3[j - full]);
             double *gr = g + (size_t)r * cols + c;
             gr[0] = fold(l0 + m0), gr[1] = fold(l1 + m1), gr[2] = fold(l2 + m2), gr[3] = fold(l3 + m3);
         }
@@ -232,9 +250,9 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
             const double *bc = b + (size_t)c * batch;
             v8 lane = {0};
             for (int j = 0; j < full; j += LANES)
-                lane += load(ar + j) * load(bc + j);
+                lane = madd(load(ar + j), load(bc + j), lane);
             for (int j = full; j < batch; j++)
-                lane[j - full] += ar[j] * bc[j];
+                lane[j - full] = __builtin_fma(ar[j], bc[j], lane[j - full]);
             g[(size_t)r * cols + c] = fold(lane);
         }
         if (gb) {

@@ -1127,6 +1127,183 @@ void lyap_ncout_close(lyap_ncout **nc)
     *nc = NULL;
 }
 
+/* ---- lyapdiag info: a phase diagram read back -------------------------------- */
+
+/* What info reads: the files `lyapdiag run` writes (the fix of most messages). */
+#define INFO_READS "info reads the phase diagrams lyapdiag run writes (FILE, or its checkpoint FILE.partial)"
+
+/* A failed NetCDF read of WHAT in PATH: missing pieces mean the file is not
+ * a lyapdiag phase diagram; anything else, that it is damaged. */
+static int summary_check(int status, const char *path, const char *what)
+{
+    if (status == NC_NOERR)
+        return LYAP_OK;
+    if (status == NC_ENOTVAR || status == NC_ENOTATT || status == NC_EBADDIM)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag phase diagram (it has no %s); " INFO_READS, path, what);
+    return lyap_fail(LYAP_EIO, "%s: %s does not read back (%s): the file is damaged (a checksum or its structure "
+                     "fails); rerun the deck, or resume it from its checkpoint", path, what, nc_strerror(status));
+}
+
+/* Coordinate NAME (one dimension) of the file open as NCID into a new
+ * array of TYPE (NC_INT, NC_DOUBLE or NC_STRING); *N its length, *DIM its
+ * dimension. OPTIONAL: an absent variable gives *N = 0. */
+static int read_axis(int ncid, const char *path, const char *name, nc_type type, int optional, size_t *n, int *dim,
+                     void *values)
+{
+    int varid, ndims;
+    *n = 0;
+    int status = nc_inq_varid(ncid, name, &varid);
+    if (status == NC_ENOTVAR && optional)
+        return LYAP_OK;
+    LYAP_CALL(summary_check(status, path, name));
+    LYAP_CALL(summary_check(nc_inq_varndims(ncid, varid, &ndims), path, name));
+    if (ndims != 1)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag phase diagram (%s has %d dimensions, not 1); " INFO_READS,
+                         path, name, ndims);
+    LYAP_CALL(summary_check(nc_inq_vardimid(ncid, varid, dim), path, name));
+    LYAP_CALL(summary_check(nc_inq_dimlen(ncid, *dim, n), path, name));
+    size_t size = type == NC_STRING ? sizeof(char *) : type == NC_INT ? sizeof(int) : sizeof(double);
+    LYAP_CALL(lyap_alloc(values, *n ? *n : 1, size, name));
+    void *at = *(void **)values;
+    status = type == NC_STRING ? nc_get_var_string(ncid, varid, at)
+             : type == NC_INT  ? nc_get_var_int(ncid, varid, at)
+                               : nc_get_var_double(ncid, varid, at);
+    return summary_check(status, path, name);
+}
+
+/* Variable NAME over (family, width, slope), the dimensions DIMS, into
+ * OUT (signed char for the done mask, else double). */
+static int read_task_variable(int ncid, const char *path, const char *name, const int *dims, void *out)
+{
+    int varid, ndims, vdims[NC_MAX_VAR_DIMS];
+    LYAP_CALL(summary_check(nc_inq_varid(ncid, name, &varid), path, name));
+    LYAP_CALL(summary_check(nc_inq_varndims(ncid, varid, &ndims), path, name));
+    LYAP_CALL(summary_check(nc_inq_vardimid(ncid, varid, vdims), path, name));
+    if (ndims != 3 || vdims[0] != dims[0] || vdims[1] != dims[1] || vdims[2] != dims[2])
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag phase diagram (%s is not over family, width, slope); "
+                         INFO_READS, path, name);
+    return summary_check(strcmp(name, "done") == 0 ? nc_get_var_schar(ncid, varid, out)
+                                                   : nc_get_var_double(ncid, varid, out), path, name);
+}
+
+/* Unfinished tasks with finished blocks kept in a checkpoint (block_task). */
+static int count_started(int ncid, const char *path, lyap_ncout_summary *s)
+{
+    int varid, dim;
+    size_t n;
+    if (nc_inq_varid(ncid, "block_task", &varid) != NC_NOERR)
+        return LYAP_OK;
+    LYAP_CALL(summary_check(nc_inq_vardimid(ncid, varid, &dim), path, "block_task"));
+    LYAP_CALL(summary_check(nc_inq_dimlen(ncid, dim, &n), path, "block_entry"));
+    long long *task;
+    signed char *seen;
+    LYAP_CALL(lyap_alloc(&task, n ? n : 1, sizeof *task, "block_task"));
+    int status = lyap_alloc(&seen, (size_t)s->tasks, 1, "block_task");
+    if (status == LYAP_OK)
+        status = summary_check(nc_get_var_longlong(ncid, varid, task), path, "block_task");
+    for (size_t e = 0; status == LYAP_OK && e < n; e++)
+        if (task[e] >= 0 && task[e] < s->tasks && !s->done[task[e]] && !seen[task[e]]) {
+            seen[task[e]] = 1;
+            s->tasks_started++;
+        }
+    free(task);
+    free(seen);
+    return status;
+}
+
+static int read_summary(int ncid, const char *path, lyap_ncout_summary *s)
+{
+    int dims[3], dim, varid;
+    char *seed = NULL;
+    if (nc_inq_varid(ncid, "weights", &varid) == NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: a network written by lyapdiag init, not a phase diagram: load it with "
+                         "postproc/load_init_weights.py; " INFO_READS, path);
+    LYAP_CALL(summary_check(read_text_attr(ncid, "deck", &s->deck), path, "deck attribute"));
+    LYAP_CALL(summary_check(read_text_attr(ncid, "deck_file", &s->deck_file), path, "deck_file attribute"));
+    if (read_text_attr(ncid, "source", &s->source) != NC_NOERR) {
+        free(s->source);
+        s->source = NULL;
+    }
+    int status = summary_check(read_text_attr(ncid, "seed", &seed), path, "seed attribute");
+    char *end = NULL;
+    errno = 0;
+    if (status == LYAP_OK)
+        s->seed = strtoull(seed, &end, 10);
+    if (status == LYAP_OK && (seed[0] < '0' || seed[0] > '9' || *end || errno == ERANGE))
+        status = lyap_fail(LYAP_EIO, "%s: not a lyapdiag phase diagram (its seed attribute '%s' is not a whole "
+                           "number); " INFO_READS, path, seed);
+    free(seed);
+    LYAP_CALL(status);
+    LYAP_CALL(summary_check(nc_get_att_int(ncid, NC_GLOBAL, "replicas", &s->replicas), path, "replicas attribute"));
+    LYAP_CALL(read_axis(ncid, path, "family", NC_STRING, 0, &s->nfamilies, &dims[0], &s->families));
+    LYAP_CALL(read_axis(ncid, path, "width", NC_INT, 0, &s->nwidths, &dims[1], &s->widths));
+    LYAP_CALL(read_axis(ncid, path, "slope", NC_DOUBLE, 0, &s->nslopes, &dims[2], &s->slopes));
+    LYAP_CALL(read_axis(ncid, path, "variance", NC_DOUBLE, 0, &s->nvariances, &dim, &s->variances));
+    LYAP_CALL(read_axis(ncid, path, "bias_variance", NC_DOUBLE, 1, &s->nbias, &dim, &s->bias_variances));
+    LYAP_CALL(read_axis(ncid, path, "depth", NC_INT, 0, &s->ndepths, &dim, &s->depths));
+    s->tasks = (long)(s->nfamilies * s->nwidths * s->nslopes);
+    size_t n = s->tasks ? (size_t)s->tasks : 1;
+    LYAP_CALL(lyap_alloc(&s->done, n, 1, "done"));
+    LYAP_CALL(lyap_alloc(&s->variance_crit, n, sizeof(double), "variance_crit"));
+    LYAP_CALL(lyap_alloc(&s->variance_crit_stderr, n, sizeof(double), "variance_crit_stderr"));
+    LYAP_CALL(lyap_alloc(&s->variance_crit_theory, n, sizeof(double), "variance_crit_theory"));
+    LYAP_CALL(read_task_variable(ncid, path, "done", dims, s->done));
+    LYAP_CALL(read_task_variable(ncid, path, "variance_crit", dims, s->variance_crit));
+    LYAP_CALL(read_task_variable(ncid, path, "variance_crit_stderr", dims, s->variance_crit_stderr));
+    LYAP_CALL(read_task_variable(ncid, path, "variance_crit_theory", dims, s->variance_crit_theory));
+    for (long t = 0; t < s->tasks; t++)
+        s->tasks_done += s->done[t] == 1;
+    return count_started(ncid, path, s);
+}
+
+int lyap_ncout_read_summary(const char *path, lyap_ncout_summary *summary)
+{
+    struct stat st;
+    *summary = (lyap_ncout_summary){0};
+    if (stat(path, &st) != 0) {
+        int err = errno;
+        char partial[PATH_MAX];
+        snprintf(partial, sizeof partial, "%s.partial", path);
+        if (err == ENOENT && stat(partial, &st) == 0)
+            return lyap_fail(LYAP_EIO, "%s: no such file, but its checkpoint %s is there (the run has not finished): "
+                             "lyapdiag info %s", path, partial, partial);
+        return lyap_fail(LYAP_EIO, "%s: %s; give the file lyapdiag run wrote ([output] file of its deck, or --output)",
+                         path, strerror(err));
+    }
+    if (S_ISDIR(st.st_mode))
+        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run wrote in it (e.g. %s/phase.nc)",
+                         path, path);
+    int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: cannot read it as NetCDF (%s): not a NetCDF file, or damaged; " INFO_READS,
+                         path, nc_strerror(status));
+    status = read_summary(ncid, path, summary);
+    nc_close(ncid);
+    if (status != LYAP_OK)
+        lyap_ncout_summary_free(summary);
+    return status;
+}
+
+void lyap_ncout_summary_free(lyap_ncout_summary *s)
+{
+    if (s->families)
+        nc_free_string(s->nfamilies, s->families);
+    free(s->families);
+    free(s->deck);
+    free(s->deck_file);
+    free(s->source);
+    free(s->widths);
+    free(s->depths);
+    free(s->slopes);
+    free(s->variances);
+    free(s->bias_variances);
+    free(s->done);
+    free(s->variance_crit);
+    free(s->variance_crit_stderr);
+    free(s->variance_crit_theory);
+    *s = (lyap_ncout_summary){0};
+}
+
 /* ---- lyapdiag init: the weights of one network ------------------------------- */
 
 static int put_init_attributes(lyap_ncout *nc, const lyap_initnet *net, const char *history)

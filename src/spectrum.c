@@ -117,7 +117,7 @@ static void apply_derivative(lyap_spectrum_plan p)
 }
 
 int lyap_spectrum_replica(lyap_spectrum_plan p, uint64_t seed, uint64_t task_key, int replica, int depth,
-                          int burn_in, double *exponents)
+                          int burn_in, double *exponents, int (*poll)(void *ctx, int layer), void *ctx)
 {
     lyap_rng rng;
     int k = p->tracked;
@@ -142,6 +142,8 @@ int lyap_spectrum_replica(lyap_spectrum_plan p, uint64_t seed, uint64_t task_key
             p->Y = p->Q;
             p->Q = next;
         }
+        if (poll)
+            LYAP_CALL(poll(ctx, layer));
     }
     for (int j = 0; j < p->k; j++)
         exponents[j] = j < k ? p->sums[j] / (depth - burn_in) + p->log_scale : -INFINITY;

@@ -412,7 +412,7 @@ lyap_variates_isa lyap_variates_best_isa(void)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl"))
         return LYAP_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) /* every AVX2 CPU has FMA */
         return LYAP_ISA_AVX2;
     return LYAP_ISA_SSE2;
 }

@@ -13,12 +13,14 @@ lyap_variates_isa lyap_variates_best_isa(void);
 
 /* Each kernel in three builds, picked at run time: the same source, so the
  * same arithmetic and bits (lyapdiag builds with -std=c11, which does not
- * contract a * b + c into an FMA), in vectors of 8, 4 or 2 doubles. */
+ * contract a * b + c into an FMA; a kernel that wants one calls fma(),
+ * which the AVX builds run as an instruction and SSE2 in software, rounded
+ * alike), in vectors of 8, 4 or 2 doubles. */
 #define ISA_VARIANTS(name, params, call)                                                     \
-    __attribute__((target("avx512f,avx512dq,avx512vl"))) static void name##_avx512 params { \
+    __attribute__((target("avx512f,avx512dq,avx512vl,fma"))) static void name##_avx512 params { \
         call;                                                                                \
     }                                                                                        \
-    __attribute__((target("avx2"))) static void name##_avx2 params { call; }                \
+    __attribute__((target("avx2,fma"))) static void name##_avx2 params { call; }            \
     static void name##_sse2 params { call; }
 const char *lyap_variates_isa_name(lyap_variates_isa isa);
 

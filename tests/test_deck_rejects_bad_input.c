@@ -62,6 +62,36 @@ static const struct {
     {GRID_OK "[sampling]\ninput_m0 = -1\n", "[sampling] input_m0: '-1' must be a number > 0"},
     {GRID_OK "[sampling]\ninput_cosine = 1.5\n", "[sampling] input_cosine: '1.5' must be off or a cosine from -1 to 1"},
     {GRID_OK "[sampling]\ninput_cosine = on\n", "[sampling] input_cosine: 'on' must be off or a cosine"},
+    /* The two common slips get the fix spelled out: blanks for commas, a dash for a range. */
+    {"[grid]\nwidths = 2\nslopes = 0 0.01 0.1\nvariances = 1\ndepths = 100\n",
+     "deck.ini:3: [grid] slopes: '0 0.01 0.1' is not a number; lists are comma-separated: write slopes = 0, 0.01, 0.1"},
+    {"[grid]\nwidths = 2 4, 8\nslopes = 0.1\nvariances = 1\ndepths = 100\n",
+     "[grid] widths: '2 4' is not a number; lists are comma-separated: write widths = 2, 4, 8"},
+    {"[grid]\nfamilies = gaussian orthogonal\nwidths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n",
+     "[grid] families: unknown family 'gaussian orthogonal'; lists are comma-separated: write families = gaussian, orthogonal"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 0.5-4\ndepths = 100\n",
+     "deck.ini:4: [grid] variances: '0.5-4' is not a number; a range is start:stop:count (count points, both ends "
+     "included) or log:start:stop:count (geometric): write e.g. variances = 0.5:4:8"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 0.5 .. 4\ndepths = 100\n",
+     "variances: '0.5 .. 4' is not a number; a range is start:stop:count"},
+    {"[grid]\nwidths = 2-16\nslopes = 0.1\nvariances = 1\ndepths = 100\n",
+     "[grid] widths: '2-16' is not a number; a range is start:stop:count (count points, both ends included) or "
+     "log:start:stop:count (geometric): write e.g. widths = 2:16:8"},
+    {"[grid]\nwidths = 1e4.5\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "[grid] widths: '1e4.5' is not a number; write e.g. 8 or 1e3"},
+    {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 1\ndepths = 1.055e2\n", "[grid] depths: '1.055e2' must be a whole number"},
+    /* Whole-number keys take exponent forms only when the value is whole and in range. */
+    {GRID_OK "[sampling]\nreplicas = 1e4.5\n",
+     "[sampling] replicas: '1e4.5' must be a whole number from 2 to 1000000000 (exponent forms are fine when whole: 1e4, 1.5e3)"},
+    {GRID_OK "[sampling]\nreplicas = 1.5\n", "[sampling] replicas: '1.5' must be a whole number from 2 to 1000000000"},
+    {GRID_OK "[sampling]\nreplicas = 2e9\n", "[sampling] replicas: '2e9' must be a whole number from 2 to 1000000000"},
+    {GRID_OK "[sampling]\nreplicas = 1e-4\n", "[sampling] replicas: '1e-4' must be a whole number"},
+    {GRID_OK "[sampling]\nreplicas = -1e3\n", "[sampling] replicas: '-1e3' must be a whole number"},
+    {GRID_OK "[sampling]\nreplicas = 1e99999999999\n", "[sampling] replicas: '1e99999999999' must be a whole number"},
+    {GRID_OK "[sampling]\nbatch = 1.5e5\n", "[sampling] batch: '1.5e5' must be a whole number from 1 to 65536"},
+    {GRID_OK "[sampling]\nseed = 2e19\n", "[sampling] seed: '2e19' must be a whole number from 0 to 2^64-1"},
+    {GRID_OK "[sampling]\nseed = 1.5\n", "[sampling] seed: '1.5' must be a whole number"},
+    {GRID_OK "[sampling]\nseed = e5\n", "[sampling] seed: 'e5' must be a whole number"},
+    {GRID_OK "[sampling]\nseed = 1e\n", "[sampling] seed: '1e' must be a whole number"},
     {"[grid]\nwidths = 2\nslopes = 0.1\nvariances = 1:2:1000\nbias_variances = 0:1:1001\ndepths = 10:1000:100\n",
      "[grid] variances x bias_variances x depths = 1000 x 1001 x 100 values per task, more than 1e8"},
 };
@@ -131,6 +161,37 @@ static void test_bias_keys(void)
     lyap_deck_free(&deck);
 }
 
+/* A whole number written in exponent form is that number in every
+ * whole-number key (replicas = 1e4 is 10000; 1.5e3 is 1500), exactly
+ * (the seed's 64 bits too), and resume sees the two spellings as one. */
+static void test_exponent_forms(void)
+{
+    const char *text = "[grid]\nwidths = 2, 1.6e1\nslopes = 0.1\nvariances = 1\ndepths = 1e1, 1E2\n"
+                       "[sampling]\nreplicas = 1e4\nbatch = 1.5e3\nseed = 1.8446744073709551615e19\nspectrum = 2.0e0\n";
+    lyap_deck a, b;
+    if (lyap_deck_parse(text, "e.ini", &a) != LYAP_OK) {
+        check(0, "exponent forms parse: %s", lyap_error_message());
+        return;
+    }
+    check(a.replicas == 10000 && a.batch == 1500 && a.seed == 18446744073709551615ULL && a.spectrum == 2 &&
+              a.nwidths == 2 && a.widths[1] == 16 && a.ndepths == 2 && a.depths[0] == 10 && a.depths[1] == 100,
+          "replicas = 1e4 -> %d, batch = 1.5e3 -> %d, seed 1.8446744073709551615e19 -> %llu, spectrum 2.0e0 -> %d, "
+          "widths 2, 1.6e1, depths 1e1, 1E2",
+          a.replicas, a.batch, (unsigned long long)a.seed, a.spectrum);
+    if (lyap_deck_parse("[grid]\nwidths = 2, 16\nslopes = 0.1\nvariances = 1\ndepths = 10, 100\n"
+                        "[sampling]\nreplicas = 10000\nbatch = 1500\nseed = 18446744073709551615\nspectrum = 2\n",
+                        "plain.ini", &b) != LYAP_OK) {
+        check(0, "plain spelling parses: %s", lyap_error_message());
+        lyap_deck_free(&a);
+        return;
+    }
+    const char *diff = lyap_deck_first_difference(&a, &b);
+    check(diff == NULL, "resume: 1e4 and 10000 (and the others) are the same values (first difference %s)",
+          diff ? diff : "none");
+    lyap_deck_free(&a);
+    lyap_deck_free(&b);
+}
+
 /* spectrum = K computes min(K, d) exponents per width; all = d. */
 static void test_spectrum_counts(void)
 {
@@ -157,5 +218,6 @@ int main(void)
     test_good_deck();
     test_spectrum_counts();
     test_bias_keys();
+    test_exponent_forms();
     return check_status();
 }

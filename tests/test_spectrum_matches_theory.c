@@ -102,7 +102,7 @@ static void sum_rule(double a, lyap_method method)
         return;
     }
     for (int r = 0; r < replicas; r++) {
-        lyap_spectrum_replica(plan, 5, key, r, depth, 0, e);
+        lyap_spectrum_replica(plan, 5, key, r, depth, 0, e, NULL, NULL);
         double sum = 0;
         for (int i = 0; i < d; i++)
             sum += e[i] + 0.5 * log(s2);

@@ -103,6 +103,33 @@ void lyap_ncout_close(lyap_ncout **nc);
  * the file. */
 int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char *history);
 
+/* A phase-diagram file (or its checkpoint) as `lyapdiag info` shows it:
+ * read back from the file's own coordinates and attributes, never from
+ * the deck it names. Tasks are family-major, slope fastest. */
+typedef struct {
+    char *deck, *deck_file, *source; /* global attributes (source: lyapdiag's version) */
+    unsigned long long seed;
+    int replicas;
+    size_t nfamilies, nwidths, nslopes, nvariances, nbias, ndepths; /* nbias 0: no bias_variance axis */
+    char **families;
+    int *widths, *depths;
+    double *slopes, *variances, *bias_variances;
+    long tasks, tasks_done;
+    long tasks_started; /* unfinished tasks with finished blocks kept (a checkpoint's block_task) */
+    signed char *done;  /* [tasks] */
+    double *variance_crit, *variance_crit_stderr, *variance_crit_theory; /* [tasks], NaN where not done */
+} lyap_ncout_summary;
+
+/* Reads the summary of PATH, a file written by `lyapdiag run` (complete, or
+ * its PATH.partial checkpoint). One-line errors naming PATH and the fix:
+ * LYAP_EIO for a missing or unreadable file (not NetCDF, damaged, a
+ * directory) and for a NetCDF file that is not a lyapdiag phase diagram
+ * (`init`'s networks are named as such); LYAP_ENOMEM. */
+int lyap_ncout_read_summary(const char *path, lyap_ncout_summary *summary);
+
+/* Frees what lyap_ncout_read_summary allocated and zeroes *SUMMARY. */
+void lyap_ncout_summary_free(lyap_ncout_summary *summary);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,9 +79,12 @@ int lyap_propagate_layer(lyap_propagate_plan plan, double *increments);
  * network with weight variance S2 and bias variance SB2 >= 0: log q <-
  * log(s2 q/d + sb2) + log S, with S the bias-free per-layer factor of the
  * step lyap_propagate_layer would have drawn (the same streams, whatever
- * variance the replica started at). O(1) per column. A column with q = 0
- * (ReLU) revives where sb2 > 0; with sb2 = 0 it is the bias-free chain.
- * LYAP_EINTERNAL on another path or family. */
+ * variance the replica started at). O(1) per column, as fast as the
+ * bias-free step (the chain runs in linear form inside the sampler: LOG_Q
+ * is read at the first layer after lyap_propagate_start, then written at
+ * every layer). A column with q = 0 (ReLU) revives where sb2 > 0; with
+ * sb2 = 0 it is the bias-free chain. LYAP_EINTERNAL on another path or
+ * family. */
 int lyap_propagate_signal_layer(lyap_propagate_plan plan, double s2, double sb2, double *log_q);
 
 /* Y = SCALE W X for N columns of length D (column-major, leading dimension

@@ -41,10 +41,13 @@ int lyap_spectrum_plan_create(lyap_family f, int d, double a, int k, lyap_method
 /* Runs replica REPLICA (streams keyed by SEED, TASK_KEY, the replica and
  * the layer) at unit scale (s2 = 1) for DEPTH layers, and writes the mean
  * of log R_l(i,i) over layers BURN_IN+1..DEPTH to EXPONENTS[0..K). Other
- * scales shift every exponent by 0.5 log s2 (homogeneity). LYAP_ELAPACK,
- * or LYAP_EINTERNAL for DEPTH <= BURN_IN. */
+ * scales shift every exponent by 0.5 log s2 (homogeneity). POLL (may be
+ * NULL) is called with CTX after every layer: a replica of QR layers can
+ * run for minutes, and a stop signal must not wait for its end; a non-OK
+ * return stops the replica with that status. LYAP_ELAPACK, or
+ * LYAP_EINTERNAL for DEPTH <= BURN_IN. */
 int lyap_spectrum_replica(lyap_spectrum_plan plan, uint64_t seed, uint64_t task_key, int replica, int depth,
-                          int burn_in, double *exponents);
+                          int burn_in, double *exponents, int (*poll)(void *ctx, int layer), void *ctx);
 
 /* Frees *PLAN and sets it to NULL; safe on NULL. */
 void lyap_spectrum_plan_destroy(lyap_spectrum_plan *plan);
