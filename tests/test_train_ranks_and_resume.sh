@@ -22,6 +22,15 @@ mpi 2 "$LYAPDIAG" train "$deck" --quiet --output np2.nc || { fail "np 2 train"; 
 mpi 3 "$LYAPDIAG" train "$deck" --quiet --output np3.nc || { fail "np 3 train"; finish; }
 same np1.nc np2.nc && pass "np 1 and np 2 files are bit-identical" || { fail "np 1 and np 2 differ"; diff np1.nc.txt np2.nc.txt | head; }
 same np1.nc np3.nc && pass "np 1 and np 3 files are bit-identical" || fail "np 1 and np 3 differ"
+# jobs/phase.sbatch sees the [train] section and runs `lyapdiag train` (here
+# outside SLURM: mpirun on 2 ranks), with the file of a run on the OpenBLAS
+# core the script chooses (jobs/openblas-core.sh: QR rounds differently on
+# another core, and the orthogonal methods' layers come from QR).
+PATH=$top_builddir:$PATH bash "$top_srcdir/jobs/phase.sbatch" "$deck" job.nc 2>job.err &&
+  ( . "$top_srcdir/jobs/openblas-core.sh" >/dev/null; mpi 2 "$LYAPDIAG" train "$deck" --quiet --output core.nc ) &&
+  grep -q 'lyapdiag train .*--resume' job.err && same core.nc job.nc &&
+  pass "jobs/phase.sbatch runs a training deck with lyapdiag train: the same file" ||
+  { fail "jobs/phase.sbatch on a training deck"; cat job.err; }
 
 # The contract's names and shapes.
 header=$(ncdump -h np1.nc)
