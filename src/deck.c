@@ -1264,6 +1264,12 @@ int lyap_deck_axis_(const char *where, const char *value, int integer, double lo
     return parse_axis(where, value, integer, lo, lo_open, hi, range_text, out, nout);
 }
 
+int lyap_deck_int_axis_(const char *where, const char *value, double lo, double hi, const char *range_text,
+                        int **out, int *nout)
+{
+    return parse_int_axis(where, value, lo, hi, range_text, out, nout);
+}
+
 int lyap_deck_count_(const char *where, const char *value, long lo, long hi, int *out)
 {
     return parse_count(where, value, lo, hi, out);

@@ -657,24 +657,31 @@ static int read_text_attr(int ncid, const char *name, char **text)
     return nc_get_att_text(ncid, NC_GLOBAL, name, *text);
 }
 
-/* Checks that FILE (open as NCID) was made by the same deck, naming the
- * first key that differs. */
-static int check_same_deck(lyap_ncout *nc, int ncid)
+/* Checks that FILE (open as NCID) was made by DECK, naming the first key
+ * that differs; its stored deck is read with PARSE (the run's or the
+ * training deck's parser), and one that does not parse is NOT_WHAT ("does
+ * not parse") and not a checkpoint of KIND. */
+static int same_deck(int ncid, const char *file, const lyap_deck *deck,
+                     int (*parse)(const char *text, const char *name, lyap_deck *deck), const char *not_what,
+                     const char *kind)
 {
     char *text = NULL;
     lyap_deck stored;
-    int status = nc_check(read_text_attr(ncid, "deck", &text), nc, "deck attribute");
-    if (status == LYAP_OK && lyap_deck_parse(text, nc->writing, &stored) != LYAP_OK)
-        status = lyap_fail(LYAP_EIO, "%s: its stored deck does not parse (%s); not a lyapdiag checkpoint?",
-                           nc->writing, lyap_error_message());
+    int status = read_text_attr(ncid, "deck", &text);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_ENETCDF, "%s: deck attribute: %s", file, nc_strerror(status));
+    status = parse(text, file, &stored) == LYAP_OK
+                 ? LYAP_OK
+                 : lyap_fail(LYAP_EIO, "%s: its stored deck %s (%s); not %s?", file, not_what, lyap_error_message(),
+                             kind);
     free(text);
     if (status != LYAP_OK)
         return status;
-    const char *key = lyap_deck_first_difference(nc->deck, &stored);
+    const char *key = lyap_deck_first_difference(deck, &stored);
     lyap_deck_free(&stored);
     if (key)
         return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that "
-                         "deck, or start afresh with --overwrite", nc->writing, key);
+                         "deck, or start afresh with --overwrite", file, key);
     return LYAP_OK;
 }
 
@@ -756,15 +763,19 @@ static int verify_checksums(int ncid, const char *file)
     return LYAP_OK;
 }
 
-/* Resumes from PATH.partial, else from a complete PATH, else starts empty
- * (*FOUND = 0). The history attribute keeps the earlier runs' lines. */
-static int load_checkpoint(lyap_ncout *nc, const char **found)
+/* Resumes from PARTIAL, else from a complete PATH (*FOUND names which;
+ * NULL if neither exists): a file is opened, its checksums are verified,
+ * LOAD(CTX, ncid) reads it (its deck, its tasks), and *HISTORY gains the
+ * earlier runs' lines in front. *WRITING names the file being read, for
+ * the messages of LOAD. */
+static int resume_from(const char *partial, const char *path, const char **writing, char **history,
+                       int (*load)(void *ctx, int ncid), void *ctx, const char **found)
 {
-    const char *candidates[2] = {nc->partial, nc->path};
+    const char *candidates[2] = {partial, path};
     *found = NULL;
     for (int i = 0; i < 2 && !*found; i++) {
         int ncid, status = nc_open(candidates[i], NC_NOWRITE, &ncid);
-        nc->writing = candidates[i];
+        *writing = candidates[i];
         if (status == ENOENT)
             continue;
         if (status != NC_NOERR)
@@ -774,17 +785,13 @@ static int load_checkpoint(lyap_ncout *nc, const char **found)
         char *old_history = NULL;
         status = verify_checksums(ncid, candidates[i]);
         if (status == LYAP_OK)
-            status = check_same_deck(nc, ncid);
-        if (status == LYAP_OK)
-            status = load_tasks(nc, ncid);
-        if (status == LYAP_OK)
-            status = load_blocks(nc, ncid);
+            status = load(ctx, ncid);
         if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
-            char *joined = malloc(strlen(old_history) + strlen(nc->history) + 2);
+            char *joined = malloc(strlen(old_history) + strlen(*history) + 2);
             if (joined) {
-                sprintf(joined, "%s\n%s", old_history, nc->history);
-                free(nc->history);
-                nc->history = joined;
+                sprintf(joined, "%s\n%s", old_history, *history);
+                free(*history);
+                *history = joined;
             }
         }
         free(old_history);
@@ -793,6 +800,15 @@ static int load_checkpoint(lyap_ncout *nc, const char **found)
         *found = candidates[i];
     }
     return LYAP_OK;
+}
+
+/* A phase diagram's checkpoint: the same deck, its tasks, its blocks. */
+static int load_phase_file(void *ctx, int ncid)
+{
+    lyap_ncout *nc = ctx;
+    LYAP_CALL(same_deck(ncid, nc->writing, nc->deck, lyap_deck_parse, "does not parse", "a lyapdiag checkpoint"));
+    LYAP_CALL(load_tasks(nc, ncid));
+    return load_blocks(nc, ncid);
 }
 
 /* PATH must name a file in an existing directory: checked before any
@@ -952,21 +968,21 @@ static int refuse_to_discard(const lyap_ncout *nc)
 /* Refuses, before any work, a run whose snapshots cannot fit: up to three
  * copies live at once (PATH.partial, its .tmp, the final PATH), less the
  * space earlier copies already hold. */
-static int check_space(const lyap_ncout *nc)
+/* Refuses, before any work, output PATH (checkpoint PARTIAL) whose
+ * snapshots of about ONE bytes cannot fit: up to three copies live at once
+ * (PATH.partial, its .tmp, the final PATH), less the space earlier copies
+ * already hold. */
+static int check_room(const char *path, const char *partial, double one)
 {
     char dir[PATH_MAX], fs[PATH_MAX];
-    directory_of(nc->path, dir, sizeof dir);
-    double have = free_bytes(dir);
+    directory_of(path, dir, sizeof dir);
+    double have = free_bytes(dir), need = 3 * one;
     if (have < 0)
         return LYAP_OK; /* cannot tell: the writes will say */
-    block_image blocks;
-    LYAP_CALL(build_image(nc, &blocks)); /* the blocks a resume loaded */
-    double one = snapshot_bytes(nc, &blocks), need = 3 * one;
-    free_image(&blocks);
     struct stat st;
-    if (stat(nc->partial, &st) == 0)
+    if (stat(partial, &st) == 0)
         need -= (double)st.st_size;
-    if (stat(nc->path, &st) == 0)
+    if (stat(path, &st) == 0)
         need -= (double)st.st_size;
     need = need > one ? need : one;
     if (have >= need)
@@ -974,8 +990,17 @@ static int check_space(const lyap_ncout *nc)
     file_system_of(dir, fs, sizeof fs);
     return lyap_fail(LYAP_EIO, "%s: not enough space: file system %s has %.0f bytes free, and the output and its "
                      "checkpoints need about %.0f (3 copies at once of about %.0f bytes: %s.partial, its .tmp, the "
-                     "final file); free some space there or write elsewhere with --output", nc->path, fs, have,
-                     need, one, nc->path);
+                     "final file); free some space there or write elsewhere with --output", path, fs, have, need,
+                     one, path);
+}
+
+static int check_space(const lyap_ncout *nc)
+{
+    block_image blocks;
+    LYAP_CALL(build_image(nc, &blocks)); /* the blocks a resume loaded */
+    double one = snapshot_bytes(nc, &blocks);
+    free_image(&blocks);
+    return check_room(nc->path, nc->partial, one);
 }
 
 /* ---- public ------------------------------------------------------------------ */
@@ -1022,7 +1047,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     for (long t = 0; status == LYAP_OK && t < nc->ntasks; t++)
         status = lyap_task_result_init(&nc->results[t], nc->dims);
     if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
-        status = load_checkpoint(nc, resumed_from);
+        status = resume_from(nc->partial, nc->path, &nc->writing, &nc->history, load_phase_file, nc, resumed_from);
     if (status == LYAP_OK) /* fail now, not after hours, if PATH cannot be written */
         status = write_snapshot(nc, nc->partial);
     if (status != LYAP_OK) {
@@ -1436,6 +1461,29 @@ double lyap_ncfile_free_bytes(const char *path, char *fs, size_t size)
     directory_of(path, dir, sizeof dir);
     file_system_of(dir, fs, size);
     return free_bytes(dir);
+}
+
+int lyap_ncfile_read_text_attr(int ncid, const char *name, char **text)
+{
+    return read_text_attr(ncid, name, text);
+}
+
+int lyap_ncfile_same_deck(int ncid, const char *file, const lyap_deck *deck,
+                          int (*parse)(const char *text, const char *name, lyap_deck *deck), const char *not_what,
+                          const char *kind)
+{
+    return same_deck(ncid, file, deck, parse, not_what, kind);
+}
+
+int lyap_ncfile_resume(const char *partial, const char *path, const char **writing, char **history,
+                       int (*load)(void *ctx, int ncid), void *ctx, const char **found)
+{
+    return resume_from(partial, path, writing, history, load, ctx, found);
+}
+
+int lyap_ncfile_check_room(const char *path, const char *partial, double one_snapshot)
+{
+    return check_room(path, partial, one_snapshot);
 }
 
 int lyap_ncfile_add_checksums(int ncid, const char *file)

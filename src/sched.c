@@ -53,7 +53,7 @@ static int stop_status(int stopping)
 #define PROGRESS_INTERVAL 2.0 /* seconds between progress lines */
 #define MAX_MASTER_REPLICA_NS 5e7 /* rank 0 keeps workers waiting at most ~50 ms */
 
-static int mpi_check(int rc, const char *call)
+int lyap_sched_mpi_check(int rc, const char *call)
 {
     if (rc == MPI_SUCCESS)
         return LYAP_OK;
@@ -62,7 +62,6 @@ static int mpi_check(int rc, const char *call)
     MPI_Error_string(rc, text, &len);
     return lyap_fail(LYAP_EMPI, "%s failed: %s", call, text);
 }
-#define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
 
 static int catch_stop_signals(void)
 {
@@ -83,7 +82,7 @@ int lyap_sched_init(int *argc, char ***argv)
     LYAP_CALL(catch_stop_signals());
     LYAP_MPI(MPI_Init(argc, argv));
     LYAP_CALL(catch_stop_signals());
-    return mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    return lyap_sched_mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 
 void lyap_sched_finalize(void)
@@ -122,23 +121,33 @@ void lyap_sched_abort(void)
     exit(1); /* MPI_Abort does not return; this keeps the compiler sure of it */
 }
 
-int lyap_sched_load_deck(const char *path, lyap_deck *deck)
+int lyap_sched_read_deck_text(const char *path, char **text)
 {
-    char *text = NULL;
     long length = -1;
     int status = LYAP_OK;
+    *text = NULL;
     if (lyap_sched_rank() == 0) {
-        status = lyap_deck_read_file(path, &text);
-        length = status == LYAP_OK ? (long)strlen(text) : -1;
+        status = lyap_deck_read_file(path, text);
+        length = status == LYAP_OK ? (long)strlen(*text) : -1;
     }
     LYAP_MPI(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
     if (length < 0) /* rank 0 holds the message */
         return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
-    if (lyap_sched_rank() != 0 && lyap_alloc(&text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
+    if (lyap_sched_rank() != 0 && lyap_alloc(text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
         lyap_sched_abort(); /* rank 0 would wait in the broadcast */
-    status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
-    if (status == LYAP_OK)
-        status = lyap_deck_parse(text, path, deck);
+    status = lyap_sched_mpi_check(MPI_Bcast(*text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
+    if (status != LYAP_OK) {
+        free(*text);
+        *text = NULL;
+    }
+    return status;
+}
+
+int lyap_sched_load_deck(const char *path, lyap_deck *deck)
+{
+    char *text;
+    LYAP_CALL(lyap_sched_read_deck_text(path, &text)); /* DECK untouched: nothing to free */
+    int status = lyap_deck_parse(text, path, deck);
     free(text);
     /* Biases run on the gaussian exact chain, the orthogonal O(d) chain or
      * the matrix path in double precision (THEORY.md "Biases"). */

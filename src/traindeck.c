@@ -186,35 +186,16 @@ int lyap_traindeck_methods(lyap_deck *deck, const char *value, const char *where
     return status;
 }
 
-static int int_axis(const char *where, const char *value, double lo, double hi, const char *range_text, int **out,
-                    int *nout)
-{
-    double *list;
-    int n;
-    LYAP_CALL(lyap_deck_axis_(where, value, 1, lo, 0, hi, range_text, &list, &n));
-    int *ints = malloc(sizeof *ints * (size_t)n);
-    if (!ints) {
-        free(list);
-        return lyap_fail(LYAP_ENOMEM, "%s: out of memory", where);
-    }
-    for (int i = 0; i < n; i++)
-        ints[i] = (int)list[i];
-    free(list);
-    free(*out);
-    *out = ints;
-    *nout = n;
-    return LYAP_OK;
-}
-
 int lyap_traindeck_widths(lyap_deck *deck, const char *value, const char *where)
 {
-    return int_axis(where, value, 1, 4096, "whole numbers 1 to 4096", &deck->train->widths, &deck->train->nwidths);
+    return lyap_deck_int_axis_(where, value, 1, 4096, "whole numbers 1 to 4096", &deck->train->widths,
+                               &deck->train->nwidths);
 }
 
 int lyap_traindeck_depths(lyap_deck *deck, const char *value, const char *where)
 {
-    return int_axis(where, value, 1, 100000, "whole numbers 1 to 100000 (hidden d x d layers)", &deck->train->depths,
-                    &deck->train->ndepths);
+    return lyap_deck_int_axis_(where, value, 1, 100000, "whole numbers 1 to 100000 (hidden d x d layers)",
+                               &deck->train->depths, &deck->train->ndepths);
 }
 
 int lyap_traindeck_slopes(lyap_deck *deck, const char *value, const char *where)

@@ -4,7 +4,6 @@
 #include "lyapdiag/trainout.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <netcdf.h>
 #include <netcdf_mem.h>
@@ -242,37 +241,6 @@ static int write_snapshot(lyap_trainout *o, const char *target)
 
 /* ---- resume ------------------------------------------------------------------- */
 
-static int read_text_attr(int ncid, const char *name, char **text)
-{
-    size_t len;
-    int status = nc_inq_attlen(ncid, NC_GLOBAL, name, &len);
-    if (status != NC_NOERR)
-        return status;
-    *text = calloc(len + 1, 1);
-    if (!*text)
-        return NC_ENOMEM;
-    return nc_get_att_text(ncid, NC_GLOBAL, name, *text);
-}
-
-static int check_same_deck(lyap_trainout *o, int ncid)
-{
-    char *text = NULL;
-    lyap_deck stored;
-    int status = check(read_text_attr(ncid, "deck", &text), o, "deck attribute");
-    if (status == LYAP_OK && lyap_deck_parse_train(text, o->writing, &stored) != LYAP_OK)
-        status = lyap_fail(LYAP_EIO, "%s: its stored deck is no training deck (%s); not a checkpoint of "
-                           "`lyapdiag train`?", o->writing, lyap_error_message());
-    free(text);
-    if (status != LYAP_OK)
-        return status;
-    const char *key = lyap_deck_first_difference(o->deck, &stored);
-    lyap_deck_free(&stored);
-    if (key)
-        return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that deck, "
-                         "or start afresh with --overwrite", o->writing, key);
-    return LYAP_OK;
-}
-
 /* Reads variable NAME whole into BUF (of the file open as NCID). */
 static int get(const lyap_trainout *o, int ncid, const char *name, nc_type type, void *buf)
 {
@@ -311,39 +279,13 @@ static int load_tasks(lyap_trainout *o, int ncid)
     return LYAP_OK;
 }
 
-static int load_checkpoint(lyap_trainout *o, const char **found)
+/* A training checkpoint: the same deck, then its tasks. */
+static int load_training_file(void *ctx, int ncid)
 {
-    const char *candidates[2] = {o->partial, o->path};
-    *found = NULL;
-    for (int i = 0; i < 2 && !*found; i++) {
-        int ncid, status = nc_open(candidates[i], NC_NOWRITE, &ncid);
-        o->writing = candidates[i];
-        if (status == ENOENT)
-            continue;
-        if (status != NC_NOERR)
-            return lyap_fail(LYAP_EIO, "%s: cannot read it to resume (%s): it is damaged or not a lyapdiag file; it "
-                             "is kept for inspection: move it aside (mv %s %s.damaged) and run again",
-                             candidates[i], nc_strerror(status), candidates[i], candidates[i]);
-        char *old_history = NULL;
-        status = lyap_ncfile_verify(ncid, candidates[i]);
-        if (status == LYAP_OK)
-            status = check_same_deck(o, ncid);
-        if (status == LYAP_OK)
-            status = load_tasks(o, ncid);
-        if (status == LYAP_OK && read_text_attr(ncid, "history", &old_history) == NC_NOERR) {
-            char *joined = malloc(strlen(old_history) + strlen(o->history) + 2);
-            if (joined) {
-                sprintf(joined, "%s\n%s", old_history, o->history);
-                free(o->history);
-                o->history = joined;
-            }
-        }
-        free(old_history);
-        nc_close(ncid);
-        LYAP_CALL(status);
-        *found = candidates[i];
-    }
-    return LYAP_OK;
+    lyap_trainout *o = ctx;
+    LYAP_CALL(lyap_ncfile_same_deck(ncid, o->writing, o->deck, lyap_deck_parse_train, "is no training deck",
+                                    "a checkpoint of `lyapdiag train`"));
+    return load_tasks(o, ncid);
 }
 
 /* ---- nothing discarded unasked, room to write ---------------------------------- */
@@ -382,27 +324,6 @@ static int refuse_to_discard(const lyap_trainout *o)
                      "or discard it with --overwrite", o->partial, ndone, total);
 }
 
-static int check_space(const lyap_trainout *o)
-{
-    char fs[PATH_MAX];
-    double have = lyap_ncfile_free_bytes(o->path, fs, sizeof fs);
-    if (have < 0)
-        return LYAP_OK;
-    double one = snapshot_bytes(o), need = 3 * one;
-    struct stat st;
-    if (stat(o->partial, &st) == 0)
-        need -= (double)st.st_size;
-    if (stat(o->path, &st) == 0)
-        need -= (double)st.st_size;
-    need = need > one ? need : one;
-    if (have >= need)
-        return LYAP_OK;
-    return lyap_fail(LYAP_EIO, "%s: not enough space: file system %s has %.0f bytes free, and the output and its "
-                     "checkpoints need about %.0f (3 copies at once of about %.0f bytes: %s.partial, its .tmp, the "
-                     "final file); free some space there or write elsewhere with --output", o->path, fs, have,
-                     need, one, o->path);
-}
-
 /* ---- public ------------------------------------------------------------------- */
 
 int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *history, int mode,
@@ -434,7 +355,7 @@ int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *hist
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
         status = refuse_to_discard(o);
     if (status == LYAP_OK)
-        status = check_space(o);
+        status = lyap_ncfile_check_room(o->path, o->partial, snapshot_bytes(o));
     if (status == LYAP_OK)
         status = lyap_alloc(&o->train_loss, n * (size_t)o->nrec, sizeof *o->train_loss, "training losses");
     if (status == LYAP_OK)
@@ -452,7 +373,8 @@ int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *hist
     for (long t = 0; status == LYAP_OK && t < o->ntasks; t++)
         clear_task(o, t);
     if (status == LYAP_OK && mode == LYAP_NCOUT_RESUME)
-        status = load_checkpoint(o, resumed_from);
+        status = lyap_ncfile_resume(o->partial, o->path, &o->writing, &o->history, load_training_file, o,
+                                    resumed_from);
     if (status == LYAP_OK)
         status = write_snapshot(o, o->partial);
     if (status != LYAP_OK) {

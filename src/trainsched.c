@@ -28,16 +28,6 @@ enum { TAG_RESULT = 21, TAG_END = 22, TAG_STOP = 23, TAG_FINISH = 24, TAG_TASK =
 enum { MSG_TASK, MSG_DIVERGED, MSG_STEPS, MSG_FINAL, MSG_GAIN, MSG_SECONDS, MSG_HEADER };
 #define PROGRESS_INTERVAL 2.0
 
-static int mpi_check(int rc, const char *call)
-{
-    if (rc == MPI_SUCCESS)
-        return LYAP_OK;
-    char text[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, text, &len);
-    return lyap_fail(LYAP_EMPI, "%s failed: %s", call, text);
-}
-#define LYAP_MPI(call) LYAP_CALL(mpi_check((call), #call))
 
 /* Relative cost of a task, for the ETA and the order of hand-out: the
  * multiply-adds of a step. */
@@ -99,7 +89,7 @@ static long next_task(master *m)
 static int send_task(master *m, int worker)
 {
     long task = next_task(m);
-    return mpi_check(MPI_Send(&task, 1, MPI_LONG, worker, TAG_TASK, MPI_COMM_WORLD), "MPI_Send(task)");
+    return lyap_sched_mpi_check(MPI_Send(&task, 1, MPI_LONG, worker, TAG_TASK, MPI_COMM_WORLD), "MPI_Send(task)");
 }
 
 static int handle(master *m, const MPI_Status *probed)
@@ -125,7 +115,8 @@ static int handle(master *m, const MPI_Status *probed)
         m->report->least_busy = end[1];
     if (end[1] > m->report->most_busy)
         m->report->most_busy = end[1];
-    return mpi_check(MPI_Send(NULL, 0, MPI_BYTE, probed->MPI_SOURCE, TAG_FINISH, MPI_COMM_WORLD), "MPI_Send(finish)");
+    return lyap_sched_mpi_check(MPI_Send(NULL, 0, MPI_BYTE, probed->MPI_SOURCE, TAG_FINISH, MPI_COMM_WORLD),
+                                "MPI_Send(finish)");
 }
 
 /* Receives whatever the workers sent (answering each result with a
@@ -343,7 +334,7 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
     if (status != LYAP_OK) /* rank 0's failure: the caller closes its output, then aborts */
         return status;
     long shared[3] = {report->stopped, report->finished, report->diverged}; /* rank 0's: the same on every rank */
-    if (mpi_check(MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD), "MPI_Bcast(report)") != LYAP_OK)
+    if (lyap_sched_mpi_check(MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD), "MPI_Bcast(report)") != LYAP_OK)
         lyap_sched_abort();
     report->stopped = (int)shared[0];
     report->finished = shared[1];
@@ -355,19 +346,8 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
 
 int lyap_train_load_deck(const char *path, lyap_deck *deck)
 {
-    char *text = NULL;
-    long length = -1;
-    int status = LYAP_OK;
-    if (lyap_sched_rank() == 0) {
-        status = lyap_deck_read_file(path, &text);
-        length = status == LYAP_OK ? (long)strlen(text) : -1;
-    }
-    LYAP_MPI(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
-    if (length < 0)
-        return status != LYAP_OK ? status : lyap_fail(LYAP_EIO, "%s: rank 0 could not read the deck", path);
-    if (lyap_sched_rank() != 0 && lyap_alloc(&text, (size_t)length + 1, 1, "deck text") != LYAP_OK)
-        lyap_sched_abort();
-    status = mpi_check(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast(deck)");
+    char *text;
+    int status = lyap_sched_read_deck_text(path, &text);
     if (status == LYAP_OK)
         status = lyap_deck_parse_train(text, path, deck);
     free(text);

@@ -28,6 +28,15 @@ int lyap_sched_init(int *argc, char ***argv);
 void lyap_sched_finalize(void);
 
 int lyap_sched_rank(void);
+
+/* LYAP_OK, or LYAP_EMPI naming CALL with MPI's own message for RC; and
+ * LYAP_MPI(call), which returns that status from the caller if not OK. */
+int lyap_sched_mpi_check(int rc, const char *call);
+#define LYAP_MPI(call) LYAP_CALL(lyap_sched_mpi_check((call), #call))
+
+/* Collective: DECK's text, read by rank 0 and broadcast, into *TEXT on
+ * every rank (malloc'd; NULL on failure, with rank 0's reason). */
+int lyap_sched_read_deck_text(const char *path, char **text);
 int lyap_sched_size(void);
 
 /* Collective: the worst (most negative) STATUS over all ranks, so that all

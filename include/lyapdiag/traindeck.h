@@ -89,6 +89,8 @@ int lyap_deck_number_(const char *token, double *out);
 int lyap_deck_axis_(const char *where, const char *value, int integer, double lo, int lo_open, double hi,
                     const char *range_text, double **out, int *nout);
 int lyap_deck_count_(const char *where, const char *value, long lo, long hi, int *out);
+int lyap_deck_int_axis_(const char *where, const char *value, double lo, double hi, const char *range_text,
+                        int **out, int *nout);
 
 #ifdef __cplusplus
 }
