@@ -31,4 +31,13 @@ expect_error() {
 # near VALUE REFERENCE TOLERANCE: |value - reference| <= tolerance.
 near() { awk -v x="$1" -v r="$2" -v t="$3" 'BEGIN { d = x - r; if (d < 0) d = -d; exit !(x != "" && d <= t) }'; }
 
+# stop_and_wait PID: SIGUSR1 to a run, then its exit status in $status,
+# waiting 60 s at most (then SIGKILL and a failure): never a hang.
+stop_and_wait() {
+  kill -USR1 "$1"
+  local i=0
+  while kill -0 "$1" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; fail "run $1 ignored SIGUSR1 for 60 s"; fi
+  wait "$1"; status=$?
+}
 finish() { echo "$failures failed"; [ "$failures" -eq 0 ]; exit $?; }

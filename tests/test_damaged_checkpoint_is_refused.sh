@@ -15,7 +15,7 @@ done_tasks() { ncdump -v done "$1" 2>/dev/null | sed -n '/^ done =/,/;/p' | tr -
 "$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" run "$deck" --quiet --output ok.nc 2>stop.err &
 pid=$!
 i=0; while [ "$(done_tasks ok.nc.partial)" -lt 3 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 kept=$(done_tasks ok.nc.partial)
 [ "$status" -eq 3 ] && [ "$kept" -ge 3 ] && pass "checkpoint with $kept finished tasks" ||
   { fail "could not make a checkpoint: exit $status, $kept tasks"; cat stop.err; finish; }
@@ -44,7 +44,7 @@ done
 "$LYAPDIAG" run "$deck" --output ok.nc --resume 2>ok.err &
 pid=$!
 i=0; while ! grep -q 'resuming from' ok.err && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-kill -USR1 $pid; wait $pid
+stop_and_wait $pid
 grep -q "resuming from ok.nc.partial: $kept/24" ok.err && pass "the intact checkpoint resumes ($kept tasks)" ||
   { fail "intact checkpoint refused"; cat ok.err; }
 finish

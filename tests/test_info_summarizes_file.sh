@@ -135,7 +135,7 @@ done_tasks() { ncdump -v done "$1" 2>/dev/null | sed -n '/^ done =/,/;/p' | tr -
 pid=$!
 i=0
 while [ "$(done_tasks stopped.nc.partial)" -lt 3 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 kept=$(done_tasks stopped.nc.partial)
 [ "$status" -eq 3 ] && [ -s stopped.nc.partial ] || { fail "SIGUSR1 run: exit $status (want 3)"; cat stopped.err; }
 for format in table csv json; do

@@ -31,7 +31,7 @@ mpi 2 "$LYAPDIAG" run "$deck" --quiet --output reference.nc || { fail "reference
 $(mpirun2) --output usr1.nc 2>usr1.err &
 pid=$!
 wait_for_tasks usr1.nc.partial 3
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 kept=$(done_tasks usr1.nc.partial)
 [ "$status" -eq 3 ] && [ ! -e usr1.nc ] && [ "$kept" -ge 3 ] && grep -q 'stopped by a signal.*--resume' usr1.err &&
   pass "SIGUSR1: exit 3, $kept tasks kept in usr1.nc.partial" || { fail "SIGUSR1: exit $status, kept $kept"; cat usr1.err; }

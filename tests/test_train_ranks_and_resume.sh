@@ -54,7 +54,7 @@ ncdump -v done np1.nc | sed -n '/^ done =/,/;/p' | grep -q '0' && fail "done mas
 "$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" train "$deck" --quiet --output usr1.nc 2>usr1.err &
 pid=$!
 i=0; while [ "$(done_tasks usr1.nc.partial)" -lt 4 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 kept=$(done_tasks usr1.nc.partial)
 if [ "$status" -eq 3 ] && [ ! -e usr1.nc ] && [ "$kept" -ge 4 ] && [ "$kept" -lt 112 ] &&
    grep -q 'stopped by a signal.*train .*--resume' usr1.err; then
@@ -83,14 +83,14 @@ wait_line() { i=0; while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 600 ]; do s
 pid=$!
 wait_line long1.err 'tasks on 2 ranks'
 sleep 1
-start=$(date +%s.%N); kill -USR1 $pid; wait $pid; status=$?; took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+start=$(date +%s.%N); stop_and_wait $pid; took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 [ "$status" -eq 3 ] && [ "$(done_tasks long.nc.partial)" -eq 0 ] && near "$took" 0 5 &&
   pass "a stop inside long tasks: exit 3 after $took s, no task kept" || { fail "long stop: exit $status after $took s"; cat long1.err; }
 "$MPIEXEC" --oversubscribe -np 2 "$LYAPDIAG" train long.ini --output long.nc --resume 2>long2.err &
 pid=$!
 wait_line long2.err 'resuming from long.nc.partial: 0/112'
 sleep 1
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 [ "$status" -eq 4 ] && grep -q 'no progress: this restart finished no task.*exit status 4' long2.err &&
   pass "a --resume run stopped before finishing a task: exit 4, 'no progress'" || { fail "exit 4: got $status"; cat long2.err; }
 

@@ -55,7 +55,7 @@ i=0
 while ! ncdump -v done long.nc.partial 2>/dev/null | sed -n '/^ done =/,/;/p' | grep -q 1 && [ $i -lt 600 ]; do
   sleep 0.1; i=$((i + 1))
 done
-kill -USR1 $pid; wait $pid; status=$?
+stop_and_wait $pid
 [ "$status" -eq 3 ] && [ -e long.nc.partial ] && pass "bias deck stopped by SIGUSR1: exit 3, checkpoint kept" ||
   { fail "bias deck stop: exit $status"; cat long.err; }
 "$LYAPDIAG" run long.ini --quiet --output long.nc --resume && "$top_builddir/tests/nc_compare" long_ref.nc long.nc >long.txt &&
