@@ -101,7 +101,8 @@ static const char usage_misc[] =
     "      phase-diagram file (dimensions, units, meaning); the version and\n"
     "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n"
     "  Options are long: --name VALUE or --name=VALUE; COMMAND --help prints\n"
-    "  that command's part of this text.\n";
+    "  that command's part of this text. Whole-number options take the deck's\n"
+    "  spellings: --replicas=1e4 is 10000, --seed=1.5e3 is 1500.\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
@@ -249,13 +250,15 @@ static int parse_number(const char *option, const char *text, double *out)
     return LYAP_OK;
 }
 
-/* A whole number from MIN to MAX. */
+/* A whole number from MIN to MAX, spelled as the deck spells them (1e4,
+ * 1.5e3: lyap_deck_whole, the one reader of both). */
 static int parse_whole(const char *option, const char *text, long min, long max, int *out)
 {
-    double x;
-    LYAP_CALL(parse_number(option, text, &x));
-    if (x != floor(x) || x < min || x > max)
-        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s", option, min, max, text);
+    unsigned long long x;
+    int status = lyap_deck_whole(text, (unsigned long long)min, (unsigned long long)max, &x);
+    if (status != 0)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s%s", option, min, max, text,
+                         lyap_deck_whole_hint(text, status));
     *out = (int)x;
     return LYAP_OK;
 }
@@ -283,11 +286,12 @@ static int parse_family(const char *option, const char *text, lyap_family *out)
 
 static int parse_seed(const char *option, const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    *out = strtoull(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE)
-        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not '%s'", option, text);
+    unsigned long long x;
+    int status = lyap_deck_whole(text, 0, UINT64_MAX, &x);
+    if (status != 0)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not %s%s", option, text,
+                         lyap_deck_whole_hint(text, status));
+    *out = (uint64_t)x;
     return LYAP_OK;
 }
 
