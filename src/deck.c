@@ -822,7 +822,7 @@ int lyap_deck_edit_distance(const char *a, const char *b)
 static int unknown_key(const struct parse_state *st, const char *section, const char *name)
 {
     int known_section = 0, best = -1, best_distance = 3;
-    char keys[256] = "";
+    char keys[512] = "";
     for (int i = 0; i < NKEYS; i++) {
         if (!key_applies(i, st->train))
             continue;
@@ -833,9 +833,8 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
         }
         if (strcmp(section, deck_keys[i].section) == 0) {
             known_section = 1;
-            if (keys[0])
-                strcat(keys, ", ");
-            strcat(keys, deck_keys[i].name);
+            size_t used = strlen(keys); /* bounded: [train] alone has 19 keys */
+            snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", deck_keys[i].name);
         }
     }
     if (!known_section) {

@@ -97,7 +97,8 @@ static const char usage_info[] =
     "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n";
 static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
-    "      This text; every deck key with its default; every variable of the\n"
+    "      This text; every deck key with its default and meaning (the run\n"
+    "      deck's, then the training deck's [train]); every variable of the\n"
     "      phase-diagram file (dimensions, units, meaning); the version and\n"
     "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n"
     "  Options are long: --name VALUE or --name=VALUE; COMMAND --help prints\n"
@@ -1635,8 +1636,11 @@ int main(int argc, char **argv)
         fputs(usage_footer, stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--help-deck") == 0) {
+    if (strcmp(argv[1], "--help-deck") == 0) { /* both decks, from deck.c's one key table */
+        printf("A phase-diagram deck (lyapdiag run DECK): [grid], [sampling], [output]\n\n");
         lyap_deck_print_reference(stdout);
+        printf("\nA training deck (lyapdiag train DECK; a deck with a [train] section): [train], [output]\n\n");
+        lyap_deck_print_train_reference(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--help-output") == 0) {
