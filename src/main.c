@@ -709,6 +709,19 @@ static void print_table(const theory_answer *t, int nnotes, char notes[][NOTE_LE
         print_depth_table(t);
 }
 
+/* X at full precision in the fewest digits that read back as X: 0.1, not
+ * %.17g's 0.10000000000000001 (%.15g, else %.16g, else %.17g). */
+static void print_exact(double x)
+{
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, x);
+        if (strtod(text, NULL) == x)
+            break;
+    }
+    fputs(text, stdout);
+}
+
 /* A number at full precision; json has no nan or inf: null there. */
 static void print_number(double x, int json)
 {
@@ -717,7 +730,7 @@ static void print_number(double x, int json)
     else if (json && !isfinite(x))
         printf("null");
     else
-        printf("%.17g", x);
+        print_exact(x);
 }
 
 static const char *row_method(const theory_row *row)
@@ -736,12 +749,15 @@ static void print_csv(const theory_answer *t)
     printf("\n");
     for (int r = 0; r < t->nrows; r++) {
         const theory_row *row = &t->rows[r];
-        printf("%s,%s,%s,%d,%.17g", lyap_family_name(row->family), row->scale, row_method(row), o->width, o->slope);
+        printf("%s,%s,%s,%d,", lyap_family_name(row->family), row->scale, row_method(row), o->width);
+        print_exact(o->slope);
         for (size_t i = 0; i < NFIELDS; i++) {
             if (!field_shown(t, NULL, i))
                 continue;
-            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH)
-                printf(",%d,%.17g", o->depth, o->eps);
+            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH) {
+                printf(",%d,", o->depth);
+                print_exact(o->eps);
+            }
             printf(",");
             print_number(field_value(row, i), 0);
         }
@@ -773,9 +789,12 @@ static void print_json_string(const char *s)
 static void print_json(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
 {
     const theory_options *o = &t->opt;
-    printf("{\"width\": %d, \"slope\": %.17g", o->width, o->slope);
-    if (o->depth)
-        printf(", \"depth\": %d, \"eps\": %.17g", o->depth, o->eps);
+    printf("{\"width\": %d, \"slope\": ", o->width);
+    print_exact(o->slope);
+    if (o->depth) {
+        printf(", \"depth\": %d, \"eps\": ", o->depth);
+        print_exact(o->eps);
+    }
     printf(",\n \"rows\": [");
     for (int r = 0; r < t->nrows; r++) {
         const theory_row *row = &t->rows[r];
@@ -980,7 +999,9 @@ static void print_info_csv(const lyap_ncout_summary *s)
         int width;
         double slope;
         task_point(s, t, &family, &width, &slope);
-        printf("%s,%d,%.17g,%d", family, width, slope, s->done[t] == 1);
+        printf("%s,%d,", family, width);
+        print_exact(slope);
+        printf(",%d", s->done[t] == 1);
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(",");
             print_number(boundary_value(s, i, t), 0);
@@ -1018,7 +1039,9 @@ static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
         task_point(s, t, &family, &width, &slope);
         printf("%s\n  {\"family\": ", t ? "," : "");
         print_json_string(family);
-        printf(", \"width\": %d, \"slope\": %.17g, \"done\": %s", width, slope, s->done[t] == 1 ? "true" : "false");
+        printf(", \"width\": %d, \"slope\": ", width);
+        print_exact(slope);
+        printf(", \"done\": %s", s->done[t] == 1 ? "true" : "false");
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(", \"%s\": ", boundary_fields[i].key);
             print_number(boundary_value(s, i, t), 1);

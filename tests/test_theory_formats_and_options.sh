@@ -97,6 +97,11 @@ table_crit=$(awk '$1 == "gaussian" && $2 == "He" { print $6 }' gaussian-orthogon
 json_crit=$(sed -n 's/.*"family": "gaussian", "scale": "He".*"s2_crit": \([^,}]*\).*/\1/p' gaussian-orthogonal.json)
 near "$json_crit" "$table_crit" 5e-9 && pass "gaussian s2_crit: json $json_crit = table $table_crit" ||
   fail "gaussian s2_crit: json '$json_crit' vs table '$table_crit'"
+# Full precision in the fewest digits that read back exactly (compare.py
+# checks the values): the slope 0.1 is 0.1, not %.17g's 0.10000000000000001.
+grep -q '^{"width": 4, "slope": 0.1, "depth": 100, "eps": 0.001,$' with-depth.json &&
+  grep -q '^gaussian,He,exact,4,0.1,1.9801980198019802,' gaussian-orthogonal.csv && ! grep -q '0000000000000' with-depth.json &&
+  pass "json and csv print 0.1 as 0.1: $(head -1 with-depth.json)" || { fail "shortest digits"; head -3 with-depth.json gaussian-orthogonal.csv; }
 grep -q '^variance s2 is d = 4 times the variance of one weight entry: entry_std = sqrt(s2/d)' gaussian-orthogonal.txt &&
   pass "the table says what variance s2 is and gives entry_std" || fail "no variance note"
 "$L" theory --width 8 --slope 0.3 --family looks-linear --depth 9 >ll-depth.txt
