@@ -1402,10 +1402,14 @@ static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
         lo = fmin(lo, net->scores[c]);
         hi = fmax(hi, net->scores[c]);
     }
-    printf("lyapdiag: wrote %s: %s d = %d, a = %g, L = %d at s2 = %.9g (%s); candidate %d of %d, mean log gain "
-           "%.4f over %d inputs (all candidates: %.4f to %.4f) in %.2f s\n", out, lyap_family_name(s->family),
-           s->width, s->slope, s->depth, net->variance, net->variance_is_critical ? "critical" : "given",
-           net->chosen, s->candidates, net->scores[net->chosen], s->inputs, lo, hi, elapsed);
+    printf("lyapdiag: wrote %s: %s d = %d, a = %g, L = %d at s2 = %.9g (%s); ", out, lyap_family_name(s->family),
+           s->width, s->slope, s->depth, net->variance, net->variance_is_critical ? "critical" : "given");
+    if (s->candidates > 1) /* numbered from 0, as the file's chosen_candidate */
+        printf("kept candidate %d of 0..%d, mean log gain %.4f over %d inputs (all candidates: %.4f to %.4f)",
+               net->chosen, s->candidates - 1, net->scores[net->chosen], s->inputs, lo, hi);
+    else
+        printf("one network, mean log gain %.4f over %d inputs", net->scores[0], s->inputs);
+    printf(" in %.2f s\n", elapsed);
 }
 
 
