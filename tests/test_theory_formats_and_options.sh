@@ -166,14 +166,14 @@ expect_error "unknown format" 2 "theory: --format must be table, csv or json, no
   "$L" theory --width=4 --slope=0.1 --variance=2 >equals.txt 2>&1 && cmp -s space.txt equals.txt &&
   grep -q '^gaussian  *given  *2.000000 ' equals.txt &&
   pass "--name=value and --name value give the same table" || { fail "--name=value"; cat space.txt equals.txt; }
-for command in run theory init; do
+for command in run theory info init train; do
   if "$L" $command --help >help.txt 2>help.err && [ ! -s help.err ] && grep -q "^  lyapdiag $command " help.txt; then
     pass "$command --help: exit 0, its usage ($(wc -l <help.txt) lines)"
   else
     fail "$command --help"; cat help.txt help.err
   fi
 done
-grep -q 'FAMILIES' help.txt && pass "init --help lists the families" || fail "init --help lacks the families"
+"$L" init --help | grep -q 'FAMILIES' && pass "init --help lists the families" || fail "init --help lacks the families"
 expect_error "theory: did you mean" 2 "theory: unknown option '--varience'; did you mean '--variance'\? \(see 'lyapdiag theory --help'\)" \
   "$L" theory --width 4 --slope 0.1 --varience 2
 expect_error "theory: did you mean, with =" 2 "unknown option '--widht'; did you mean '--width'\?" \
