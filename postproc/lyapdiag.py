@@ -106,6 +106,17 @@ def open_phase(path):
     return ds
 
 
+def _torch(function):
+    """torch, or ImportError saying which function needs it and how to get it."""
+    try:
+        import torch
+    except ImportError as err:
+        raise ImportError(f"lyapdiag.{function} needs PyTorch ({err}): apt-get install python3-torch "
+                          "(Debian's /usr/bin/python3) or pip install torch; critical_variance, theory "
+                          "and open_phase work without it") from err
+    return torch
+
+
 def _square_linears(module):
     import torch
 
@@ -133,7 +144,7 @@ def lyapunov_init_(module, slope, family="gaussian", candidates=1, inputs=16, se
     orthogonal with gain sqrt(eta2_crit). With CANDIDATES > 1, draws that many sets of
     square layers and keeps the one whose mean log(|x_L|/|x_0|) over INPUTS random
     unit inputs is closest to 0, as `lyapdiag init` does. Returns MODULE."""
-    import torch
+    torch = _torch("lyapunov_init_")
 
     if family not in ("gaussian", "orthogonal"):
         raise ValueError("family must be 'gaussian' or 'orthogonal'")
@@ -168,7 +179,7 @@ def lyapunov_init_(module, slope, family="gaussian", candidates=1, inputs=16, se
 def load_network(path, dtype=None):
     """`lyapdiag init`'s network (W.nc) as torch.nn.Sequential of nn.Linear(d, d,
     bias=False) and nn.LeakyReLU(slope) layers, in float32 unless DTYPE says otherwise."""
-    import torch
+    torch = _torch("load_network")
     import xarray as xr
 
     ds = xr.open_dataset(path)

@@ -380,17 +380,33 @@ static int parse_int_axis(const char *where, const char *value, double lo, doubl
     return LYAP_OK;
 }
 
+/* The deck's whole-number keys and every whole-number option of the
+ * command line (main.c) read through this one function (deck.h). */
+int lyap_deck_whole(const char *text, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+    unsigned long long x;
+    int negative;
+    int status = parse_whole(text, hi, &x, &negative);
+    if (status == 0 && ((negative && x != 0) || x < lo))
+        status = -2;
+    if (status == 0)
+        *out = x;
+    return status;
+}
+
+const char *lyap_deck_whole_hint(const char *text, int status)
+{
+    return status == -1 && strpbrk(text, "eE") ? " (exponent forms are fine when whole: 1e4, 1.5e3)" : "";
+}
+
 /* Whole number in [LO, HI], also in exponent form when whole (1e4, 1.5e3). */
 static int parse_count(const char *where, const char *value, long lo, long hi, int *out)
 {
     unsigned long long x;
-    int negative;
-    int status = parse_whole(value, (unsigned long long)hi, &x, &negative);
-    if (status != 0 || (negative && x != 0) || (long long)x < lo)
+    int status = lyap_deck_whole(value, (unsigned long long)lo, (unsigned long long)hi, &x);
+    if (status != 0)
         return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from %ld to %ld%s", where, value, lo, hi,
-                         strchr(value, '#') ? "; inline comments start with ';'"
-                         : status == -1 && strpbrk(value, "eE") ? " (exponent forms are fine when whole: 1e4, 1.5e3)"
-                                                                 : "");
+                         strchr(value, '#') ? "; inline comments start with ';'" : lyap_deck_whole_hint(value, status));
     *out = (int)x;
     return LYAP_OK;
 }
@@ -488,9 +504,10 @@ static int parse_bias_variances(lyap_deck *deck, const char *value, const char *
 static int parse_seed(lyap_deck *deck, const char *value, const char *where)
 {
     unsigned long long x;
-    int negative;
-    if (parse_whole(value, ULLONG_MAX, &x, &negative) != 0 || (negative && x != 0))
-        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from 0 to 2^64-1", where, value);
+    int status = lyap_deck_whole(value, 0, ULLONG_MAX, &x);
+    if (status != 0)
+        return lyap_fail(LYAP_EDECK, "%s: '%s' must be a whole number from 0 to 2^64-1%s", where, value,
+                         lyap_deck_whole_hint(value, status));
     deck->seed = (uint64_t)x;
     return LYAP_OK;
 }
@@ -805,7 +822,7 @@ int lyap_deck_edit_distance(const char *a, const char *b)
 static int unknown_key(const struct parse_state *st, const char *section, const char *name)
 {
     int known_section = 0, best = -1, best_distance = 3;
-    char keys[256] = "";
+    char keys[512] = "";
     for (int i = 0; i < NKEYS; i++) {
         if (!key_applies(i, st->train))
             continue;
@@ -816,9 +833,8 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
         }
         if (strcmp(section, deck_keys[i].section) == 0) {
             known_section = 1;
-            if (keys[0])
-                strcat(keys, ", ");
-            strcat(keys, deck_keys[i].name);
+            size_t used = strlen(keys); /* bounded: [train] alone has 19 keys */
+            snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", deck_keys[i].name);
         }
     }
     if (!known_section) {
@@ -862,9 +878,8 @@ static int append_text(char **out, size_t *len, size_t *cap, const char *text, c
 static const char *canonical_token(const char *token, char *buf, size_t size)
 {
     unsigned long long u;
-    int negative;
     double x;
-    if (parse_whole(token, ULLONG_MAX, &u, &negative) == 0 && (!negative || u == 0)) {
+    if (lyap_deck_whole(token, 0, ULLONG_MAX, &u) == 0) {
         snprintf(buf, size, "%llu", u);
         return buf;
     }

@@ -97,11 +97,13 @@ static const char usage_info[] =
     "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n";
 static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
-    "      This text; every deck key with its default; every variable of the\n"
+    "      This text; every deck key with its default and meaning (the run\n"
+    "      deck's, then the training deck's [train]); every variable of the\n"
     "      phase-diagram file (dimensions, units, meaning); the version and\n"
     "      the OpenBLAS kernels in use (jobs/openblas-core.sh reads them).\n"
     "  Options are long: --name VALUE or --name=VALUE; COMMAND --help prints\n"
-    "  that command's part of this text.\n";
+    "  that command's part of this text. Whole-number options take the deck's\n"
+    "  spellings: --replicas=1e4 is 10000, --seed=1.5e3 is 1500.\n";
 
 /* After the families (listed from their table, src/family.c). */
 static const char usage_footer[] =
@@ -249,13 +251,15 @@ static int parse_number(const char *option, const char *text, double *out)
     return LYAP_OK;
 }
 
-/* A whole number from MIN to MAX. */
+/* A whole number from MIN to MAX, spelled as the deck spells them (1e4,
+ * 1.5e3: lyap_deck_whole, the one reader of both). */
 static int parse_whole(const char *option, const char *text, long min, long max, int *out)
 {
-    double x;
-    LYAP_CALL(parse_number(option, text, &x));
-    if (x != floor(x) || x < min || x > max)
-        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s", option, min, max, text);
+    unsigned long long x;
+    int status = lyap_deck_whole(text, (unsigned long long)min, (unsigned long long)max, &x);
+    if (status != 0)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from %ld to %ld, not %s%s", option, min, max, text,
+                         lyap_deck_whole_hint(text, status));
     *out = (int)x;
     return LYAP_OK;
 }
@@ -283,11 +287,12 @@ static int parse_family(const char *option, const char *text, lyap_family *out)
 
 static int parse_seed(const char *option, const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    *out = strtoull(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE)
-        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not '%s'", option, text);
+    unsigned long long x;
+    int status = lyap_deck_whole(text, 0, UINT64_MAX, &x);
+    if (status != 0)
+        return lyap_fail(LYAP_EUSAGE, "%s must be a whole number from 0 to 2^64-1, not %s%s", option, text,
+                         lyap_deck_whole_hint(text, status));
+    *out = (uint64_t)x;
     return LYAP_OK;
 }
 
@@ -704,6 +709,19 @@ static void print_table(const theory_answer *t, int nnotes, char notes[][NOTE_LE
         print_depth_table(t);
 }
 
+/* X at full precision in the fewest digits that read back as X: 0.1, not
+ * %.17g's 0.10000000000000001 (%.15g, else %.16g, else %.17g). */
+static void print_exact(double x)
+{
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, x);
+        if (strtod(text, NULL) == x)
+            break;
+    }
+    fputs(text, stdout);
+}
+
 /* A number at full precision; json has no nan or inf: null there. */
 static void print_number(double x, int json)
 {
@@ -712,7 +730,7 @@ static void print_number(double x, int json)
     else if (json && !isfinite(x))
         printf("null");
     else
-        printf("%.17g", x);
+        print_exact(x);
 }
 
 static const char *row_method(const theory_row *row)
@@ -731,12 +749,15 @@ static void print_csv(const theory_answer *t)
     printf("\n");
     for (int r = 0; r < t->nrows; r++) {
         const theory_row *row = &t->rows[r];
-        printf("%s,%s,%s,%d,%.17g", lyap_family_name(row->family), row->scale, row_method(row), o->width, o->slope);
+        printf("%s,%s,%s,%d,", lyap_family_name(row->family), row->scale, row_method(row), o->width);
+        print_exact(o->slope);
         for (size_t i = 0; i < NFIELDS; i++) {
             if (!field_shown(t, NULL, i))
                 continue;
-            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH)
-                printf(",%d,%.17g", o->depth, o->eps);
+            if (row_fields[i].when == FIELD_DEPTH && row_fields[i - 1].when != FIELD_DEPTH) {
+                printf(",%d,", o->depth);
+                print_exact(o->eps);
+            }
             printf(",");
             print_number(field_value(row, i), 0);
         }
@@ -768,9 +789,12 @@ static void print_json_string(const char *s)
 static void print_json(const theory_answer *t, int nnotes, char notes[][NOTE_LENGTH])
 {
     const theory_options *o = &t->opt;
-    printf("{\"width\": %d, \"slope\": %.17g", o->width, o->slope);
-    if (o->depth)
-        printf(", \"depth\": %d, \"eps\": %.17g", o->depth, o->eps);
+    printf("{\"width\": %d, \"slope\": ", o->width);
+    print_exact(o->slope);
+    if (o->depth) {
+        printf(", \"depth\": %d, \"eps\": ", o->depth);
+        print_exact(o->eps);
+    }
     printf(",\n \"rows\": [");
     for (int r = 0; r < t->nrows; r++) {
         const theory_row *row = &t->rows[r];
@@ -975,7 +999,9 @@ static void print_info_csv(const lyap_ncout_summary *s)
         int width;
         double slope;
         task_point(s, t, &family, &width, &slope);
-        printf("%s,%d,%.17g,%d", family, width, slope, s->done[t] == 1);
+        printf("%s,%d,", family, width);
+        print_exact(slope);
+        printf(",%d", s->done[t] == 1);
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(",");
             print_number(boundary_value(s, i, t), 0);
@@ -1013,7 +1039,9 @@ static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
         task_point(s, t, &family, &width, &slope);
         printf("%s\n  {\"family\": ", t ? "," : "");
         print_json_string(family);
-        printf(", \"width\": %d, \"slope\": %.17g, \"done\": %s", width, slope, s->done[t] == 1 ? "true" : "false");
+        printf(", \"width\": %d, \"slope\": ", width);
+        print_exact(slope);
+        printf(", \"done\": %s", s->done[t] == 1 ? "true" : "false");
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(", \"%s\": ", boundary_fields[i].key);
             print_number(boundary_value(s, i, t), 1);
@@ -1374,10 +1402,14 @@ static void echo_init(const char *out, const lyap_initnet *net, double elapsed)
         lo = fmin(lo, net->scores[c]);
         hi = fmax(hi, net->scores[c]);
     }
-    printf("lyapdiag: wrote %s: %s d = %d, a = %g, L = %d at s2 = %.9g (%s); candidate %d of %d, mean log gain "
-           "%.4f over %d inputs (all candidates: %.4f to %.4f) in %.2f s\n", out, lyap_family_name(s->family),
-           s->width, s->slope, s->depth, net->variance, net->variance_is_critical ? "critical" : "given",
-           net->chosen, s->candidates, net->scores[net->chosen], s->inputs, lo, hi, elapsed);
+    printf("lyapdiag: wrote %s: %s d = %d, a = %g, L = %d at s2 = %.9g (%s); ", out, lyap_family_name(s->family),
+           s->width, s->slope, s->depth, net->variance, net->variance_is_critical ? "critical" : "given");
+    if (s->candidates > 1) /* numbered from 0, as the file's chosen_candidate */
+        printf("kept candidate %d of 0..%d, mean log gain %.4f over %d inputs (all candidates: %.4f to %.4f)",
+               net->chosen, s->candidates - 1, net->scores[net->chosen], s->inputs, lo, hi);
+    else
+        printf("one network, mean log gain %.4f over %d inputs", net->scores[0], s->inputs);
+    printf(" in %.2f s\n", elapsed);
 }
 
 
@@ -1631,8 +1663,11 @@ int main(int argc, char **argv)
         fputs(usage_footer, stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--help-deck") == 0) {
+    if (strcmp(argv[1], "--help-deck") == 0) { /* both decks, from deck.c's one key table */
+        printf("A phase-diagram deck (lyapdiag run DECK): [grid], [sampling], [output]\n\n");
         lyap_deck_print_reference(stdout);
+        printf("\nA training deck (lyapdiag train DECK; a deck with a [train] section): [train], [output]\n\n");
+        lyap_deck_print_train_reference(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--help-output") == 0) {

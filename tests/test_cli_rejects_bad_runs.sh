@@ -82,11 +82,51 @@ expect_error "theory depth" 2 "depth must be a whole number" "$L" theory --width
 expect_error "theory eps" 2 "eps must lie strictly between 0 and 1" "$L" theory --width 4 --slope 0.1 --depth 9 --eps 2
 "$L" --help | grep -q 'lyapdiag run DECK' && pass "--help" || fail "--help"
 "$L" --version | grep -Eq '^lyapdiag [0-9]' && pass "--version" || fail "--version"
-"$L" --help-deck | grep -q 'verify_homogeneity' && pass "--help-deck lists keys" || fail "--help-deck"
-# The README's deck reference lists every key of the parser's table.
-undocumented=0
-for key in $("$L" --help-deck | awk '/^  [a-z_]+ / { print $1 }'); do
-  grep -Eq "^    $key +" "$top_srcdir/README" || { fail "README deck reference lacks '$key'"; undocumented=1; }
+"$L" --help-deck >help-deck.txt && grep -q 'verify_homogeneity' help-deck.txt && pass "--help-deck lists keys" ||
+  fail "--help-deck"
+# --help-deck as "section|key|default" lines, both decks in order (defaults
+# longer than the README's default column as "-"); a key line without a
+# meaning is refused.
+awk '/^\[[a-z]+\]$/ { s = $0 }
+     /^  [a-z_0-9]+/ { k = $1; if (NF < 2) print "NO MEANING|" k }
+     /^ +default: / { d = $0; sub(/^ +default: /, "", d); print s "|" k "|" (length(d) <= 21 ? d : "-") }' \
+  help-deck.txt >help-keys.txt
+# The README's deck reference (both tables) in the same form.
+awk '/^The complete reference/ { on = 1 } /^Weight families/ { on = 0 }
+     on && /^    \[[a-z]+\]$/ { s = $1 }
+     on && /^    [a-z_0-9]+ / && $1 != "key" { d = substr($0, 25, 22); gsub(/^ +| +$/, "", d); print s "|" $1 "|" d }' \
+  "$top_srcdir/README" >readme-keys.txt
+if [ "$(wc -l <help-keys.txt)" -ge 30 ] && ! grep -q '^NO MEANING' help-keys.txt &&
+   awk -F'|' 'NR == FNR { h[FNR] = $0; n = FNR; next }
+     { split(h[FNR], a, "|"); if (a[1] != $1 || a[2] != $2 || (a[3] != "-" && a[3] != $3)) {
+         print "  README: " $0 ", --help-deck: " h[FNR]; bad = 1 } }
+     END { if (FNR != n) { print "  README lists " FNR " keys, --help-deck " n; bad = 1 }; exit bad }' \
+     help-keys.txt readme-keys.txt >readme-keys.cmp; then
+  pass "README's deck reference is --help-deck's: $(wc -l <help-keys.txt) keys of both decks, sections and defaults"
+else
+  fail "README's deck reference and --help-deck differ"; cat readme-keys.cmp; grep '^NO MEANING' help-keys.txt
+fi
+# Every key the [train] parser accepts (a lyap_traindeck_* parser in
+# traindeck.h) is accepted by `lyapdiag train` (a deck whose next line is
+# refused as unknown) and listed, with its default, under [train] by both
+# `lyapdiag --help-deck` and `lyapdiag train --help-deck`: a key added
+# without help fails here.
+"$L" train --help-deck >train-help-deck.txt || fail "train --help-deck"
+keys=$(sed -n 's/^int lyap_traindeck_\([a-z_]*\)(lyap_deck \*deck, const char \*value.*/\1/p' \
+  "$top_srcdir/include/lyapdiag/traindeck.h")
+nkeys=0 unhelped=""
+for key in $keys; do
+  nkeys=$((nkeys + 1))
+  default=$(awk -v k="$key" '/^\[/ { s = $0 } s == "[train]" && $1 == k { getline; sub(/^ +default: /, ""); print; exit }' \
+    train-help-deck.txt)
+  printf '[train]\n%s = %s\nnot_a_key = 1\n' "$key" "$default" >key.ini
+  "$L" train key.ini >key.out 2>&1
+  grep -q "key.ini:3: \[train\] not_a_key: unknown key" key.out || unhelped="$unhelped $key(not accepted: $(cat key.out))"
+  awk -F'|' -v k="$key" '$1 == "[train]" && $2 == k { f = 1 } END { exit !f }' help-keys.txt ||
+    unhelped="$unhelped $key(not in lyapdiag --help-deck)"
+  [ -n "$default" ] || unhelped="$unhelped $key(not in lyapdiag train --help-deck)"
 done
-[ "$undocumented" -eq 0 ] && pass "README documents every deck key"
+[ "$nkeys" -ge 19 ] && [ -z "$unhelped" ] &&
+  pass "all $nkeys [train] parser keys are accepted and listed with their defaults by both --help-deck" ||
+  fail "[train] keys ($nkeys):$unhelped"
 finish

@@ -10,7 +10,9 @@
 #     square nn.Linear at N(0, s2_crit/d) (sample variance within 4 stderr)
 #     with zero biases and leaves the others alone; with candidates it keeps
 #     the set whose mean log gain is closest to 0; load_network rebuilds
-#     `lyapdiag init`'s network, whose float64 forward pass equals numpy's.
+#     `lyapdiag init`'s network, whose float64 forward pass equals numpy's;
+#   - without torch (hidden, so checked everywhere): those two raise an
+#     ImportError naming themselves and python3-torch.
 . "${top_srcdir:-.}/tests/lib.sh"
 cd "$WORK" || exit 99
 if ! "$PYTHON3" -c 'import xarray, netCDF4, numpy' 2>/dev/null; then
@@ -94,6 +96,27 @@ for Wl in W:
 out = net(torch.from_numpy(x)).detach().numpy()
 check(np.array_equal(out, y) or np.allclose(out, y, rtol=1e-14, atol=0), "load_network: float64 forward pass = numpy's")
 check(lyapdiag.load_network("W.nc")[0].weight.dtype == torch.float32, "load_network: float32 by default")
+PY
+# Without torch (hidden from the import system, so this runs everywhere):
+# the torch-free functions work, and the torch ones raise ImportError
+# naming the function and how to install PyTorch.
+"$PYTHON3" - <<'PY' >>python.out 2>&1
+import sys
+sys.modules["torch"] = None  # `import torch` now fails as if not installed
+import lyapdiag
+
+def check(ok, what):
+    print(("PASS: " if ok else "FAIL: ") + what)
+
+check(lyapdiag.critical_variance(8, 0.01) > 0, "without torch: critical_variance works")
+for name, call in (("lyapunov_init_", lambda: lyapdiag.lyapunov_init_(None, slope=0.01)),
+                   ("load_network", lambda: lyapdiag.load_network("W.nc"))):
+    try:
+        call()
+        check(False, f"without torch: {name} raises")
+    except ImportError as e:
+        check(f"lyapdiag.{name} needs PyTorch" in str(e) and "python3-torch" in str(e),
+              f"without torch: {name} raises ImportError: {e}")
 PY
 cat python.out
 grep -q '^FAIL' python.out && fail "postproc/lyapdiag.py (see above)"

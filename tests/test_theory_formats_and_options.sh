@@ -97,6 +97,11 @@ table_crit=$(awk '$1 == "gaussian" && $2 == "He" { print $6 }' gaussian-orthogon
 json_crit=$(sed -n 's/.*"family": "gaussian", "scale": "He".*"s2_crit": \([^,}]*\).*/\1/p' gaussian-orthogonal.json)
 near "$json_crit" "$table_crit" 5e-9 && pass "gaussian s2_crit: json $json_crit = table $table_crit" ||
   fail "gaussian s2_crit: json '$json_crit' vs table '$table_crit'"
+# Full precision in the fewest digits that read back exactly (compare.py
+# checks the values): the slope 0.1 is 0.1, not %.17g's 0.10000000000000001.
+grep -q '^{"width": 4, "slope": 0.1, "depth": 100, "eps": 0.001,$' with-depth.json &&
+  grep -q '^gaussian,He,exact,4,0.1,1.9801980198019802,' gaussian-orthogonal.csv && ! grep -q '0000000000000' with-depth.json &&
+  pass "json and csv print 0.1 as 0.1: $(head -1 with-depth.json)" || { fail "shortest digits"; head -3 with-depth.json gaussian-orthogonal.csv; }
 grep -q '^variance s2 is d = 4 times the variance of one weight entry: entry_std = sqrt(s2/d)' gaussian-orthogonal.txt &&
   pass "the table says what variance s2 is and gives entry_std" || fail "no variance note"
 "$L" theory --width 8 --slope 0.3 --family looks-linear --depth 9 >ll-depth.txt
@@ -161,14 +166,14 @@ expect_error "unknown format" 2 "theory: --format must be table, csv or json, no
   "$L" theory --width=4 --slope=0.1 --variance=2 >equals.txt 2>&1 && cmp -s space.txt equals.txt &&
   grep -q '^gaussian  *given  *2.000000 ' equals.txt &&
   pass "--name=value and --name value give the same table" || { fail "--name=value"; cat space.txt equals.txt; }
-for command in run theory init; do
+for command in run theory info init train; do
   if "$L" $command --help >help.txt 2>help.err && [ ! -s help.err ] && grep -q "^  lyapdiag $command " help.txt; then
     pass "$command --help: exit 0, its usage ($(wc -l <help.txt) lines)"
   else
     fail "$command --help"; cat help.txt help.err
   fi
 done
-grep -q 'FAMILIES' help.txt && pass "init --help lists the families" || fail "init --help lacks the families"
+"$L" init --help | grep -q 'FAMILIES' && pass "init --help lists the families" || fail "init --help lacks the families"
 expect_error "theory: did you mean" 2 "theory: unknown option '--varience'; did you mean '--variance'\? \(see 'lyapdiag theory --help'\)" \
   "$L" theory --width 4 --slope 0.1 --varience 2
 expect_error "theory: did you mean, with =" 2 "unknown option '--widht'; did you mean '--width'\?" \
@@ -190,6 +195,51 @@ expect_error "two decks" 2 "run: unexpected argument 'b.ini': one DECK only" "$L
 expect_error "same words in theory and init" 2 "init: --slope must lie in \[0, 1\] \(0 = ReLU, 1 = linear\), not 2" \
   "$L" init --width 8 --slope 2 --depth 5 --output x.nc
 expect_error "mistyped command" 2 "unknown command 'theroy'; did you mean 'theory'\?" "$L" theroy --width 4
+# ---- whole numbers: every integer option reads them as the deck does --------
+# (lyap_deck_whole, the deck's reader of `replicas = 1e4`): exponent forms
+# are the same number, exactly, up to a seed of 2^64-1; anything not whole,
+# out of range, hexadecimal or padded is refused with the option and its range.
+"$L" theory --width 8 --slope 0.1 --family uniform --seed=1e3 --replicas=1e3 --format csv >exp.csv &&
+  "$L" theory --width 8 --slope 0.1 --family uniform --seed 1000 --replicas 1000 --format csv >plain.csv &&
+  cmp -s exp.csv plain.csv && pass "theory --seed=1e3 --replicas=1e3 = --seed 1000 --replicas 1000" ||
+  { fail "theory exponent-form seed and replicas"; cat exp.csv plain.csv; }
+"$L" theory --width 4e0 --slope 0.1 --family uniform --seed=1.8446744073709551615e19 --replicas=6.4e1 --format csv >big1.csv &&
+  "$L" theory --width 4 --slope 0.1 --family uniform --seed=18446744073709551615 --replicas 64 --format csv >big2.csv &&
+  "$L" theory --width 4 --slope 0.1 --family uniform --seed=18446744073709551614 --replicas 64 --format csv >big3.csv &&
+  cmp -s big1.csv big2.csv && ! cmp -s big2.csv big3.csv &&
+  pass "--seed=1.8446744073709551615e19 is 2^64-1 exactly (and not 2^64-2)" ||
+  { fail "exact 64-bit seed in exponent form"; cat big1.csv big2.csv big3.csv; }
+"$L" theory --width 4 --slope 0.1 --depth=1e2 >depth-exp.txt && "$L" theory --width 4 --slope 0.1 --depth 100 >depth-plain.txt &&
+  cmp -s depth-exp.txt depth-plain.txt && pass "theory --depth=1e2 = --depth 100" || fail "theory --depth=1e2"
+if "$L" init --width=8e0 --slope 0.1 --depth=6e1 --candidates=1e1 --inputs=1.6e1 --seed=1.5e3 --output=exp.nc >iexp.out &&
+   "$L" init --width 8 --slope 0.1 --depth 60 --candidates 10 --inputs 16 --seed 1500 --output plain.nc >iplain.out &&
+   [ "$(sed 's/ in [0-9.]* s$//; s/exp.nc/FILE/' iexp.out)" = "$(sed 's/ in [0-9.]* s$//; s/plain.nc/FILE/' iplain.out)" ]; then
+  pass "init in exponent forms draws the same network: $(sed 's/.*; //' iplain.out)"
+else
+  fail "init in exponent forms"; cat iexp.out iplain.out
+fi
+expect_error "run --threads=2e0 is read (the missing deck is the error)" 1 "nosuch.ini: cannot open deck" \
+  "$L" run nosuch.ini --threads=2e0
+expect_error "seed not whole" 2 "theory: --seed must be a whole number from 0 to 2\^64-1, not 1.5 " \
+  "$L" theory --width 4 --slope 0.1 --family uniform --seed=1.5
+expect_error "seed above 2^64-1" 2 "theory: --seed must be a whole number from 0 to 2\^64-1, not 2e19 " \
+  "$L" theory --width 4 --slope 0.1 --family uniform --seed 2e19
+expect_error "fractional exponent" 2 "theory: --replicas must be a whole number from 16 to 100000000, not 1e4.5 \(exponent forms are fine when whole: 1e4, 1.5e3\)" \
+  "$L" theory --width 4 --slope 0.1 --family uniform --replicas=1e4.5
+expect_error "replicas out of range" 2 "theory: --replicas must be a whole number from 16 to 100000000, not 1e9 " \
+  "$L" theory --width 4 --slope 0.1 --family uniform --replicas 1e9
+expect_error "hexadecimal width" 2 "theory: --width must be a whole number from 1 to 65536, not 0x10 " \
+  "$L" theory --width 0x10 --slope 0.1
+expect_error "depth out of range" 2 "theory: --depth must be a whole number from 1 to 1000000000, not 1e10 " \
+  "$L" theory --width 4 --slope 0.1 --depth 1e10
+expect_error "init candidates not whole" 2 "init: --candidates must be a whole number from 1 to 1000000, not 2.5 " \
+  "$L" init --width 8 --slope 0.1 --depth 5 --candidates 2.5 --output x.nc
+expect_error "init inputs negative" 2 "init: --inputs must be a whole number from 1 to 1000000, not -1e1 " \
+  "$L" init --width 8 --slope 0.1 --depth 5 --inputs=-1e1 --output x.nc
+expect_error "init seed in exponent form, not whole" 2 "init: --seed must be a whole number from 0 to 2\^64-1, not 1.25e1 " \
+  "$L" init --width 8 --slope 0.1 --depth 5 --seed 1.25e1 --output x.nc
+expect_error "run threads out of range" 2 "run: --threads must be a whole number from 1 to 256, not 1e3 " \
+  "$L" run deck.ini --threads=1e3
 # init writes with --output; --out still works, with a one-line note.
 if "$L" init --width 4 --slope 0.1 --depth 5 --output=new.nc >new.out 2>new.err && [ -s new.nc ] && [ ! -s new.err ] &&
    "$L" init --width 4 --slope 0.1 --depth 5 --out old.nc >old.out 2>old.err && [ -s old.nc ] &&

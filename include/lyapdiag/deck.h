@@ -129,6 +129,18 @@ void lyap_deck_print_reference(FILE *out);
 int lyap_deck_key_count(void);
 void lyap_deck_key(int i, const char **section, const char **name, const char **example, int *may_change_on_resume);
 
+/* TEXT as a whole number from LO to HI into *OUT, in any decimal spelling:
+ * "10000", "1e4", "1.5e3", "2.0", "+7" (read exactly by digit arithmetic,
+ * so a 64-bit seed loses nothing). Returns 0; -1 when TEXT is not a whole
+ * number ("1.5", "1e4.5", "abc", "0x10", " 8"; *OUT untouched); -2 when it
+ * is whole but outside [LO, HI]. The one reader of whole numbers: the
+ * deck's whole-number keys and every whole-number command-line option. */
+int lyap_deck_whole(const char *text, unsigned long long lo, unsigned long long hi, unsigned long long *out);
+
+/* What to add to a refusal of TEXT by lyap_deck_whole (its STATUS): the
+ * exponent-form hint for "1e4.5", else "". */
+const char *lyap_deck_whole_hint(const char *text, int status);
+
 /* Levenshtein distance of two short strings (99 beyond 63 characters): the
  * "did you mean" of unknown deck keys and of unknown command-line options. */
 int lyap_deck_edit_distance(const char *a, const char *b);
