@@ -252,6 +252,19 @@ static int bad_number(const char *where, const char *token, const char *value, i
                      integer ? "8 or 1e3" : "0.5 or 1e-3");
 }
 
+/* X rounded to 15 significant digits: an interior range point computed as
+ * start + t (stop - start) is off by an ulp or two from the decimal the
+ * user means (1:4:31 gave 2.0999999999999996 for 2.1), and a coordinate
+ * one ulp off cannot be selected by its value in xarray or NCO. 15 digits
+ * are below the rounding error of the formula and above any grid's
+ * resolution. */
+static double nearest_short_decimal(double x)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", x);
+    return strtod(text, NULL);
+}
+
 /* Appends N points of START:STOP (linear, or geometric when LOG) to LIST. */
 static int expand_range(const char *where, char *spec, double **list, int *n)
 {
@@ -290,8 +303,10 @@ static int expand_range(const char *where, char *spec, double **list, int *n)
         double t = (double)i / (m - 1);
         double x = log_spacing ? exp(log(start) + t * (log(stop) - log(start)))
                                : start + t * (stop - start);
-        if (i == m - 1)
-            x = stop; /* exact end point, no rounding drift */
+        if (i == 0 || i == m - 1)
+            x = i == 0 ? start : stop; /* the end points as written */
+        else
+            x = nearest_short_decimal(x);
         (*list)[(*n)++] = x;
     }
     return LYAP_OK;
