@@ -20,6 +20,7 @@ struct lyap_mlp_workspace {
     const double *input; /* the last forward pass's x */
     double **act;        /* [layers]: layer i's outputs, rows x batch */
     double *delta, *back; /* width-or-n_out x batch each: gradients of the current and previous layer */
+    double *wz;           /* one layer's weights as the combine kernel reads them (broadcast) */
 };
 
 lyap_mlp_layer lyap_mlp_layer_of(const lyap_mlp_shape *s, int i)
@@ -58,6 +59,9 @@ int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_works
         status = lyap_alloc(&ws->delta, rows * batch, sizeof *ws->delta, "gradients");
     if (status == LYAP_OK)
         status = lyap_alloc(&ws->back, rows * batch, sizeof *ws->back, "gradients");
+    if (status == LYAP_OK) /* the largest layer, d x max(n_in, d, n_out), in vectors of 8 */
+        status = lyap_alloc(&ws->wz, (size_t)s->width * (size_t)(s->n_in > (int)rows ? s->n_in : (int)rows) * 8,
+                            sizeof *ws->wz, "weights");
     if (status != LYAP_OK)
         lyap_mlp_workspace_destroy(&ws);
     *out = ws;
@@ -73,6 +77,7 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
     free((*ws)->act);
     free((*ws)->delta);
     free((*ws)->back);
+    free((*ws)->wz);
     free(*ws);
     *ws = NULL;
 }
@@ -119,15 +124,14 @@ static inline __attribute__((always_inline)) v8 madd(v8 a, v8 b, v8 c)
     return r;
 }
 
-/* phi, or the factor phi' of a post-activation, lane-wise. */
+/* phi, or the factor phi' of a post-activation, lane-wise: a select of v
+ * and slope v (v 1 = v exactly), one compare and one multiply. */
 static inline __attribute__((always_inline)) v8 finish8(v8 v, const double *gate, int activate, double slope)
 {
     if (activate)
         v = select8(v > 0, v, slope * v);
-    if (gate) {
-        v8 g = load(gate), one = {1, 1, 1, 1, 1, 1, 1, 1};
-        v *= select8(g > 0, one, one * slope);
-    }
+    if (gate)
+        v = select8(load(gate) > 0, v, slope * v);
     return v;
 }
 
@@ -140,64 +144,84 @@ static inline __attribute__((always_inline)) double finish1(double v, const doub
     return v;
 }
 
-/* R (1, 2 or 4, a constant once inlined) outputs from O on, at batch
- * entries J..J+15, in named accumulators (an array of them stayed in
- * memory): 2R independent chains of additions. */
-static inline __attribute__((always_inline)) void combine_rows(int r, int o, int j, int nin, const double *w, int so,
-                                                               int si, const double *init, const double *in,
-                                                               int batch, double *out, int activate,
-                                                               const double *gate, double slope)
+/* R (1, 2 or 4) outputs from O on x C vectors (1, 2 or 4: 8 to 32 batch
+ * entries from J on), R C independent chains of additions in registers
+ * (constant R, C and fully unrolled loops: the arrays become registers).
+ * WZ holds the weights broadcast, vector i NOUT + o (combine_body). */
+static inline __attribute__((always_inline)) void combine_block(int r, int c, int o, int j, int nin, int nout,
+                                                                const double *wz, const double *init,
+                                                                const double *in, int batch, double *out,
+                                                                int activate, const double *gate, double slope)
 {
-    const double *w0 = w + (size_t)o * so, *w1 = w0 + so, *w2 = w1 + so, *w3 = w2 + so;
-    v8 a[4], b[4];
-    for (int k = 0; k < 4; k++)
-        a[k] = b[k] = (v8){0} + (init && k < r ? init[o + k] : 0.0);
-    v8 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+    v8 acc[4][4];
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            acc[k][q] = (v8){0} + (init ? init[o + k] : 0.0);
     for (int i = 0; i < nin; i++) {
-        const double *xi = in + (size_t)i * batch + j;
-        v8 x = load(xi), y = load(xi + LANES);
-        size_t at = (size_t)i * si;
-        double c0 = w0[at];
-        a0 = madd((v8){0} + c0, x, a0), b0 = madd((v8){0} + c0, y, b0);
-        if (r > 1) {
-            double c1 = w1[at];
-            a1 = madd((v8){0} + c1, x, a1), b1 = madd((v8){0} + c1, y, b1);
-        }
-        if (r > 2) {
-            double c2 = w2[at], c3 = w3[at];
-            a2 = madd((v8){0} + c2, x, a2), a3 = madd((v8){0} + c3, x, a3);
-            b2 = madd((v8){0} + c2, y, b2), b3 = madd((v8){0} + c3, y, b3);
+        const double *xi = in + (size_t)i * batch + j, *wi = wz + ((size_t)i * nout + o) * LANES;
+        v8 x[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            x[q] = load(xi + q * LANES);
+#pragma GCC unroll 4
+        for (int k = 0; k < r; k++) {
+            v8 w = load(wi + k * LANES);
+#pragma GCC unroll 4
+            for (int q = 0; q < c; q++)
+                acc[k][q] = madd(w, x[q], acc[k][q]);
         }
     }
-    v8 acc[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
-    for (int k = 0; k < 8; k++) {
-        if (k % 4 >= r)
-            continue;
-        size_t at = (size_t)(o + k % 4) * batch + j + (size_t)(k / 4) * LANES;
-        store(out + at, finish8(acc[k], gate ? gate + at : NULL, activate, slope));
-    }
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++) {
+            size_t at = (size_t)(o + k) * batch + j + (size_t)q * LANES;
+            store(out + at, finish8(acc[k][q], gate ? gate + at : NULL, activate, slope));
+        }
 }
 
-/* OUT[o][j] = INIT[o] (or 0 without INIT) + sum_i W(o, i) IN[i][j], i
- * ascending, W(o, i) = w[o SO + i SI]; then, if ACTIVATE, phi with SLOPE,
- * or, if GATE, times phi'(GATE[o][j]) (1 where > 0, else SLOPE). */
-static inline __attribute__((always_inline)) void combine_body(int nout, int nin, const double *w, int so, int si,
+/* All outputs at batch entries J..J+8C-1, in blocks of 4, 2, 1 rows. */
+static inline __attribute__((always_inline)) void combine_cols(int c, int j, int nout, int nin, const double *wz,
                                                                const double *init, const double *in, int batch,
                                                                double *out, int activate, const double *gate,
                                                                double slope)
 {
-    int full_j = batch - batch % (2 * LANES);
-    for (int j = 0; j < full_j; j += 2 * LANES) {
-        int o = 0;
-        for (; o + 4 <= nout; o += 4)
-            combine_rows(4, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-        for (; o + 2 <= nout; o += 2)
-            combine_rows(2, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-        for (; o < nout; o++)
-            combine_rows(1, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-    }
+    int o = 0;
+    for (; o + 4 <= nout; o += 4)
+        combine_block(4, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o + 2 <= nout; o += 2)
+        combine_block(2, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o < nout; o++)
+        combine_block(1, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+}
+
+/* OUT[o][j] = INIT[o] (or 0 without INIT) + sum_i W(o, i) IN[i][j], i
+ * ascending, W(o, i) = w[o SO + i SI]; then, if ACTIVATE, phi with SLOPE,
+ * or, if GATE, times phi'(GATE[o][j]) (1 where > 0, else SLOPE).
+ * The batch entries below the last multiple of 16 run in vectors, the
+ * rest in scalars. The vectors multiply by W(o, i) broadcast as
+ * (v8){0} + W(o, i) (so a -0 weight counts as +0 there, as in the
+ * kernels before), done once per call into WZ (nout nin vectors, input
+ * by input): the inner loops then only load and multiply-add (a scalar
+ * broadcast in the loop became shuffles). */
+static inline __attribute__((always_inline)) void combine_body(int nout, int nin, const double *w, int so, int si,
+                                                               const double *init, const double *in, int batch,
+                                                               double *out, int activate, const double *gate,
+                                                               double slope, double *wz)
+{
+    int full_j = batch - batch % (2 * LANES), j = 0;
+    if (full_j > 0)
+        for (int i = 0; i < nin; i++)
+            for (int o = 0; o < nout; o++)
+                store(wz + ((size_t)i * nout + o) * LANES, (v8){0} + w[(size_t)o * so + (size_t)i * si]);
+    for (; j + 4 * LANES <= full_j; j += 4 * LANES)
+        combine_cols(4, j, nout, nin, wz, init, in, batch, out, activate, gate, slope);
+    for (; j < full_j; j += 2 * LANES)
+        combine_cols(2, j, nout, nin, wz, init, in, batch, out, activate, gate, slope);
     for (int o = 0; o < nout; o++) /* the batch entries past the last full chunk */
-        for (int j = full_j; j < batch; j++) {
+        for (j = full_j; j < batch; j++) {
             double acc = init ? init[o] : 0.0;
             for (int i = 0; i < nin; i++)
                 acc = __builtin_fma(w[(size_t)o * so + (size_t)i * si], in[(size_t)i * batch + j], acc);
@@ -268,8 +292,9 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
 
 #define COMBINE_PARAMS                                                                                            \
     (int nout, int nin, const double *w, int so, int si, const double *init, const double *in, int batch,          \
-     double *out, int activate, const double *gate, double slope)
-ISA_VARIANTS(combine, COMBINE_PARAMS, combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope))
+     double *out, int activate, const double *gate, double slope, double *wz)
+ISA_VARIANTS(combine, COMBINE_PARAMS,
+             combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz))
 ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
                      int zero_b),
              outer_body(rows, cols, a, b, batch, g, gb, zero_b))
@@ -317,7 +342,7 @@ void lyap_mlp_forward(const lyap_mlp_shape *s, const double *params, const doubl
     for (int i = 0; i < ws->layers; i++) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
         combine(l.rows, l.cols, params + l.w, l.cols, 1, params + l.b, in, batch, ws->act[i], i <= s->depth, NULL,
-                s->slope);
+                s->slope, ws->wz);
         in = ws->act[i];
     }
     memcpy(y, ws->act[ws->layers - 1], sizeof *y * (size_t)s->n_out * batch);
@@ -344,7 +369,7 @@ double lyap_mlp_backward(const lyap_mlp_shape *s, const double *params, const do
         if (i == 0)
             break;
         /* back = W^T delta (rows ascending), through phi' of layer i - 1 */
-        combine(l.cols, l.rows, params + l.w, 1, l.cols, NULL, ws->delta, batch, ws->back, 0, in, s->slope);
+        combine(l.cols, l.rows, params + l.w, 1, l.cols, NULL, ws->delta, batch, ws->back, 0, in, s->slope, ws->wz);
         double *swap = ws->delta;
         ws->delta = ws->back;
         ws->back = swap;
