@@ -21,6 +21,7 @@ struct lyap_mlp_workspace {
     double **act;        /* [layers]: layer i's outputs, rows x batch */
     double *delta, *back; /* width-or-n_out x batch each: gradients of the current and previous layer */
     double *wz;           /* one layer's weights as the combine kernel reads them (broadcast) */
+    double *lanes;        /* one layer's gradient sums before their folds */
 };
 
 lyap_mlp_layer lyap_mlp_layer_of(const lyap_mlp_shape *s, int i)
@@ -62,6 +63,9 @@ int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_works
     if (status == LYAP_OK) /* the largest layer, d x max(n_in, d, n_out), in vectors of 8 */
         status = lyap_alloc(&ws->wz, (size_t)s->width * (size_t)(s->n_in > (int)rows ? s->n_in : (int)rows) * 8,
                             sizeof *ws->wz, "weights");
+    if (status == LYAP_OK) /* rows (cols + 1) vectors of 8 */
+        status = lyap_alloc(&ws->lanes, rows * (size_t)((s->n_in > s->width ? s->n_in : s->width) + 1) * 8,
+                            sizeof *ws->lanes, "gradient sums");
     if (status != LYAP_OK)
         lyap_mlp_workspace_destroy(&ws);
     *out = ws;
@@ -78,6 +82,7 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
     free((*ws)->delta);
     free((*ws)->back);
     free((*ws)->wz);
+    free((*ws)->lanes);
     free(*ws);
     *ws = NULL;
 }
@@ -231,63 +236,175 @@ static inline __attribute__((always_inline)) void combine_body(int nout, int nin
 }
 
 /* G[r][c] = sum_j A[r][j] B[c][j] and, if GB, GB[r] = sum_j A[r][j] (or 0
- * if ZERO_B): each sum in 8 lanes j mod 8 (for G, even and odd chunks of 8
- * apart, then added), then ((0+1)+(2+3))+((4+5)+(6+7)). */
+ * if ZERO_B): each sum in 8 lanes j mod 8, then folded
+ * ((0+1)+(2+3))+((4+5)+(6+7)). For G's columns below cols - cols % 4
+ * the even and odd chunks of 8 go to separate lanes, added before the
+ * fold; the last cols % 4 columns and GB sum every chunk into one set. */
 static inline __attribute__((always_inline)) double fold(v8 lane)
 {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-static inline __attribute__((always_inline)) void outer_body(int rows, int cols, const double *a, const double *b,
-                                                             int batch, double *g, double *gb, int zero_b)
+/* Eight vectors folded at once: lane k of the result is fold(V[k]), the
+ * same additions in the same order, in 7 vector additions and 14
+ * shuffles (a transpose) rather than 56 scalar steps. */
+static inline __attribute__((always_inline)) v8 fold8(const double *lanes)
 {
-    int full = batch - batch % LANES, full_c = cols - cols % ROWS;
-    for (int r = 0; r < rows; r++) {
-        const double *ar = a + (size_t)r * batch;
-        /* four columns at once: four independent chains of additions */
-        for (int c = 0; c < full_c; c += ROWS) {
-            const double *b0 = b + (size_t)c * batch, *b1 = b0 + batch, *b2 = b1 + batch, *b3 = b2 + batch;
-            /* even and odd chunks of 8 in separate lanes: 8 chains of additions */
-            v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}, m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};
-            int j = 0;
-            for (; j + 2 * LANES <= full; j += 2 * LANES) {
-                v8 x = load(ar + j), y = load(ar + j + LANES);
-                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
-                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
-                m0 = madd(y, load(b0 + j + LANES), m0), m1 = madd(y, load(b1 + j + LANES), m1);
-                m2 = madd(y, load(b2 + j + LANES), m2), m3 = madd(y, load(b3 + j + LANES), m3);
+    const m8 even = {0, 8, 2, 10, 4, 12, 6, 14}, odd = {1, 9, 3, 11, 5, 13, 7, 15};
+    const m8 low2 = {0, 1, 8, 9, 4, 5, 12, 13}, high2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const m8 low4 = {0, 1, 2, 3, 8, 9, 10, 11}, high4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    v8 v[8], p[4], q[2];
+    for (int k = 0; k < 8; k++)
+        v[k] = load(lanes + k * LANES);
+    for (int k = 0; k < 4; k++) /* lanes (0+1), (2+3), (4+5), (6+7) of V[2k] and V[2k+1], interleaved */
+        p[k] = __builtin_shuffle(v[2 * k], v[2 * k + 1], even) + __builtin_shuffle(v[2 * k], v[2 * k + 1], odd);
+    for (int k = 0; k < 2; k++) /* (0+1)+(2+3) and (4+5)+(6+7) of four vectors */
+        q[k] = __builtin_shuffle(p[2 * k], p[2 * k + 1], low2) + __builtin_shuffle(p[2 * k], p[2 * k + 1], high2);
+    return __builtin_shuffle(q[0], q[1], low4) + __builtin_shuffle(q[0], q[1], high4);
+}
+
+/* The N < 8 doubles from P in lanes 0..N-1, zeros in the rest. */
+static inline __attribute__((always_inline)) v8 load_tail(const double *p, int n)
+{
+    double t[LANES] = {0};
+    for (int k = 0; k < n; k++)
+        t[k] = p[k];
+    return load(t);
+}
+
+/* The lane vectors of rows R0..R0+R-1 (R = 1 or 2) x C columns from C0
+ * on into LANES_OUT[r cols + c] and, if WITH_B, the rows' bias lanes into
+ * LANES_OUT[rows cols + r]: SPLIT (C = 4) keeps even and odd chunks
+ * apart; otherwise (C = 1..3, the last columns) one set. All R C (x 2)
+ * chains in registers at once (constant R, C: the arrays become
+ * registers). */
+static inline __attribute__((always_inline)) void outer_block(int rr, int cc, int split, int with_b, int r0, int c0,
+                                                              int rows, int cols, const double *a, const double *b,
+                                                              int batch, double *lanes_out)
+{
+    int full = batch - batch % LANES, tail = batch - full, j = 0;
+    v8 l[2][4], m[2][4], s[2], x[2], y[2];
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+        s[r] = (v8){0};
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++)
+            l[r][c] = m[r][c] = (v8){0};
+    }
+    if (split)
+        for (; j + 2 * LANES <= full; j += 2 * LANES) {
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++) {
+                x[r] = load(a + (size_t)(r0 + r) * batch + j), y[r] = load(a + (size_t)(r0 + r) * batch + j + LANES);
+                if (with_b)
+                    s[r] = (s[r] + x[r]) + y[r];
             }
-            for (; j < full; j += LANES) {
-                v8 x = load(ar + j);
-                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
-                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
+#pragma GCC unroll 4
+            for (int c = 0; c < cc; c++) { /* each B chunk loaded once for the R rows */
+                const double *bc = b + (size_t)(c0 + c) * batch + j;
+                v8 u = load(bc), w = load(bc + LANES);
+#pragma GCC unroll 2
+                for (int r = 0; r < rr; r++)
+                    l[r][c] = madd(x[r], u, l[r][c]), m[r][c] = madd(y[r], w, m[r][c]);
             }
-            for (j = full; j < batch; j++)
-                l0[j - full] = __builtin_fma(ar[j], b0[j], l0[j - full]),
-                l1[j - full] = __builtin_fma(ar[j], b1[j], l1[j - full]),
-                l2[j - full] = __builtin_fma(ar[j], b2[j], l2[j - full]),
-                l3[j - full] = __builtin_fma(ar[j], b3[j], l3[j - full]);
-            double *gr = g + (size_t)r * cols + c;
-            gr[0] = fold(l0 + m0), gr[1] = fold(l1 + m1), gr[2] = fold(l2 + m2), gr[3] = fold(l3 + m3);
         }
-        for (int c = full_c; c < cols; c++) {
-            const double *bc = b + (size_t)c * batch;
-            v8 lane = {0};
-            for (int j = 0; j < full; j += LANES)
-                lane = madd(load(ar + j), load(bc + j), lane);
-            for (int j = full; j < batch; j++)
-                lane[j - full] = __builtin_fma(ar[j], bc[j], lane[j - full]);
-            g[(size_t)r * cols + c] = fold(lane);
+    for (; j < full; j += LANES) {
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load(a + (size_t)(r0 + r) * batch + j);
+            if (with_b)
+                s[r] += x[r];
         }
-        if (gb) {
-            v8 lane = {0};
-            for (int j = 0; j < full; j += LANES)
-                lane += load(ar + j);
-            for (int j = full; j < batch; j++)
-                lane[j - full] += ar[j];
-            gb[r] = zero_b ? 0.0 : fold(lane);
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++) {
+            v8 u = load(b + (size_t)(c0 + c) * batch + j);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = madd(x[r], u, l[r][c]);
         }
     }
+    if (tail) { /* the last batch % 8 entries into lanes 0..tail-1, as one masked step */
+        m8 in_tail = (m8){0, 1, 2, 3, 4, 5, 6, 7} < tail;
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load_tail(a + (size_t)(r0 + r) * batch + full, tail);
+            if (with_b)
+                s[r] = select8(in_tail, s[r] + x[r], s[r]);
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++) {
+            v8 u = load_tail(b + (size_t)(c0 + c) * batch + full, tail);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = select8(in_tail, madd(x[r], u, l[r][c]), l[r][c]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++)
+            store(lanes_out + ((size_t)(r0 + r) * cols + c0 + c) * LANES, split ? l[r][c] + m[r][c] : l[r][c]);
+        if (with_b)
+            store(lanes_out + ((size_t)rows * cols + r0 + r) * LANES, s[r]);
+    }
+}
+
+/* Rows R0.. (R of them) across every column; the bias lanes ride along
+ * with the first block. */
+static inline __attribute__((always_inline)) void outer_rows(int rr, int r0, int rows, int cols, const double *a,
+                                                             const double *b, int batch, int with_b, double *lanes_out)
+{
+    int full_c = cols - cols % 4, c = 0;
+    for (; c < full_c; c += 4)
+        if (c == 0 && with_b)
+            outer_block(rr, 4, 1, 1, r0, c, rows, cols, a, b, batch, lanes_out);
+        else
+            outer_block(rr, 4, 1, 0, r0, c, rows, cols, a, b, batch, lanes_out);
+    switch ((cols - full_c) * 2 + (with_b && full_c == 0)) {
+    case 0:
+        break;
+    case 1: /* unreachable: cols >= 1 */
+        break;
+#define OUTER_TAIL(n)                                                                                             \
+    case 2 * n:                                                                                                   \
+        outer_block(rr, n, 0, 0, r0, full_c, rows, cols, a, b, batch, lanes_out);                                 \
+        break;                                                                                                    \
+    case 2 * n + 1:                                                                                               \
+        outer_block(rr, n, 0, 1, r0, full_c, rows, cols, a, b, batch, lanes_out);                                 \
+        break;
+        OUTER_TAIL(1)
+        OUTER_TAIL(2)
+        OUTER_TAIL(3)
+#undef OUTER_TAIL
+    }
+}
+
+/* Folds N lane vectors into OUT, eight at a time. */
+static inline __attribute__((always_inline)) void fold_all(const double *lanes, size_t n, double *out)
+{
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        store(out + k, fold8(lanes + k * LANES));
+    for (; k < n; k++)
+        out[k] = fold(load(lanes + k * LANES));
+}
+
+/* LANES: room for rows (cols + 1) vectors. */
+static inline __attribute__((always_inline)) void outer_body(int rows, int cols, const double *a, const double *b,
+                                                             int batch, double *g, double *gb, int zero_b,
+                                                             double *lanes)
+{
+    int with_b = gb && !zero_b, r = 0;
+    for (; r + 2 <= rows; r += 2)
+        outer_rows(2, r, rows, cols, a, b, batch, with_b, lanes);
+    for (; r < rows; r++)
+        outer_rows(1, r, rows, cols, a, b, batch, with_b, lanes);
+    fold_all(lanes, (size_t)rows * cols, g);
+    if (with_b)
+        fold_all(lanes + (size_t)rows * cols * LANES, (size_t)rows, gb);
+    else if (gb)
+        for (r = 0; r < rows; r++)
+            gb[r] = 0.0;
 }
 
 #define COMBINE_PARAMS                                                                                            \
@@ -296,11 +413,11 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
 ISA_VARIANTS(combine, COMBINE_PARAMS,
              combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz))
 ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
-                     int zero_b),
-             outer_body(rows, cols, a, b, batch, g, gb, zero_b))
+                     int zero_b, double *lanes),
+             outer_body(rows, cols, a, b, batch, g, gb, zero_b, lanes))
 
 typedef void(*combine_fn) COMBINE_PARAMS;
-typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int);
+typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int, double *);
 
 /* The ISA the kernels run: the widest this CPU has, unless a test forces
  * one (lyap_mlp_force_isa, variates.h). */
@@ -365,7 +482,7 @@ double lyap_mlp_backward(const lyap_mlp_shape *s, const double *params, const do
     for (int i = last; i >= 0; i--) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
         const double *in = i > 0 ? ws->act[i - 1] : ws->input;
-        outer(l.rows, l.cols, ws->delta, in, batch, grad + l.w, grad + l.b, !s->biases);
+        outer(l.rows, l.cols, ws->delta, in, batch, grad + l.w, grad + l.b, !s->biases, ws->lanes);
         if (i == 0)
             break;
         /* back = W^T delta (rows ascending), through phi' of layer i - 1 */
