@@ -112,7 +112,7 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
  * entries run in GCC vector types (one AVX-512 register, two AVX2 or four SSE2
  * ones, the same lane-wise IEEE arithmetic); the edges run the same sums
  * in scalars. */
-enum { LANES = 8, ROWS = 4 };
+enum { LANES = 8 };
 typedef double v8 __attribute__((vector_size(LANES * sizeof(double))));
 typedef double v8u __attribute__((vector_size(LANES * sizeof(double)), aligned(sizeof(double)), may_alias));
 typedef long long m8 __attribute__((vector_size(LANES * sizeof(double))));
@@ -377,11 +377,9 @@ static inline __attribute__((always_inline)) void outer_rows(int rr, int r0, int
             outer_block(rr, 4, 1, 1, r0, c, rows, cols, a, b, batch, lanes_out);
         else
             outer_block(rr, 4, 1, 0, r0, c, rows, cols, a, b, batch, lanes_out);
+    /* the last cols % 4 columns (constant counts), with the bias lanes if
+     * no block above took them */
     switch ((cols - full_c) * 2 + (with_b && full_c == 0)) {
-    case 0:
-        break;
-    case 1: /* unreachable: cols >= 1 */
-        break;
 #define OUTER_TAIL(n)                                                                                             \
     case 2 * n:                                                                                                   \
         outer_block(rr, n, 0, 0, r0, full_c, rows, cols, a, b, batch, lanes_out);                                 \
