@@ -5,6 +5,7 @@
 #include "lyapdiag/mlp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ struct lyap_mlp_workspace {
     const double *input; /* the last forward pass's x */
     double **act;        /* [layers]: layer i's outputs, rows x batch */
     double *delta, *back; /* width-or-n_out x batch each: gradients of the current and previous layer */
+    double *wz;           /* one layer's weights as the combine kernel reads them (broadcast) */
+    double *lanes;        /* one layer's gradient sums before their folds */
 };
 
 lyap_mlp_layer lyap_mlp_layer_of(const lyap_mlp_shape *s, int i)
@@ -39,6 +42,23 @@ size_t lyap_mlp_parameter_count(const lyap_mlp_shape *s)
     return out.b + (size_t)s->n_out;
 }
 
+/* N zeroed doubles from a 64-byte boundary (calloc's 16 would make most
+ * 64-byte vector loads straddle two cache lines, which costs the
+ * weight-gradient kernel, nothing but loads and FMAs, about a third). */
+static int alloc_lines(double **out, size_t n, const char *what)
+{
+    size_t bytes = n * sizeof **out;
+    *out = NULL;
+    if (n > (SIZE_MAX - 63) / sizeof **out)
+        return lyap_fail(LYAP_ENOMEM, "%s: %zu doubles overflow size_t", what, n);
+    bytes = (bytes + 63) / 64 * 64;
+    *out = aligned_alloc(64, bytes ? bytes : 64);
+    if (!*out)
+        return lyap_fail(LYAP_ENOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+    memset(*out, 0, bytes);
+    return LYAP_OK;
+}
+
 int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_workspace **out)
 {
     *out = NULL;
@@ -52,12 +72,17 @@ int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_works
     size_t rows = (size_t)(s->width > s->n_out ? s->width : s->n_out);
     int status = lyap_alloc(&ws->act, (size_t)ws->layers, sizeof *ws->act, "activations");
     for (int i = 0; status == LYAP_OK && i < ws->layers; i++)
-        status = lyap_alloc(&ws->act[i], (size_t)lyap_mlp_layer_of(s, i).rows * batch, sizeof **ws->act,
-                            "activations");
+        status = alloc_lines(&ws->act[i], (size_t)lyap_mlp_layer_of(s, i).rows * batch, "activations");
     if (status == LYAP_OK)
-        status = lyap_alloc(&ws->delta, rows * batch, sizeof *ws->delta, "gradients");
+        status = alloc_lines(&ws->delta, rows * batch, "gradients");
     if (status == LYAP_OK)
-        status = lyap_alloc(&ws->back, rows * batch, sizeof *ws->back, "gradients");
+        status = alloc_lines(&ws->back, rows * batch, "gradients");
+    if (status == LYAP_OK) /* the largest layer, d x max(n_in, d, n_out), in vectors of 8 */
+        status = alloc_lines(&ws->wz, (size_t)s->width * (size_t)(s->n_in > (int)rows ? s->n_in : (int)rows) * 8,
+                             "weights");
+    if (status == LYAP_OK) /* rows (cols + 1) vectors of 8 */
+        status = alloc_lines(&ws->lanes, rows * (size_t)((s->n_in > s->width ? s->n_in : s->width) + 1) * 8,
+                             "gradient sums");
     if (status != LYAP_OK)
         lyap_mlp_workspace_destroy(&ws);
     *out = ws;
@@ -73,6 +98,8 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
     free((*ws)->act);
     free((*ws)->delta);
     free((*ws)->back);
+    free((*ws)->wz);
+    free((*ws)->lanes);
     free(*ws);
     *ws = NULL;
 }
@@ -85,7 +112,7 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
  * entries run in GCC vector types (one AVX-512 register, two AVX2 or four SSE2
  * ones, the same lane-wise IEEE arithmetic); the edges run the same sums
  * in scalars. */
-enum { LANES = 8, ROWS = 4 };
+enum { LANES = 8 };
 typedef double v8 __attribute__((vector_size(LANES * sizeof(double))));
 typedef double v8u __attribute__((vector_size(LANES * sizeof(double)), aligned(sizeof(double)), may_alias));
 typedef long long m8 __attribute__((vector_size(LANES * sizeof(double))));
@@ -119,15 +146,14 @@ static inline __attribute__((always_inline)) v8 madd(v8 a, v8 b, v8 c)
     return r;
 }
 
-/* phi, or the factor phi' of a post-activation, lane-wise. */
+/* phi, or the factor phi' of a post-activation, lane-wise: a select of v
+ * and slope v (v 1 = v exactly), one compare and one multiply. */
 static inline __attribute__((always_inline)) v8 finish8(v8 v, const double *gate, int activate, double slope)
 {
     if (activate)
         v = select8(v > 0, v, slope * v);
-    if (gate) {
-        v8 g = load(gate), one = {1, 1, 1, 1, 1, 1, 1, 1};
-        v *= select8(g > 0, one, one * slope);
-    }
+    if (gate)
+        v = select8(load(gate) > 0, v, slope * v);
     return v;
 }
 
@@ -140,64 +166,84 @@ static inline __attribute__((always_inline)) double finish1(double v, const doub
     return v;
 }
 
-/* R (1, 2 or 4, a constant once inlined) outputs from O on, at batch
- * entries J..J+15, in named accumulators (an array of them stayed in
- * memory): 2R independent chains of additions. */
-static inline __attribute__((always_inline)) void combine_rows(int r, int o, int j, int nin, const double *w, int so,
-                                                               int si, const double *init, const double *in,
-                                                               int batch, double *out, int activate,
-                                                               const double *gate, double slope)
+/* R (1, 2 or 4) outputs from O on x C vectors (1, 2 or 4: 8 to 32 batch
+ * entries from J on), R C independent chains of additions in registers
+ * (constant R, C and fully unrolled loops: the arrays become registers).
+ * WZ holds the weights broadcast, vector i NOUT + o (combine_body). */
+static inline __attribute__((always_inline)) void combine_block(int r, int c, int o, int j, int nin, int nout,
+                                                                const double *wz, const double *init,
+                                                                const double *in, int batch, double *out,
+                                                                int activate, const double *gate, double slope)
 {
-    const double *w0 = w + (size_t)o * so, *w1 = w0 + so, *w2 = w1 + so, *w3 = w2 + so;
-    v8 a[4], b[4];
-    for (int k = 0; k < 4; k++)
-        a[k] = b[k] = (v8){0} + (init && k < r ? init[o + k] : 0.0);
-    v8 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+    v8 acc[4][4];
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            acc[k][q] = (v8){0} + (init ? init[o + k] : 0.0);
     for (int i = 0; i < nin; i++) {
-        const double *xi = in + (size_t)i * batch + j;
-        v8 x = load(xi), y = load(xi + LANES);
-        size_t at = (size_t)i * si;
-        double c0 = w0[at];
-        a0 = madd((v8){0} + c0, x, a0), b0 = madd((v8){0} + c0, y, b0);
-        if (r > 1) {
-            double c1 = w1[at];
-            a1 = madd((v8){0} + c1, x, a1), b1 = madd((v8){0} + c1, y, b1);
-        }
-        if (r > 2) {
-            double c2 = w2[at], c3 = w3[at];
-            a2 = madd((v8){0} + c2, x, a2), a3 = madd((v8){0} + c3, x, a3);
-            b2 = madd((v8){0} + c2, y, b2), b3 = madd((v8){0} + c3, y, b3);
+        const double *xi = in + (size_t)i * batch + j, *wi = wz + ((size_t)i * nout + o) * LANES;
+        v8 x[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            x[q] = load(xi + q * LANES);
+#pragma GCC unroll 4
+        for (int k = 0; k < r; k++) {
+            v8 w = load(wi + k * LANES);
+#pragma GCC unroll 4
+            for (int q = 0; q < c; q++)
+                acc[k][q] = madd(w, x[q], acc[k][q]);
         }
     }
-    v8 acc[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
-    for (int k = 0; k < 8; k++) {
-        if (k % 4 >= r)
-            continue;
-        size_t at = (size_t)(o + k % 4) * batch + j + (size_t)(k / 4) * LANES;
-        store(out + at, finish8(acc[k], gate ? gate + at : NULL, activate, slope));
-    }
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++) {
+            size_t at = (size_t)(o + k) * batch + j + (size_t)q * LANES;
+            store(out + at, finish8(acc[k][q], gate ? gate + at : NULL, activate, slope));
+        }
 }
 
-/* OUT[o][j] = INIT[o] (or 0 without INIT) + sum_i W(o, i) IN[i][j], i
- * ascending, W(o, i) = w[o SO + i SI]; then, if ACTIVATE, phi with SLOPE,
- * or, if GATE, times phi'(GATE[o][j]) (1 where > 0, else SLOPE). */
-static inline __attribute__((always_inline)) void combine_body(int nout, int nin, const double *w, int so, int si,
+/* All outputs at batch entries J..J+8C-1, in blocks of 4, 2, 1 rows. */
+static inline __attribute__((always_inline)) void combine_cols(int c, int j, int nout, int nin, const double *wz,
                                                                const double *init, const double *in, int batch,
                                                                double *out, int activate, const double *gate,
                                                                double slope)
 {
-    int full_j = batch - batch % (2 * LANES);
-    for (int j = 0; j < full_j; j += 2 * LANES) {
-        int o = 0;
-        for (; o + 4 <= nout; o += 4)
-            combine_rows(4, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-        for (; o + 2 <= nout; o += 2)
-            combine_rows(2, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-        for (; o < nout; o++)
-            combine_rows(1, o, j, nin, w, so, si, init, in, batch, out, activate, gate, slope);
-    }
+    int o = 0;
+    for (; o + 4 <= nout; o += 4)
+        combine_block(4, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o + 2 <= nout; o += 2)
+        combine_block(2, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o < nout; o++)
+        combine_block(1, c, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+}
+
+/* OUT[o][j] = INIT[o] (or 0 without INIT) + sum_i W(o, i) IN[i][j], i
+ * ascending, W(o, i) = w[o SO + i SI]; then, if ACTIVATE, phi with SLOPE,
+ * or, if GATE, times phi'(GATE[o][j]) (1 where > 0, else SLOPE).
+ * The batch entries below the last multiple of 16 run in vectors, the
+ * rest in scalars. The vectors multiply by W(o, i) broadcast as
+ * (v8){0} + W(o, i) (so a -0 weight counts as +0 there, as in the
+ * kernels before), done once per call into WZ (nout nin vectors, input
+ * by input): the inner loops then only load and multiply-add (a scalar
+ * broadcast in the loop became shuffles). */
+static inline __attribute__((always_inline)) void combine_body(int nout, int nin, const double *w, int so, int si,
+                                                               const double *init, const double *in, int batch,
+                                                               double *out, int activate, const double *gate,
+                                                               double slope, double *wz)
+{
+    int full_j = batch - batch % (2 * LANES), j = 0;
+    if (full_j > 0)
+        for (int i = 0; i < nin; i++)
+            for (int o = 0; o < nout; o++)
+                store(wz + ((size_t)i * nout + o) * LANES, (v8){0} + w[(size_t)o * so + (size_t)i * si]);
+    for (; j + 4 * LANES <= full_j; j += 4 * LANES)
+        combine_cols(4, j, nout, nin, wz, init, in, batch, out, activate, gate, slope);
+    for (; j < full_j; j += 2 * LANES)
+        combine_cols(2, j, nout, nin, wz, init, in, batch, out, activate, gate, slope);
     for (int o = 0; o < nout; o++) /* the batch entries past the last full chunk */
-        for (int j = full_j; j < batch; j++) {
+        for (j = full_j; j < batch; j++) {
             double acc = init ? init[o] : 0.0;
             for (int i = 0; i < nin; i++)
                 acc = __builtin_fma(w[(size_t)o * so + (size_t)i * si], in[(size_t)i * batch + j], acc);
@@ -207,75 +253,186 @@ static inline __attribute__((always_inline)) void combine_body(int nout, int nin
 }
 
 /* G[r][c] = sum_j A[r][j] B[c][j] and, if GB, GB[r] = sum_j A[r][j] (or 0
- * if ZERO_B): each sum in 8 lanes j mod 8 (for G, even and odd chunks of 8
- * apart, then added), then ((0+1)+(2+3))+((4+5)+(6+7)). */
+ * if ZERO_B): each sum in 8 lanes j mod 8, then folded
+ * ((0+1)+(2+3))+((4+5)+(6+7)). For G's columns below cols - cols % 4
+ * the even and odd chunks of 8 go to separate lanes, added before the
+ * fold; the last cols % 4 columns and GB sum every chunk into one set. */
 static inline __attribute__((always_inline)) double fold(v8 lane)
 {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-static inline __attribute__((always_inline)) void outer_body(int rows, int cols, const double *a, const double *b,
-                                                             int batch, double *g, double *gb, int zero_b)
+/* Eight vectors folded at once: lane k of the result is fold(V[k]), the
+ * same additions in the same order, in 7 vector additions and 14
+ * shuffles (a transpose) rather than 56 scalar steps. */
+static inline __attribute__((always_inline)) v8 fold8(const double *lanes)
 {
-    int full = batch - batch % LANES, full_c = cols - cols % ROWS;
-    for (int r = 0; r < rows; r++) {
-        const double *ar = a + (size_t)r * batch;
-        /* four columns at once: four independent chains of additions */
-        for (int c = 0; c < full_c; c += ROWS) {
-            const double *b0 = b + (size_t)c * batch, *b1 = b0 + batch, *b2 = b1 + batch, *b3 = b2 + batch;
-            /* even and odd chunks of 8 in separate lanes: 8 chains of additions */
-            v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}, m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};
-            int j = 0;
-            for (; j + 2 * LANES <= full; j += 2 * LANES) {
-                v8 x = load(ar + j), y = load(ar + j + LANES);
-                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
-                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
-                m0 = madd(y, load(b0 + j + LANES), m0), m1 = madd(y, load(b1 + j + LANES), m1);
-                m2 = madd(y, load(b2 + j + LANES), m2), m3 = madd(y, load(b3 + j + LANES), m3);
+    const m8 even = {0, 8, 2, 10, 4, 12, 6, 14}, odd = {1, 9, 3, 11, 5, 13, 7, 15};
+    const m8 low2 = {0, 1, 8, 9, 4, 5, 12, 13}, high2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const m8 low4 = {0, 1, 2, 3, 8, 9, 10, 11}, high4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    v8 v[8], p[4], q[2];
+    for (int k = 0; k < 8; k++)
+        v[k] = load(lanes + k * LANES);
+    for (int k = 0; k < 4; k++) /* lanes (0+1), (2+3), (4+5), (6+7) of V[2k] and V[2k+1], interleaved */
+        p[k] = __builtin_shuffle(v[2 * k], v[2 * k + 1], even) + __builtin_shuffle(v[2 * k], v[2 * k + 1], odd);
+    for (int k = 0; k < 2; k++) /* (0+1)+(2+3) and (4+5)+(6+7) of four vectors */
+        q[k] = __builtin_shuffle(p[2 * k], p[2 * k + 1], low2) + __builtin_shuffle(p[2 * k], p[2 * k + 1], high2);
+    return __builtin_shuffle(q[0], q[1], low4) + __builtin_shuffle(q[0], q[1], high4);
+}
+
+/* The N < 8 doubles from P in lanes 0..N-1, zeros in the rest. */
+static inline __attribute__((always_inline)) v8 load_tail(const double *p, int n)
+{
+    double t[LANES] = {0};
+    for (int k = 0; k < n; k++)
+        t[k] = p[k];
+    return load(t);
+}
+
+/* The lane vectors of rows R0..R0+R-1 (R = 1 or 2) x C columns from C0
+ * on into LANES_OUT[r cols + c] and, if WITH_B, the rows' bias lanes into
+ * LANES_OUT[rows cols + r]: SPLIT (C = 4) keeps even and odd chunks
+ * apart; otherwise (C = 1..3, the last columns) one set. All R C (x 2)
+ * chains in registers at once (constant R, C: the arrays become
+ * registers). */
+static inline __attribute__((always_inline)) void outer_block(int rr, int cc, int split, int with_b, int r0, int c0,
+                                                              int rows, int cols, const double *a, const double *b,
+                                                              int batch, double *lanes_out)
+{
+    int full = batch - batch % LANES, tail = batch - full, j = 0;
+    v8 l[2][4], m[2][4], s[2], x[2], y[2];
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+        s[r] = (v8){0};
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++)
+            l[r][c] = m[r][c] = (v8){0};
+    }
+    if (split)
+        for (; j + 2 * LANES <= full; j += 2 * LANES) {
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++) {
+                x[r] = load(a + (size_t)(r0 + r) * batch + j), y[r] = load(a + (size_t)(r0 + r) * batch + j + LANES);
+                if (with_b)
+                    s[r] = (s[r] + x[r]) + y[r];
             }
-            for (; j < full; j += LANES) {
-                v8 x = load(ar + j);
-                l0 = madd(x, load(b0 + j), l0), l1 = madd(x, load(b1 + j), l1);
-                l2 = madd(x, load(b2 + j), l2), l3 = madd(x, load(b3 + j), l3);
+#pragma GCC unroll 4
+            for (int c = 0; c < cc; c++) { /* each B chunk loaded once for the R rows */
+                const double *bc = b + (size_t)(c0 + c) * batch + j;
+                v8 u = load(bc), w = load(bc + LANES);
+#pragma GCC unroll 2
+                for (int r = 0; r < rr; r++)
+                    l[r][c] = madd(x[r], u, l[r][c]), m[r][c] = madd(y[r], w, m[r][c]);
             }
-            for (j = full; j < batch; j++)
-                l0[j - full] = __builtin_fma(ar[j], b0[j], l0[j - full]),
-                l1[j - full] = __builtin_fma(ar[j], b1[j], l1[j - full]),
-                l2[j - full] = __builtin_fma(ar[j], b2[j], l2[j - full]),
-                l3[j - full] = __builtin_fma(ar[j], b3[j], l3[j - full]);
-            double *gr = g + (size_t)r * cols + c;
-            gr[0] = fold(l0 + m0), gr[1] = fold(l1 + m1), gr[2] = fold(l2 + m2), gr[3] = fold(l3 + m3);
         }
-        for (int c = full_c; c < cols; c++) {
-            const double *bc = b + (size_t)c * batch;
-            v8 lane = {0};
-            for (int j = 0; j < full; j += LANES)
-                lane = madd(load(ar + j), load(bc + j), lane);
-            for (int j = full; j < batch; j++)
-                lane[j - full] = __builtin_fma(ar[j], bc[j], lane[j - full]);
-            g[(size_t)r * cols + c] = fold(lane);
+    for (; j < full; j += LANES) {
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load(a + (size_t)(r0 + r) * batch + j);
+            if (with_b)
+                s[r] += x[r];
         }
-        if (gb) {
-            v8 lane = {0};
-            for (int j = 0; j < full; j += LANES)
-                lane += load(ar + j);
-            for (int j = full; j < batch; j++)
-                lane[j - full] += ar[j];
-            gb[r] = zero_b ? 0.0 : fold(lane);
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++) {
+            v8 u = load(b + (size_t)(c0 + c) * batch + j);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = madd(x[r], u, l[r][c]);
         }
     }
+    if (tail) { /* the last batch % 8 entries into lanes 0..tail-1, as one masked step */
+        m8 in_tail = (m8){0, 1, 2, 3, 4, 5, 6, 7} < tail;
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load_tail(a + (size_t)(r0 + r) * batch + full, tail);
+            if (with_b)
+                s[r] = select8(in_tail, s[r] + x[r], s[r]);
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++) {
+            v8 u = load_tail(b + (size_t)(c0 + c) * batch + full, tail);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = select8(in_tail, madd(x[r], u, l[r][c]), l[r][c]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+#pragma GCC unroll 4
+        for (int c = 0; c < cc; c++)
+            store(lanes_out + ((size_t)(r0 + r) * cols + c0 + c) * LANES, split ? l[r][c] + m[r][c] : l[r][c]);
+        if (with_b)
+            store(lanes_out + ((size_t)rows * cols + r0 + r) * LANES, s[r]);
+    }
+}
+
+/* Rows R0.. (R of them) across every column; the bias lanes ride along
+ * with the first block. */
+static inline __attribute__((always_inline)) void outer_rows(int rr, int r0, int rows, int cols, const double *a,
+                                                             const double *b, int batch, int with_b, double *lanes_out)
+{
+    int full_c = cols - cols % 4, c = 0;
+    for (; c < full_c; c += 4)
+        if (c == 0 && with_b)
+            outer_block(rr, 4, 1, 1, r0, c, rows, cols, a, b, batch, lanes_out);
+        else
+            outer_block(rr, 4, 1, 0, r0, c, rows, cols, a, b, batch, lanes_out);
+    /* the last cols % 4 columns (constant counts), with the bias lanes if
+     * no block above took them */
+    switch ((cols - full_c) * 2 + (with_b && full_c == 0)) {
+#define OUTER_TAIL(n)                                                                                             \
+    case 2 * n:                                                                                                   \
+        outer_block(rr, n, 0, 0, r0, full_c, rows, cols, a, b, batch, lanes_out);                                 \
+        break;                                                                                                    \
+    case 2 * n + 1:                                                                                               \
+        outer_block(rr, n, 0, 1, r0, full_c, rows, cols, a, b, batch, lanes_out);                                 \
+        break;
+        OUTER_TAIL(1)
+        OUTER_TAIL(2)
+        OUTER_TAIL(3)
+#undef OUTER_TAIL
+    }
+}
+
+/* Folds N lane vectors into OUT, eight at a time. */
+static inline __attribute__((always_inline)) void fold_all(const double *lanes, size_t n, double *out)
+{
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        store(out + k, fold8(lanes + k * LANES));
+    for (; k < n; k++)
+        out[k] = fold(load(lanes + k * LANES));
+}
+
+/* LANES: room for rows (cols + 1) vectors. */
+static inline __attribute__((always_inline)) void outer_body(int rows, int cols, const double *a, const double *b,
+                                                             int batch, double *g, double *gb, int zero_b,
+                                                             double *lanes)
+{
+    int with_b = gb && !zero_b, r = 0;
+    for (; r + 2 <= rows; r += 2)
+        outer_rows(2, r, rows, cols, a, b, batch, with_b, lanes);
+    for (; r < rows; r++)
+        outer_rows(1, r, rows, cols, a, b, batch, with_b, lanes);
+    fold_all(lanes, (size_t)rows * cols, g);
+    if (with_b)
+        fold_all(lanes + (size_t)rows * cols * LANES, (size_t)rows, gb);
+    else if (gb)
+        for (r = 0; r < rows; r++)
+            gb[r] = 0.0;
 }
 
 #define COMBINE_PARAMS                                                                                            \
     (int nout, int nin, const double *w, int so, int si, const double *init, const double *in, int batch,          \
-     double *out, int activate, const double *gate, double slope)
-ISA_VARIANTS(combine, COMBINE_PARAMS, combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope))
+     double *out, int activate, const double *gate, double slope, double *wz)
+ISA_VARIANTS(combine, COMBINE_PARAMS,
+             combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz))
 ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
-                     int zero_b),
-             outer_body(rows, cols, a, b, batch, g, gb, zero_b))
+                     int zero_b, double *lanes),
+             outer_body(rows, cols, a, b, batch, g, gb, zero_b, lanes))
 
 typedef void(*combine_fn) COMBINE_PARAMS;
-typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int);
+typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int, double *);
 
 /* The ISA the kernels run: the widest this CPU has, unless a test forces
  * one (lyap_mlp_force_isa, variates.h). */
@@ -317,7 +474,7 @@ void lyap_mlp_forward(const lyap_mlp_shape *s, const double *params, const doubl
     for (int i = 0; i < ws->layers; i++) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
         combine(l.rows, l.cols, params + l.w, l.cols, 1, params + l.b, in, batch, ws->act[i], i <= s->depth, NULL,
-                s->slope);
+                s->slope, ws->wz);
         in = ws->act[i];
     }
     memcpy(y, ws->act[ws->layers - 1], sizeof *y * (size_t)s->n_out * batch);
@@ -340,11 +497,11 @@ double lyap_mlp_backward(const lyap_mlp_shape *s, const double *params, const do
     for (int i = last; i >= 0; i--) {
         lyap_mlp_layer l = lyap_mlp_layer_of(s, i);
         const double *in = i > 0 ? ws->act[i - 1] : ws->input;
-        outer(l.rows, l.cols, ws->delta, in, batch, grad + l.w, grad + l.b, !s->biases);
+        outer(l.rows, l.cols, ws->delta, in, batch, grad + l.w, grad + l.b, !s->biases, ws->lanes);
         if (i == 0)
             break;
         /* back = W^T delta (rows ascending), through phi' of layer i - 1 */
-        combine(l.cols, l.rows, params + l.w, 1, l.cols, NULL, ws->delta, batch, ws->back, 0, in, s->slope);
+        combine(l.cols, l.rows, params + l.w, 1, l.cols, NULL, ws->delta, batch, ws->back, 0, in, s->slope, ws->wz);
         double *swap = ws->delta;
         ws->delta = ws->back;
         ws->back = swap;
