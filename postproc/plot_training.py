@@ -20,12 +20,13 @@ import argparse
 import itertools
 import os
 import sys
+import warnings
 
 from plotlib import fail, open_dataset, plotting_modules, save
 
 SCRIPT = "plot_training.py"
 plt, np, xr = plotting_modules(SCRIPT)
-REQUIRED = ("test_loss", "final_test_loss", "diverged", "initial_log_gain", "step", "method")
+REQUIRED = ("test_loss", "final_test_loss", "diverged", "done", "initial_log_gain", "step", "method")
 CONFIG_DIMS = ("width", "depth", "slope", "optimizer", "learning_rate")
 
 
@@ -48,27 +49,47 @@ def label(config):
             f"{config['optimizer']} lr {config['learning_rate']:g}")
 
 
+def finished(ds, sel):
+    """Which seeds of SEL have finished (all of them in a complete file; a
+    checkpoint FILE.partial marks its unfinished tasks done = 0)."""
+    return ds.done.sel(sel).values.ravel() == 1
+
+
 def stats(ds, config, method):
-    """Finite final test losses, their quartiles, diverged seeds, seeds, for one method."""
+    """Finite final test losses, their quartiles, diverged seeds and finished
+    seeds, for one method."""
     sel = dict(config, method=method)  # a dict: .sel(method=...) is sel's own argument
-    final = ds.final_test_loss.sel(sel).values.ravel()
-    diverged = int((ds.diverged.sel(sel).values.ravel() == 1).sum())
+    done = finished(ds, sel)
+    final = ds.final_test_loss.sel(sel).values.ravel()[done]
+    diverged = int((ds.diverged.sel(sel).values.ravel()[done] == 1).sum())
     finite = final[np.isfinite(final)]
     q = np.percentile(finite, [25, 50, 75]) if finite.size else [np.nan] * 3
-    return finite, q, diverged, final.size
+    return finite, q, diverged, int(done.sum())
+
+
+def completeness(ds, path):
+    """'' for a complete file, else a note saying how much of it is finished."""
+    done, total = int((ds.done.values == 1).sum()), ds.done.size
+    if done == total:
+        return ""
+    print(f"{SCRIPT}: {path} is unfinished: {done} of {total} tasks done; the statistics cover "
+          "finished seeds only (finish it with lyapdiag train DECK --resume)", file=sys.stderr)
+    return f" (unfinished: {done} of {total} tasks)"
 
 
 def print_table(ds, path):
-    print(f"# {path}: final test loss over seeds (diverged seeds left out)")
+    print(f"# {path}{completeness(ds, path)}: final test loss over finished seeds (diverged seeds left out)")
     for config in configurations(ds):
         print(f"## {label(config)}")
         print(f"{'method':22s} {'median':>12s} {'q25':>12s} {'q75':>12s} {'diverged':>9s}")
         for method in ds.method.values:
             _, q, diverged, n = stats(ds, config, method)
             print(f"{method:22s} {q[1]:12.5g} {q[0]:12.5g} {q[2]:12.5g} {diverged:5d}/{n}")
+    print("(diverged: diverged seeds / finished seeds)")
 
 
 def plot(ds, path, out):
+    unfinished = completeness(ds, path)
     configs = configurations(ds)
     methods = list(ds.method.values)
     colours = plt.cm.tab10(np.arange(len(methods)) % 10)
@@ -79,7 +100,8 @@ def plot(ds, path, out):
         finals, ticks = [], []
         for k, method in enumerate(methods):
             loss = ds.test_loss.sel(dict(config, method=method)).values.reshape(-1, steps.size)
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # steps where every seed diverged (or none finished): NaN, drawn as a gap
+                warnings.simplefilter("ignore", RuntimeWarning)
                 lo, med, hi = np.nanpercentile(loss, [25, 50, 75], axis=0)
             curves.plot(steps, med, color=colours[k], label=method)
             curves.fill_between(steps, lo, hi, color=colours[k], alpha=0.15)
@@ -108,7 +130,7 @@ def plot(ds, path, out):
     gain_ax.set_title("every task (diverged ones have no final loss)", fontsize=9)
     note_ax.axis("off")
     note_ax.text(0, 0.5, f"{os.path.basename(path)}\n{ds.attrs.get('task', '')}, "
-                 f"{ds.attrs.get('steps', '?')} steps, seeds: {ds.sizes['seed']}", fontsize=10)
+                 f"{ds.attrs.get('steps', '?')} steps, seeds: {ds.sizes['seed']}{unfinished}", fontsize=10)
     fig.tight_layout()
     save(SCRIPT, fig, out)
 

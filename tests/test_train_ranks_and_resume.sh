@@ -102,6 +102,14 @@ if "$PYTHON3" -c 'import xarray, netCDF4, matplotlib' 2>/dev/null; then
     pass "plot_training.py --table: 8 configurations x 7 methods" || { fail "plot_training.py --table"; head table.txt; }
   "$PYTHON3" "$top_srcdir/postproc/plot_training.py" np1.nc -o np1.png >plot.out 2>&1 && [ -s np1.png ] &&
     pass "plot_training.py draws np1.png" || { fail "plot_training.py plot"; cat plot.out; }
+  # On a checkpoint it says so and counts finished seeds only (the seeds
+  # after each method's diverged count add up to the tasks kept).
+  "$PYTHON3" "$top_srcdir/postproc/plot_training.py" mismatch.nc.partial --table >partial.txt 2>partial.err
+  counted=$(awk '$NF ~ /^[0-9]+\/[0-9]+$/ { split($NF, f, "/"); n += f[2] } END { print n + 0 }' partial.txt)
+  grep -q "is unfinished: $kept of 112 tasks done" partial.err && [ "$counted" -eq "$kept" ] &&
+    ! grep -q Warning partial.err &&
+    pass "plot_training.py on a checkpoint: 'unfinished: $kept of 112', statistics over the $counted finished seeds" ||
+    { fail "plot_training.py on a checkpoint: counted $counted of $kept"; cat partial.err; head partial.txt; }
 else
   echo "SKIP: plot_training.py: $PYTHON3 lacks xarray, netCDF4 or matplotlib"
 fi
