@@ -431,7 +431,9 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
  *   - combine: the batch entries below the last multiple of 16 in vectors
  *     (acc = 0 + init, the weights broadcast as 0 + W(o, i), FMAs with i
  *     ascending, then the same selects), the rest in the same scalars;
- *     blocks of 4 outputs x 8 entries or 2 (1) outputs x 16, 8 (4) chains;
+ *     blocks of 3, 2 or 1 outputs x 16 entries: 12, 8 or 4 chains (12
+ *     accumulators and 4 inputs fill the 16 registers, the weights come
+ *     from memory as the FMAs' operands);
  *   - outer: lanes 0-3 and 4-7 of the 8 lanes j mod 8 are independent
  *     chains, so each half runs on its own over the batch (one register per
  *     lane set), with the same even/odd split of chunks of 8 for the
@@ -522,9 +524,9 @@ static inline __attribute__((always_inline)) void combine4_body(int nout, int ni
         for (int i = 0; i < nin; i++)
             for (int k = 0; k < nout; k++)
                 store4(wz + ((size_t)i * nout + k) * 4, (v4){0} + w[(size_t)k * so + (size_t)i * si]);
-    for (; o + 4 <= nout; o += 4)
-        for (int j = 0; j < full_j; j += 8)
-            combine4_block(4, 2, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o + 3 <= nout; o += 3)
+        for (int j = 0; j < full_j; j += 16)
+            combine4_block(3, 4, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
     for (; o + 2 <= nout; o += 2)
         for (int j = 0; j < full_j; j += 16)
             combine4_block(2, 4, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
