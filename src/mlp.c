@@ -715,10 +715,9 @@ static inline __attribute__((always_inline)) void outer4_body(int rows, int cols
     (int nout, int nin, const double *w, int so, int si, const double *init, const double *in, int batch,          \
      double *out, int activate, const double *gate, double slope, double *wz)
 /* AVX-512 and SSE2: the 8-wide kernels; AVX2: the 4-wide ones. SSE2
- * keeps the 8-wide ones (the 4-wide ran it 1.7x faster with FMA hardware
- * behind its fma() calls, but a CPU without AVX2 has none, and software
- * fma() sets its pace) so that the test of the builds' bits compares the
- * two kernel sets on every CPU with AVX2. */
+ * keeps the 8-wide ones: its lanes' FMAs are calls of fma() either way
+ * (the 4-wide ones ran it no faster), and so the test of the builds' bits
+ * compares the two kernel sets on every CPU with AVX2. */
 ISA_VARIANTS_EACH(combine, COMBINE_PARAMS,
                   combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz),
                   combine4_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz),
