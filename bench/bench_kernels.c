@@ -17,8 +17,10 @@
  *     rotation-invariant shortcut against the full matrix path, by d and K;
  *   - the exact finite-depth law (FFT): create + laws at depths 10/100/1000.
  * Usage: bench/bench_kernels [seconds per figure, default 0.5] [section]
- * (section: normals, exact, matrix, task, spectrum or depthlaw; all by
- * default). */
+ * (section: normals, exact, matrix, task, spectrum, train, biases or
+ * depthlaw; all by default). BENCH_ISA=avx512, avx2 or sse2 in the
+ * environment runs the training kernels' build for that ISA (as on a CPU
+ * without the wider ones; it must not be wider than this CPU's). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +40,7 @@
 #include "lyapdiag/spectrum.h"
 #include "lyapdiag/theory.h"
 #include "lyapdiag/twoinput.h"
+#include "../src/variates.h"
 
 static double now(void)
 {
@@ -268,6 +271,8 @@ static void bench_biases(int d)
     free(work);
 }
 
+static const char *train_isa = "best";
+
 /* One training step of `lyapdiag train` (forward, backward, Adam) on a
  * network of width D and depth L, batch 128, 1-D input and output:
  * microseconds per network-step, against bench/train_baseline.py. */
@@ -298,7 +303,7 @@ static void bench_train_step(int d, int depth)
             lyap_mlp_backward(&s, p, t, B, ws, g);
             lyap_optimizer_step(o, p, g);
         }
-    printf("BENCH train_step d=%d depth=%d batch=%d us_per_network_step=%.1f\n", d, depth, B,
+    printf("BENCH train_step d=%d depth=%d batch=%d isa=%s us_per_network_step=%.1f\n", d, depth, B, train_isa,
            1e6 * (now() - t0) / steps);
     lyap_mlp_workspace_destroy(&ws);
     lyap_optimizer_destroy(&o);
@@ -319,6 +324,20 @@ int main(int argc, char **argv)
         only = argv[2];
     lyap_propagate_set_blas_threads(1);
     printf("BENCH blas core=%s\n", lyap_propagate_blas_core()); /* the kernels OpenBLAS runs */
+    const char *isa = getenv("BENCH_ISA");
+    if (isa && *isa) {
+        lyap_variates_isa want = LYAP_ISA_UNKNOWN;
+        for (int i = LYAP_ISA_SSE2; i <= LYAP_ISA_AVX512; i++)
+            if (strcmp(isa, lyap_variates_isa_name((lyap_variates_isa)i)) == 0)
+                want = (lyap_variates_isa)i;
+        if (want == LYAP_ISA_UNKNOWN || want > lyap_variates_best_isa()) {
+            fprintf(stderr, "bench: BENCH_ISA=%s: not one of sse2, avx2, avx512 that this CPU runs (best: %s)\n", isa,
+                    lyap_variates_isa_name(lyap_variates_best_isa()));
+            return 1;
+        }
+        lyap_mlp_force_isa(want);
+        train_isa = lyap_variates_isa_name(want);
+    }
     if (wanted("normals"))
         bench_normals();
     const int widths[] = {2, 4, 16, 64, 256, 1024};

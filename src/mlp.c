@@ -109,9 +109,9 @@ void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws)
  * ascending, or 8 fixed lanes j mod 8 for the sums over the batch), so the
  * blocking and the vector width change speed only: the ISA builds give
  * the same bits (variates.h). Blocks of 4, 2 or 1 outputs x 16 batch
- * entries run in GCC vector types (one AVX-512 register, two AVX2 or four SSE2
+ * entries run in GCC vector types (one AVX-512 register, or four SSE2
  * ones, the same lane-wise IEEE arithmetic); the edges run the same sums
- * in scalars. */
+ * in scalars. The AVX2 build runs the same sums in 4-wide blocks (below). */
 enum { LANES = 8 };
 typedef double v8 __attribute__((vector_size(LANES * sizeof(double))));
 typedef double v8u __attribute__((vector_size(LANES * sizeof(double)), aligned(sizeof(double)), may_alias));
@@ -422,14 +422,311 @@ static inline __attribute__((always_inline)) void outer_body(int rows, int cols,
             gb[r] = 0.0;
 }
 
+/* ---- 4-wide kernels (the AVX2 build) -------------------------------------------
+ * AVX2 has 16 registers of 4 doubles: there GCC lowers the 8-wide blocks
+ * above through the stack (16 v8 accumulators are 32 registers), about 15x
+ * slower than the AVX-512 build. These kernels run the same chains,
+ * element by element, in 4-wide vectors and blocks that fit 16
+ * registers:
+ *   - combine: the batch entries below the last multiple of 16 in vectors
+ *     (acc = 0 + init, the weights broadcast as 0 + W(o, i), FMAs with i
+ *     ascending, then the same selects), the rest in the same scalars;
+ *     blocks of 3, 2 or 1 outputs x 16 entries: 12, 8 or 4 chains (12
+ *     accumulators and 4 inputs fill the 16 registers, the weights come
+ *     from memory as the FMAs' operands);
+ *   - outer: lanes 0-3 and 4-7 of the 8 lanes j mod 8 are independent
+ *     chains, so each half runs on its own over the batch (one register per
+ *     lane set), with the same even/odd split of chunks of 8 for the
+ *     columns below cols - cols % 4, the same bias sums and the same masked
+ *     tail; blocks of 2 rows x 2 columns (8 chains with the split);
+ *   - the folds: the same pairs added in the same order, four vectors at a
+ *     time. */
+typedef double v4 __attribute__((vector_size(4 * sizeof(double))));
+typedef double v4u __attribute__((vector_size(4 * sizeof(double)), aligned(sizeof(double)), may_alias));
+typedef long long m4 __attribute__((vector_size(4 * sizeof(double))));
+
+static inline __attribute__((always_inline)) v4 load4(const double *p)
+{
+    return *(const v4u *)p;
+}
+
+static inline __attribute__((always_inline)) void store4(double *p, v4 v)
+{
+    *(v4u *)p = v;
+}
+
+static inline __attribute__((always_inline)) v4 select4(m4 mask, v4 true_, v4 false_)
+{
+    return (v4)((mask & (m4)true_) | (~mask & (m4)false_));
+}
+
+static inline __attribute__((always_inline)) v4 madd4(v4 a, v4 b, v4 c)
+{
+    v4 r;
+    for (int t = 0; t < 4; t++)
+        r[t] = __builtin_fma(a[t], b[t], c[t]);
+    return r;
+}
+
+static inline __attribute__((always_inline)) v4 finish4(v4 v, const double *gate, int activate, double slope)
+{
+    if (activate)
+        v = select4(v > 0, v, slope * v);
+    if (gate)
+        v = select4(load4(gate) > 0, v, slope * v);
+    return v;
+}
+
+/* combine_block in 4-wide vectors: R outputs from O on x C vectors of 4
+ * from J on; WZ holds the weights broadcast, 4 doubles each. */
+static inline __attribute__((always_inline)) void combine4_block(int r, int c, int o, int j, int nin, int nout,
+                                                                 const double *wz, const double *init,
+                                                                 const double *in, int batch, double *out,
+                                                                 int activate, const double *gate, double slope)
+{
+    v4 acc[4][4];
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            acc[k][q] = (v4){0} + (init ? init[o + k] : 0.0);
+    for (int i = 0; i < nin; i++) {
+        const double *xi = in + (size_t)i * batch + j, *wi = wz + ((size_t)i * nout + o) * 4;
+        v4 x[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++)
+            x[q] = load4(xi + q * 4);
+#pragma GCC unroll 4
+        for (int k = 0; k < r; k++) {
+            v4 w = load4(wi + k * 4);
+#pragma GCC unroll 4
+            for (int q = 0; q < c; q++)
+                acc[k][q] = madd4(w, x[q], acc[k][q]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < r; k++)
+#pragma GCC unroll 4
+        for (int q = 0; q < c; q++) {
+            size_t at = (size_t)(o + k) * batch + j + (size_t)q * 4;
+            store4(out + at, finish4(acc[k][q], gate ? gate + at : NULL, activate, slope));
+        }
+}
+
+/* combine_body's outputs, bit for bit, in 4-wide vectors. */
+static inline __attribute__((always_inline)) void combine4_body(int nout, int nin, const double *w, int so, int si,
+                                                                const double *init, const double *in, int batch,
+                                                                double *out, int activate, const double *gate,
+                                                                double slope, double *wz)
+{
+    int full_j = batch - batch % 16, o = 0;
+    if (full_j > 0)
+        for (int i = 0; i < nin; i++)
+            for (int k = 0; k < nout; k++)
+                store4(wz + ((size_t)i * nout + k) * 4, (v4){0} + w[(size_t)k * so + (size_t)i * si]);
+    for (; o + 3 <= nout; o += 3)
+        for (int j = 0; j < full_j; j += 16)
+            combine4_block(3, 4, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o + 2 <= nout; o += 2)
+        for (int j = 0; j < full_j; j += 16)
+            combine4_block(2, 4, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (; o < nout; o++)
+        for (int j = 0; j < full_j; j += 16)
+            combine4_block(1, 4, o, j, nin, nout, wz, init, in, batch, out, activate, gate, slope);
+    for (o = 0; o < nout; o++) /* the batch entries past the last multiple of 16, as combine_body */
+        for (int j = full_j; j < batch; j++) {
+            double acc = init ? init[o] : 0.0;
+            for (int i = 0; i < nin; i++)
+                acc = __builtin_fma(w[(size_t)o * so + (size_t)i * si], in[(size_t)i * batch + j], acc);
+            size_t at = (size_t)o * batch + j;
+            out[at] = finish1(acc, gate ? gate + at : NULL, activate, slope);
+        }
+}
+
+/* The N <= 4 doubles from P in lanes 0..N-1, zeros in the rest. */
+static inline __attribute__((always_inline)) v4 load4_tail(const double *p, int n)
+{
+    double t[4] = {0};
+    for (int k = 0; k < n; k++)
+        t[k] = p[k];
+    return load4(t);
+}
+
+/* Half H (lanes 4H..4H+3) of what outer_block stores for rows R0..R0+RR-1
+ * (RR = 1 or 2) x columns C0..C0+CC-1 (CC = 1..3; SPLIT: the even and odd
+ * chunks of 8 in separate lanes, added at the end) and, if WITH_B, the
+ * rows' bias lanes: the same FMAs and additions lane by lane. */
+static inline __attribute__((always_inline)) void outer4_half(int rr, int cc, int split, int with_b, int h, int r0,
+                                                              int c0, int rows, int cols, const double *a,
+                                                              const double *b, int batch, double *lanes_out)
+{
+    int full = batch - batch % 8, nt = batch - full - 4 * h, j = 0;
+    const double *ar[2], *bc[3];
+    v4 l[2][3], m[2][3], s[2];
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+        ar[r] = a + (size_t)(r0 + r) * batch + 4 * h;
+        s[r] = (v4){0};
+#pragma GCC unroll 3
+        for (int c = 0; c < cc; c++)
+            l[r][c] = m[r][c] = (v4){0};
+    }
+#pragma GCC unroll 3
+    for (int c = 0; c < cc; c++)
+        bc[c] = b + (size_t)(c0 + c) * batch + 4 * h;
+    if (split)
+        for (; j + 16 <= full; j += 16) {
+            v4 x[2], y[2];
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++) {
+                x[r] = load4(ar[r] + j), y[r] = load4(ar[r] + j + 8);
+                if (with_b)
+                    s[r] = (s[r] + x[r]) + y[r];
+            }
+#pragma GCC unroll 3
+            for (int c = 0; c < cc; c++) {
+                v4 u = load4(bc[c] + j), w = load4(bc[c] + j + 8);
+#pragma GCC unroll 2
+                for (int r = 0; r < rr; r++)
+                    l[r][c] = madd4(x[r], u, l[r][c]), m[r][c] = madd4(y[r], w, m[r][c]);
+            }
+        }
+    for (; j < full; j += 8) {
+        v4 x[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load4(ar[r] + j);
+            if (with_b)
+                s[r] += x[r];
+        }
+#pragma GCC unroll 3
+        for (int c = 0; c < cc; c++) {
+            v4 u = load4(bc[c] + j);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = madd4(x[r], u, l[r][c]);
+        }
+    }
+    if (nt > 0) { /* this half's share of the last batch % 8 entries, masked as outer_block's */
+        nt = nt < 4 ? nt : 4;
+        m4 in_tail = (m4){0, 1, 2, 3} < nt;
+        v4 x[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < rr; r++) {
+            x[r] = load4_tail(ar[r] + full, nt);
+            if (with_b)
+                s[r] = select4(in_tail, s[r] + x[r], s[r]);
+        }
+#pragma GCC unroll 3
+        for (int c = 0; c < cc; c++) {
+            v4 u = load4_tail(bc[c] + full, nt);
+#pragma GCC unroll 2
+            for (int r = 0; r < rr; r++)
+                l[r][c] = select4(in_tail, madd4(x[r], u, l[r][c]), l[r][c]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < rr; r++) {
+#pragma GCC unroll 3
+        for (int c = 0; c < cc; c++)
+            store4(lanes_out + ((size_t)(r0 + r) * cols + c0 + c) * LANES + 4 * h,
+                   split ? l[r][c] + m[r][c] : l[r][c]);
+        if (with_b)
+            store4(lanes_out + ((size_t)rows * cols + r0 + r) * LANES + 4 * h, s[r]);
+    }
+}
+
+/* outer_rows' lane vectors in 4-wide halves: the columns below
+ * cols - cols % 4 in split pairs, the bias lanes with the first block. */
+static inline __attribute__((always_inline)) void outer4_rows(int rr, int r0, int rows, int cols, const double *a,
+                                                              const double *b, int batch, int with_b,
+                                                              double *lanes_out)
+{
+    int full_c = cols - cols % 4;
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        for (int c = 0; c < full_c; c += 2)
+            if (c == 0 && with_b)
+                outer4_half(rr, 2, 1, 1, h, r0, c, rows, cols, a, b, batch, lanes_out);
+            else
+                outer4_half(rr, 2, 1, 0, h, r0, c, rows, cols, a, b, batch, lanes_out);
+        switch ((cols - full_c) * 2 + (with_b && full_c == 0)) {
+#define OUTER4_TAIL(n)                                                                                            \
+    case 2 * n:                                                                                                   \
+        outer4_half(rr, n, 0, 0, h, r0, full_c, rows, cols, a, b, batch, lanes_out);                              \
+        break;                                                                                                    \
+    case 2 * n + 1:                                                                                               \
+        outer4_half(rr, n, 0, 1, h, r0, full_c, rows, cols, a, b, batch, lanes_out);                              \
+        break;
+            OUTER4_TAIL(1)
+            OUTER4_TAIL(2)
+            OUTER4_TAIL(3)
+#undef OUTER4_TAIL
+        }
+    }
+}
+
+/* fold8 four vectors at a time: lane k of the result is fold(V[k]). */
+static inline __attribute__((always_inline)) v4 fold4(const double *lanes)
+{
+    const m4 even = {0, 4, 2, 6}, odd = {1, 5, 3, 7}, low = {0, 1, 4, 5}, high = {2, 3, 6, 7};
+    v4 q[2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) { /* lanes 0-3, then 4-7 */
+        v4 a = load4(lanes + 4 * h), b = load4(lanes + LANES + 4 * h);
+        v4 c = load4(lanes + 2 * LANES + 4 * h), d = load4(lanes + 3 * LANES + 4 * h);
+        v4 ab = __builtin_shuffle(a, b, even) + __builtin_shuffle(a, b, odd); /* (a01, b01, a23, b23) */
+        v4 cd = __builtin_shuffle(c, d, even) + __builtin_shuffle(c, d, odd);
+        q[h] = __builtin_shuffle(ab, cd, low) + __builtin_shuffle(ab, cd, high); /* a01 + a23, ... */
+    }
+    return q[0] + q[1];
+}
+
+static inline __attribute__((always_inline)) void fold4_all(const double *lanes, size_t n, double *out)
+{
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4)
+        store4(out + k, fold4(lanes + k * LANES));
+    for (; k < n; k++) {
+        const double *l = lanes + k * LANES;
+        out[k] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+}
+
+/* outer_body's sums, bit for bit, in 4-wide vectors. */
+static inline __attribute__((always_inline)) void outer4_body(int rows, int cols, const double *a, const double *b,
+                                                              int batch, double *g, double *gb, int zero_b,
+                                                              double *lanes)
+{
+    int with_b = gb && !zero_b, r = 0;
+    for (; r + 2 <= rows; r += 2)
+        outer4_rows(2, r, rows, cols, a, b, batch, with_b, lanes);
+    for (; r < rows; r++)
+        outer4_rows(1, r, rows, cols, a, b, batch, with_b, lanes);
+    fold4_all(lanes, (size_t)rows * cols, g);
+    if (with_b)
+        fold4_all(lanes + (size_t)rows * cols * LANES, (size_t)rows, gb);
+    else if (gb)
+        for (r = 0; r < rows; r++)
+            gb[r] = 0.0;
+}
+
 #define COMBINE_PARAMS                                                                                            \
     (int nout, int nin, const double *w, int so, int si, const double *init, const double *in, int batch,          \
      double *out, int activate, const double *gate, double slope, double *wz)
-ISA_VARIANTS(combine, COMBINE_PARAMS,
-             combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz))
-ISA_VARIANTS(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
-                     int zero_b, double *lanes),
-             outer_body(rows, cols, a, b, batch, g, gb, zero_b, lanes))
+/* AVX-512 and SSE2: the 8-wide kernels; AVX2: the 4-wide ones. SSE2
+ * keeps the 8-wide ones: its lanes' FMAs are calls of fma() either way
+ * (the 4-wide ones ran it no faster), and so the test of the builds' bits
+ * compares the two kernel sets on every CPU with AVX2. */
+ISA_VARIANTS_EACH(combine, COMBINE_PARAMS,
+                  combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz),
+                  combine4_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz),
+                  combine_body(nout, nin, w, so, si, init, in, batch, out, activate, gate, slope, wz))
+ISA_VARIANTS_EACH(outer, (int rows, int cols, const double *a, const double *b, int batch, double *g, double *gb,
+                          int zero_b, double *lanes),
+                  outer_body(rows, cols, a, b, batch, g, gb, zero_b, lanes),
+                  outer4_body(rows, cols, a, b, batch, g, gb, zero_b, lanes),
+                  outer_body(rows, cols, a, b, batch, g, gb, zero_b, lanes))
 
 typedef void(*combine_fn) COMBINE_PARAMS;
 typedef void (*outer_fn)(int, int, const double *, const double *, int, double *, double *, int, double *);
@@ -443,7 +740,7 @@ void lyap_mlp_force_isa(lyap_variates_isa isa)
     forced_isa = isa;
 }
 
-static lyap_variates_isa kernel_isa(void)
+lyap_variates_isa lyap_mlp_isa(void)
 {
     static lyap_variates_isa best = LYAP_ISA_UNKNOWN;
     if (best == LYAP_ISA_UNKNOWN)
@@ -453,13 +750,13 @@ static lyap_variates_isa kernel_isa(void)
 
 static combine_fn combine_kernel(void)
 {
-    lyap_variates_isa isa = kernel_isa();
+    lyap_variates_isa isa = lyap_mlp_isa();
     return isa == LYAP_ISA_AVX512 ? combine_avx512 : isa == LYAP_ISA_AVX2 ? combine_avx2 : combine_sse2;
 }
 
 static outer_fn outer_kernel(void)
 {
-    lyap_variates_isa isa = kernel_isa();
+    lyap_variates_isa isa = lyap_mlp_isa();
     return isa == LYAP_ISA_AVX512 ? outer_avx512 : isa == LYAP_ISA_AVX2 ? outer_avx2 : outer_sse2;
 }
 

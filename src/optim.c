@@ -65,7 +65,7 @@ ISA_VARIANTS(sgd, (size_t n, double lr, double mu, int first, double *b, double 
 
 void lyap_optimizer_step(lyap_optimizer *o, double *w, const double *g)
 {
-    lyap_variates_isa isa = lyap_variates_best_isa();
+    lyap_variates_isa isa = lyap_mlp_isa();
     o->steps++;
     if (o->kind == LYAP_OPTIM_SGD) {
         (isa == LYAP_ISA_AVX512 ? sgd_avx512 : isa == LYAP_ISA_AVX2 ? sgd_avx2 : sgd_sse2)(

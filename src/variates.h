@@ -16,17 +16,24 @@ lyap_variates_isa lyap_variates_best_isa(void);
  * contract a * b + c into an FMA; a kernel that wants one calls fma(),
  * which the AVX builds run as an instruction and SSE2 in software, rounded
  * alike), in vectors of 8, 4 or 2 doubles. */
-#define ISA_VARIANTS(name, params, call)                                                     \
+#define ISA_VARIANTS(name, params, call) ISA_VARIANTS_EACH(name, params, call, call, call)
+/* The same with a body per build (CALL512, CALL2, CALL_SSE2), for kernels
+ * whose register blocks differ by ISA while their arithmetic does not. */
+#define ISA_VARIANTS_EACH(name, params, call512, call2, call_sse2)                           \
     __attribute__((target("avx512f,avx512dq,avx512vl,fma"))) static void name##_avx512 params { \
-        call;                                                                                \
+        call512;                                                                             \
     }                                                                                        \
-    __attribute__((target("avx2,fma"))) static void name##_avx2 params { call; }            \
-    static void name##_sse2 params { call; }
+    __attribute__((target("avx2,fma"))) static void name##_avx2 params { call2; }           \
+    static void name##_sse2 params { call_sse2; }
 const char *lyap_variates_isa_name(lyap_variates_isa isa);
 
-/* Runs mlp.c's kernels in ISA (LYAP_ISA_UNKNOWN: the widest again), for
- * the test that the three builds give the same bits. */
+/* Runs mlp.c's kernels and optim.c's updates in ISA (LYAP_ISA_UNKNOWN:
+ * the widest again), for the test that the three builds give the same
+ * bits and for bench_kernels' BENCH_ISA. */
 void lyap_mlp_force_isa(lyap_variates_isa isa);
+
+/* The ISA those kernels run now: the forced one, else the widest. */
+lyap_variates_isa lyap_mlp_isa(void);
 
 /* What lyap_variates_draw produces, per chunk of 128 Philox blocks:
  * 512 raw 32-bit words, 256 uniforms on (0, 1) (52 bits), 512 uniforms

@@ -9,7 +9,9 @@
  *   - learning: an easy target (a line) reaches a test loss below 1e-4;
  *   - the log gain of a linear network with identity hidden layers is 0;
  *   - the kernels' AVX-512, AVX2 and SSE2 builds give the same bits (those
- *     this CPU runs): outputs, loss and gradient of a batch of 37. */
+ *     this CPU runs; AVX2 runs 4-wide kernels, the others 8-wide ones):
+ *     outputs, losses, gradients and parameters of 3 Adam steps, 9 shapes
+ *     and batches. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,29 +184,58 @@ int main(void)
     check(fabs(gain) < 1e-15, "log gain of identity hidden layers: %.3g", gain);
     lyap_mlp_workspace_destroy(&wl);
 
-    /* the ISA builds, bit for bit (37: full chunks and a tail) */
-    lyap_mlp_shape iso = {2, 7, 3, 3, 0.2, 1};
-    size_t ni = lyap_mlp_parameter_count(&iso);
-    double *pi = malloc(ni * sizeof *pi), xi[2 * 37], ti[3 * 37], yref[3 * 37], yi[3 * 37];
-    double *gref = malloc(ni * sizeof *gref), *gi = malloc(ni * sizeof *gi);
-    normals(80, 0.7, pi, ni), normals(81, 1, xi, 2 * 37), normals(82, 1, ti, 3 * 37);
-    lyap_mlp_workspace *wi;
-    ok = lyap_mlp_workspace_create(&iso, 37, &wi) == LYAP_OK;
-    lyap_variates_isa best = lyap_variates_best_isa();
-    lyap_mlp_force_isa(LYAP_ISA_SSE2);
-    lyap_mlp_forward(&iso, pi, xi, 37, wi, yref);
-    double lref = lyap_mlp_backward(&iso, pi, ti, 37, wi, gref);
-    for (int isa = LYAP_ISA_AVX2; ok && isa <= best; isa++) {
-        lyap_mlp_force_isa((lyap_variates_isa)isa);
-        lyap_mlp_forward(&iso, pi, xi, 37, wi, yi);
-        double li = lyap_mlp_backward(&iso, pi, ti, 37, wi, gi);
-        check(memcmp(yi, yref, sizeof yi) == 0 && li == lref && memcmp(gi, gref, ni * sizeof *gi) == 0,
-              "the %s build's outputs, loss and gradient equal the sse2 build's bit for bit",
-              lyap_variates_isa_name((lyap_variates_isa)isa));
+    /* the ISA builds, bit for bit: outputs, loss, gradient and parameters
+     * of 3 Adam steps, for widths across the row and column blocks (1-9,
+     * 16) and batches with every kind of edge (1; 16; 23 and 37: chunks of
+     * 16 and tails of 7 and 5; 100: a tail within lanes 0-3; 128) */
+    static const struct {
+        lyap_mlp_shape s;
+        int batch;
+    } isa_cases[] = {
+        {{2, 7, 3, 3, 0.2, 1}, 37}, {{1, 8, 2, 1, 0.1, 1}, 128}, {{2, 5, 1, 2, 0.0, 0}, 100},
+        {{1, 1, 2, 1, 0.1, 1}, 23},  {{2, 9, 1, 1, 0.01, 1}, 16}, {{1, 4, 0, 2, 0.1, 0}, 1},
+        {{2, 16, 1, 2, 0.1, 1}, 23}, {{1, 6, 2, 1, 1.0, 1}, 37},  {{1, 2, 3, 1, 0.1, 1}, 100},
+    };
+    for (size_t c = 0; c < sizeof isa_cases / sizeof *isa_cases; c++) {
+        lyap_mlp_shape iso = isa_cases[c].s;
+        int nb = isa_cases[c].batch;
+        size_t ni = lyap_mlp_parameter_count(&iso), ny = (size_t)iso.n_out * nb;
+        double *start = malloc(ni * sizeof *start), *pref = malloc(ni * sizeof *pref), *pi = malloc(ni * sizeof *pi);
+        double *xi = malloc(sizeof *xi * iso.n_in * nb);
+        double *ti = malloc(sizeof *ti * ny), *yref = malloc(sizeof *yref * ny * 3), *yi = malloc(sizeof *yi * ny * 3);
+        double *gref = malloc(ni * sizeof *gref * 3), *gi = malloc(ni * sizeof *gi * 3), lref[3], li[3];
+        normals(80 + 3 * c, 0.7, start, ni), normals(81 + 3 * c, 1, xi, (size_t)iso.n_in * nb);
+        normals(82 + 3 * c, 1, ti, ny);
+        for (size_t i = 0; i < ni; i += 7)
+            start[i] = -0.0; /* -0 weights and biases count as +0 in the vectors */
+        for (int i = 0; !iso.biases && i <= iso.depth + 1; i++)
+            memset(start + lyap_mlp_layer_of(&iso, i).b, 0, sizeof *start * lyap_mlp_layer_of(&iso, i).rows);
+        lyap_mlp_workspace *wi;
+        ok = lyap_mlp_workspace_create(&iso, nb, &wi) == LYAP_OK;
+        lyap_variates_isa best = lyap_variates_best_isa();
+        for (int isa = LYAP_ISA_SSE2; ok && isa <= best; isa++) {
+            lyap_mlp_force_isa((lyap_variates_isa)isa);
+            double *p_isa = isa == LYAP_ISA_SSE2 ? pref : pi, *y_isa = isa == LYAP_ISA_SSE2 ? yref : yi;
+            double *g_isa = isa == LYAP_ISA_SSE2 ? gref : gi, *l_isa = isa == LYAP_ISA_SSE2 ? lref : li;
+            memcpy(p_isa, start, ni * sizeof *p_isa);
+            ok &= lyap_optimizer_create(LYAP_OPTIM_ADAM, ni, 1e-2, 0, &o) == LYAP_OK;
+            for (int k = 0; ok && k < 3; k++) {
+                lyap_mlp_forward(&iso, p_isa, xi, nb, wi, y_isa + k * ny);
+                l_isa[k] = lyap_mlp_backward(&iso, p_isa, ti, nb, wi, g_isa + k * ni);
+                lyap_optimizer_step(o, p_isa, g_isa + k * ni);
+            }
+            lyap_optimizer_destroy(&o);
+            if (isa != LYAP_ISA_SSE2)
+                check(ok && memcmp(yi, yref, sizeof *yi * ny * 3) == 0 && memcmp(li, lref, sizeof li) == 0 &&
+                          memcmp(gi, gref, sizeof *gi * ni * 3) == 0 && memcmp(pi, pref, sizeof *pi * ni) == 0,
+                      "n_in %d, d %d, L %d, n_out %d, biases %d, batch %d: the %s build's outputs, losses, gradients "
+                      "and parameters (3 Adam steps) equal the sse2 build's bit for bit", iso.n_in, iso.width,
+                      iso.depth, iso.n_out, iso.biases, nb, lyap_variates_isa_name((lyap_variates_isa)isa));
+        }
+        lyap_mlp_force_isa(LYAP_ISA_UNKNOWN);
+        lyap_mlp_workspace_destroy(&wi);
+        free(start), free(pref), free(pi), free(xi), free(ti), free(yref), free(yi), free(gref), free(gi);
     }
-    lyap_mlp_force_isa(LYAP_ISA_UNKNOWN);
-    lyap_mlp_workspace_destroy(&wi);
-    free(pi), free(gref), free(gi);
     free(p), free(grad), free(pl);
     return check_status();
 }
