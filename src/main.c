@@ -1604,7 +1604,8 @@ static int cmd_train(int argc, char **argv)
             lyap_sched_abort();
         }
     }
-    if (lyap_sched_rank() == 0) {
+    status = lyap_train_check_memory(&deck);
+    if (status == LYAP_OK && lyap_sched_rank() == 0) {
         make_history(argc, argv, history, sizeof history);
         status = lyap_trainout_open(deck.output, &deck, history,
                                     opt.resume ? LYAP_NCOUT_RESUME : opt.overwrite ? LYAP_NCOUT_OVERWRITE

@@ -344,6 +344,19 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
                            : LYAP_OK;
 }
 
+int lyap_train_check_memory(const lyap_deck *deck)
+{
+    const lyap_train_deck *t = deck->train;
+    lyap_train_task largest;
+    double worker = lyap_train_largest_task_bytes(t, &largest);
+    /* Rank 0 keeps every task's results (trainout.c) and builds a snapshot
+     * of them in memory, then writes it: about three copies. */
+    double master = 3.0 * 8.0 * (double)lyap_train_task_count(t) * (2.0 * lyap_train_records(&t->setup) + 4.0);
+    char task[96];
+    snprintf(task, sizeof task, "width %d and depth %d", largest.width, largest.depth);
+    return lyap_sched_check_node_memory(deck->name, worker, task, master, "reduce [train] widths or depths");
+}
+
 int lyap_train_load_deck(const char *path, lyap_deck *deck)
 {
     char *text;

@@ -40,6 +40,33 @@ sed -e 's/widths = 2/widths = 2:200:100/' -e 's/slopes = 0.5, 1.0/slopes = 0:1:1
 expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+ GB on this node .*reduce" \
   "$L" run huge.ini
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after the memory refusal" || fail "output left after memory refusal"
+# train: the largest task (width 4096, depth 20000: 3.4e11 weights, with
+# gradient and Adam's state) is refused before any work or file, on every
+# rank, and a second try is not blocked by a left-over checkpoint.
+cat >hugetrain.ini <<'INI'
+[train]
+coefficients = 0, 1
+train_points = 16
+test_points = 16
+methods = he, lyapunov-sampling
+widths = 2, 4096
+depths = 3, 20000
+slopes = 0.01
+learning_rates = 1e-3
+seeds = 1
+steps = 10
+record_every = 5
+[output]
+file = hugetrain.nc
+INI
+for np in 1 2; do
+  expect_error "train: more memory than the machine has, $np rank(s)" 1 \
+    "error: hugetrain.ini: needs about [0-9.]+ GB on this node \($np ranks? x [0-9.]+ GB for width 4096 and depth 20000, plus [0-9.]+ GB of results on rank 0\) but it has [0-9.]+ GB; reduce \[train\] widths or depths, or use fewer ranks per node" \
+    "$MPIEXEC" --oversubscribe -np $np "$L" train hugetrain.ini
+  ! grep -q -e MPI_ABORT -e ORTE_ERROR_LOG "$WORK/err" || fail "train memory refusal, $np rank(s): MPI noise"
+done
+[ -z "$(ls hugetrain.nc* 2>/dev/null)" ] && pass "no file after the train memory refusal" ||
+  fail "files left after the train memory refusal: $(ls hugetrain.nc*)"
 expect_error "no command" 2 "missing command" "$L"
 expect_error "unknown command" 2 "unknown command 'frobnicate'" "$L" frobnicate
 expect_error "run without deck" 2 "missing DECK" "$L" run
