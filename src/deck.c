@@ -819,6 +819,38 @@ int lyap_deck_edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* The section of either deck nearest to SECTION (edit distance up to 3),
+ * or NULL: a typo of [train] in a run deck is a typo of [train], not of
+ * [grid]. */
+static const char *nearest_section(const char *section)
+{
+    static const char *const sections[] = {"grid", "sampling", "output", "train"};
+    const char *near = NULL;
+    int best = 4;
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        int d = lyap_deck_edit_distance(section, sections[i]);
+        if (d < best)
+            best = d, near = sections[i];
+    }
+    return near;
+}
+
+/* NAME:LINE's [SECTION] is no section of this deck (TRAIN: a training
+ * deck): the nearest of both decks' sections, and the command it needs. */
+static int unknown_section(const char *name, int line, const char *section, int train)
+{
+    const char *near = nearest_section(section);
+    int other = near && (strcmp(near, "train") == 0 ? !train : strcmp(near, "output") != 0 && train);
+    if (near && other)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]? (a %s deck: run it with "
+                         "`lyapdiag %s %s`)", name, line, section, near, train ? "phase diagram" : "training",
+                         train ? "run" : "train", name);
+    if (near)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", name, line, section, near);
+    return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are %s", name, line, section,
+                     train ? "[train], [output] (a training deck)" : "[grid], [sampling], [output]");
+}
+
 static int unknown_key(const struct parse_state *st, const char *section, const char *name)
 {
     int known_section = 0, best = -1, best_distance = 3;
@@ -837,17 +869,8 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
             snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", deck_keys[i].name);
         }
     }
-    if (!known_section) {
-        const char *sections[] = {"grid", "sampling", "output", "train"}, *near = NULL;
-        for (size_t i = st->train ? 2 : 0; i < sizeof sections / sizeof *sections - !st->train; i++)
-            if (lyap_deck_edit_distance(section, sections[i]) <= 3)
-                near = sections[i];
-        if (near)
-            return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", st->name, st->line,
-                             section, near);
-        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are %s", st->name, st->line, section,
-                         st->train ? "[train], [output] (a training deck)" : "[grid], [sampling], [output]");
-    }
+    if (!known_section)
+        return unknown_section(st->name, st->line, section, st->train);
     if (best >= 0)
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; did you mean '%s' in [%s]?",
                          st->name, st->line, section, name, deck_keys[best].name, deck_keys[best].section);
@@ -1020,6 +1043,7 @@ static int join_canonical(struct parse_state *st, lyap_deck *deck)
 
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck);
 static int train_section_line(const char *text);
+static int misspelled_train_line(const char *text, char *section, size_t size);
 
 int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
 {
@@ -1034,6 +1058,10 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
     if (train_line && !train)
         return lyap_fail(LYAP_EDECK, "%s:%d: [train]: a training deck; run it with `lyapdiag train %s` (a phase "
                          "diagram deck has [grid], [sampling], [output])", name, train_line, name);
+    char misspelled[64];
+    int misspelled_line = train ? misspelled_train_line(text, misspelled, sizeof misspelled) : 0;
+    if (!train_line && misspelled_line)
+        return unknown_section(name, misspelled_line, misspelled, train);
     if (!train_line && train)
         return lyap_fail(LYAP_EDECK, "%s: no [train] section: not a training deck; add [train] (see `lyapdiag train "
                          "--help-deck`), or run a phase diagram deck with `lyapdiag run %s`", name, name);
@@ -1264,6 +1292,33 @@ static int train_section_line(const char *text)
         if (!p)
             break;
         p++;
+    }
+    return 0;
+}
+
+/* The line of TEXT's first section header that is no section of either
+ * deck and nearest to [train] (its name in SECTION), or 0. */
+static int misspelled_train_line(const char *text, char *section, size_t size)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *end = *p == '[' ? strchr(p, ']') : NULL, *eol = strchr(p, '\n');
+        if (end && (!eol || end < eol)) {
+            const char *a = p + 1, *b = end;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            snprintf(section, size, "%.*s", (int)(b - a), a);
+            const char *near = nearest_section(section);
+            if (near && strcmp(near, "train") == 0 && strcmp(section, "train") != 0)
+                return line;
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
     }
     return 0;
 }

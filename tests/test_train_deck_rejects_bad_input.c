@@ -74,6 +74,9 @@ static const struct {
     {T "[output]\nfile =\n", "[output] file: empty file name"},
     {"[grid]\nwidths = 4\nslopes = 0.1\nvariances = 1\ndepths = 100\n",
      "train.ini: no [train] section: not a training deck; add [train]"},
+    /* a misspelled [train] is named as such, not as a missing section */
+    {"; deck\n [ trian ]\nsteps = 4\n", "train.ini:2: [trian]: unknown section; did you mean [train]?"},
+    {"[Train]\nsteps = 4\n[output]\nfile = x.nc\n", "train.ini:1: [Train]: unknown section; did you mean [train]?"},
 };
 
 static void test_bad_decks(void)
@@ -104,6 +107,18 @@ static void test_run_refuses_training_deck(void)
     const char *msg = lyap_error_message();
     check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [train]: a training deck; run it with `lyapdiag train t.ini`"),
           "lyap_deck_parse refuses a training deck: '%s'", msg);
+    /* ... and a misspelled [train] in it: did you mean [train], not [grid] */
+    status = lyap_deck_parse("[trian]\nsteps = 10\n", "t.ini", &deck);
+    msg = lyap_error_message();
+    check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [trian]: unknown section; did you mean [train]? (a training "
+                                              "deck: run it with `lyapdiag train t.ini`)"),
+          "lyap_deck_parse names [train] for [trian]: '%s'", msg);
+    /* a run deck's own typos keep their suggestion */
+    status = lyap_deck_parse("[gird]\nwidths = 4\n", "t.ini", &deck);
+    msg = lyap_error_message();
+    check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [gird]: unknown section; did you mean [grid]?") &&
+              !strstr(msg, "lyapdiag train"),
+          "lyap_deck_parse names [grid] for [gird]: '%s'", msg);
 }
 
 /* Every key at its default is the deck; the task grid's order. */
