@@ -94,7 +94,17 @@ static const char usage_info[] =
     "      json: everything (keys: file, deck_file, deck, families, widths,\n"
     "      slopes, variances, [bias_variances,] depths, replicas, seed, tasks,\n"
     "      tasks_done, boundary: [{family, width, slope, done, variance_crit,\n"
-    "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n";
+    "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n"
+    "      A file of lyapdiag train (or its FILE.partial): the deck, the grid,\n"
+    "      tasks done and diverged, and per configuration (method, width,\n"
+    "      depth, slope, optimizer, learning rate) the median and quartiles of\n"
+    "      final_test_loss over the finished seeds that did not diverge\n"
+    "      (numpy's percentiles); csv: one row per configuration; json: keys\n"
+    "      file, kind (\"training\"), deck_file, deck, task, steps, record_every,\n"
+    "      methods, widths, depths, slopes, optimizers, learning_rates, seeds,\n"
+    "      tasks, tasks_done, diverged, final_test_loss: [{method, width,\n"
+    "      depth, slope, optimizer, learning_rate, finished, diverged, median,\n"
+    "      q25, q75}].\n";
 static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default and meaning (the run\n"
@@ -1051,6 +1061,184 @@ static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
     printf("]}\n");
 }
 
+/* ---- info on a training file (trainout's summary), in the same formats ---- */
+
+/* Configuration C's coordinates (learning rate fastest, as the file). */
+typedef struct {
+    const char *method, *optimizer;
+    int width, depth;
+    double slope, learning_rate;
+} train_point;
+
+static train_point train_configuration(const lyap_trainout_summary *s, long c)
+{
+    train_point p;
+    p.learning_rate = s->learning_rates[c % (long)s->nlearning_rates];
+    c /= (long)s->nlearning_rates;
+    p.optimizer = s->optimizers[c % (long)s->noptimizers];
+    c /= (long)s->noptimizers;
+    p.slope = s->slopes[c % (long)s->nslopes];
+    c /= (long)s->nslopes;
+    p.depth = s->depths[c % (long)s->ndepths];
+    c /= (long)s->ndepths;
+    p.width = s->widths[c % (long)s->nwidths];
+    p.method = s->methods[c / (long)s->nwidths];
+    return p;
+}
+
+/* The final test loss per configuration, printed by every format from one table. */
+static const struct {
+    const char *key;
+    size_t offset;
+} train_fields[] = {
+    {"median", offsetof(lyap_trainout_summary, median)},
+    {"q25", offsetof(lyap_trainout_summary, q25)},
+    {"q75", offsetof(lyap_trainout_summary, q75)},
+};
+#define NTRAIN_FIELDS (sizeof train_fields / sizeof *train_fields)
+
+static double train_value(const lyap_trainout_summary *s, size_t field, long c)
+{
+    return (*(double *const *)((const char *)s + train_fields[field].offset))[c];
+}
+
+static void print_string_list(const char *open, const char *const *names, size_t n, int json)
+{
+    printf(json ? " \"%s\": [" : "  %-16s", open);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? ", " : "");
+        if (json)
+            print_json_string(names[i]);
+        else
+            printf("%s", names[i]);
+    }
+    printf(json ? "],\n" : "\n");
+}
+
+static void print_train_info_table(const info_options *o, const lyap_trainout_summary *s)
+{
+    printf("%s: training runs by %s, ", o->file, s->source ? s->source : "lyapdiag train");
+    if (s->tasks_done == s->tasks)
+        printf("complete: %ld/%ld task%s done, %ld diverged\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s",
+               s->diverged);
+    else {
+        size_t n = strlen(o->file), suffix = strlen(".partial");
+        int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
+        printf("a checkpoint: %ld/%ld task%s done, %ld diverged; continue it with: lyapdiag train %s --output %.*s "
+               "--resume\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->diverged, s->deck_file,
+               (int)(partial ? n - suffix : n), o->file);
+    }
+    printf("deck: %s (as stored in the file, at the end); task %s, %d steps, losses every %d\n", s->deck_file,
+           s->task, s->steps, s->record_every);
+    printf("grid: %zu method%s x %zu width%s x %zu depth%s x %zu slope%s x %zu optimizer%s x %zu learning rate%s "
+           "x %zu seed%s = %ld task%s\n", s->nmethods, s->nmethods == 1 ? "" : "s", s->nwidths,
+           s->nwidths == 1 ? "" : "s", s->ndepths, s->ndepths == 1 ? "" : "s", s->nslopes, s->nslopes == 1 ? "" : "s",
+           s->noptimizers, s->noptimizers == 1 ? "" : "s", s->nlearning_rates, s->nlearning_rates == 1 ? "" : "s",
+           s->nseeds, s->nseeds == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
+    print_string_list("methods", (const char *const *)s->methods, s->nmethods, 0);
+    print_short_list("widths", s->nwidths, s->widths, NULL);
+    print_short_list("depths", s->ndepths, s->depths, NULL);
+    print_short_list("slopes", s->nslopes, NULL, s->slopes);
+    print_string_list("optimizers", (const char *const *)s->optimizers, s->noptimizers, 0);
+    print_short_list("learning rates", s->nlearning_rates, NULL, s->learning_rates);
+    printf("\nfinal test loss over the finished seeds, diverged ones left out (median, quartiles; plots: "
+           "postproc/plot_training.py %s)\n", o->file);
+    printf("%-20s %6s %6s %8s %-9s %10s %12s %12s %12s %9s %9s\n", "method", "width", "depth", "slope", "optimizer",
+           "lr", "median", "q25", "q75", "finished", "diverged");
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%-20s %6d %6d %8g %-9s %10g %12.5g %12.5g %12.5g %5ld/%-3zu %9ld\n", p.method, p.width, p.depth,
+               p.slope, p.optimizer, p.learning_rate, train_value(s, 0, c), train_value(s, 1, c),
+               train_value(s, 2, c), s->finished[c], s->nseeds, s->config_diverged[c]);
+    }
+    printf("nan: no finished seed that did not diverge.\n");
+    printf("\ndeck %s, as stored in the file:\n", s->deck_file);
+    const char *line = s->deck;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        printf("  %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+}
+
+static void print_train_info_csv(const lyap_trainout_summary *s)
+{
+    printf("method,width,depth,slope,optimizer,learning_rate,seeds,finished,diverged");
+    for (size_t i = 0; i < NTRAIN_FIELDS; i++)
+        printf(",%s", train_fields[i].key);
+    printf("\n");
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%s,%d,%d,", p.method, p.width, p.depth);
+        print_exact(p.slope);
+        printf(",%s,", p.optimizer);
+        print_exact(p.learning_rate);
+        printf(",%zu,%ld,%ld", s->nseeds, s->finished[c], s->config_diverged[c]);
+        for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
+            printf(",");
+            print_number(train_value(s, i, c), 0);
+        }
+        printf("\n");
+    }
+}
+
+static void print_train_info_json(const info_options *o, const lyap_trainout_summary *s)
+{
+    printf("{\"file\": ");
+    print_json_string(o->file);
+    printf(",\n \"kind\": \"training\",\n \"deck_file\": ");
+    print_json_string(s->deck_file);
+    printf(",\n \"deck\": ");
+    print_json_string(s->deck);
+    printf(",\n \"task\": ");
+    print_json_string(s->task);
+    printf(",\n \"steps\": %d, \"record_every\": %d,\n", s->steps, s->record_every);
+    print_string_list("methods", (const char *const *)s->methods, s->nmethods, 1);
+    print_list(" \"widths\": [", ", ", "],\n", s->nwidths, s->widths, NULL, 1);
+    print_list(" \"depths\": [", ", ", "],\n", s->ndepths, s->depths, NULL, 1);
+    print_list(" \"slopes\": [", ", ", "],\n", s->nslopes, NULL, s->slopes, 1);
+    print_string_list("optimizers", (const char *const *)s->optimizers, s->noptimizers, 1);
+    print_list(" \"learning_rates\": [", ", ", "],\n", s->nlearning_rates, NULL, s->learning_rates, 1);
+    printf(" \"seeds\": %zu, \"tasks\": %ld, \"tasks_done\": %ld, \"diverged\": %ld,\n \"final_test_loss\": [",
+           s->nseeds, s->tasks, s->tasks_done, s->diverged);
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%s\n  {\"method\": ", c ? "," : "");
+        print_json_string(p.method);
+        printf(", \"width\": %d, \"depth\": %d, \"slope\": ", p.width, p.depth);
+        print_exact(p.slope);
+        printf(", \"optimizer\": ");
+        print_json_string(p.optimizer);
+        printf(", \"learning_rate\": ");
+        print_exact(p.learning_rate);
+        printf(", \"finished\": %ld, \"diverged\": %ld", s->finished[c], s->config_diverged[c]);
+        for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
+            printf(", \"%s\": ", train_fields[i].key);
+            print_number(train_value(s, i, c), 1);
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+/* info on a file of `lyapdiag train`: its summary in O's format. */
+static int train_info(const info_options *o)
+{
+    lyap_trainout_summary s;
+    if (lyap_trainout_read_summary(o->file, &s) != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        return EXIT_RUN_FAILED;
+    }
+    if (o->format == FORMAT_CSV)
+        print_train_info_csv(&s);
+    else if (o->format == FORMAT_JSON)
+        print_train_info_json(o, &s);
+    else
+        print_train_info_table(o, &s);
+    lyap_trainout_summary_free(&s);
+    return 0;
+}
+
 static int cmd_info(int argc, char **argv)
 {
     info_options o;
@@ -1060,6 +1248,8 @@ static int cmd_info(int argc, char **argv)
         return 0;
     if (status != LYAP_OK)
         return usage_failed("info");
+    if (lyap_trainout_is_training_file(o.file))
+        return train_info(&o);
     if (lyap_ncout_read_summary(o.file, &s) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;

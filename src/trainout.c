@@ -452,3 +452,207 @@ void lyap_trainout_close(lyap_trainout **o)
     free(*o);
     *o = NULL;
 }
+
+/* ---- lyapdiag info: a training file read back ------------------------------- */
+
+#define TRAIN_INFO_READS "info reads the files lyapdiag run and lyapdiag train write (FILE, or its checkpoint " \
+                         "FILE.partial)"
+
+static int summary_check(int status, const char *path, const char *what)
+{
+    if (status == NC_NOERR)
+        return LYAP_OK;
+    if (status == NC_ENOTVAR || status == NC_ENOTATT || status == NC_EBADDIM)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (it has no %s); " TRAIN_INFO_READS, path, what);
+    return lyap_fail(LYAP_EIO, "%s: %s does not read back (%s): the file is damaged (a checksum or its structure "
+                     "fails); rerun the deck, or resume it from its checkpoint", path, what, nc_strerror(status));
+}
+
+static int read_text(int ncid, const char *path, const char *name, char **text)
+{
+    size_t len;
+    *text = NULL;
+    LYAP_CALL(summary_check(nc_inq_attlen(ncid, NC_GLOBAL, name, &len), path, name));
+    LYAP_CALL(lyap_alloc(text, len + 1, 1, name));
+    return summary_check(nc_get_att_text(ncid, NC_GLOBAL, name, *text), path, name);
+}
+
+/* Coordinate NAME into a new array of TYPE (NC_INT, NC_DOUBLE, NC_STRING);
+ * *N its length; NULL VALUES: the length only. */
+static int read_coordinate(int ncid, const char *path, const char *name, nc_type type, size_t *n, void *values)
+{
+    int varid, ndims, dim;
+    LYAP_CALL(summary_check(nc_inq_varid(ncid, name, &varid), path, name));
+    LYAP_CALL(summary_check(nc_inq_varndims(ncid, varid, &ndims), path, name));
+    if (ndims != 1)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (%s has %d dimensions, not 1); "
+                         TRAIN_INFO_READS, path, name, ndims);
+    LYAP_CALL(summary_check(nc_inq_vardimid(ncid, varid, &dim), path, name));
+    LYAP_CALL(summary_check(nc_inq_dimlen(ncid, dim, n), path, name));
+    if (!values)
+        return LYAP_OK;
+    size_t size = type == NC_STRING ? sizeof(char *) : type == NC_INT ? sizeof(int) : sizeof(double);
+    LYAP_CALL(lyap_alloc(values, *n ? *n : 1, size, name));
+    void *at = *(void **)values;
+    return summary_check(type == NC_STRING ? nc_get_var_string(ncid, varid, at)
+                         : type == NC_INT  ? nc_get_var_int(ncid, varid, at)
+                                           : nc_get_var_double(ncid, varid, at), path, name);
+}
+
+/* Task variable NAME (TASK_DIMS dimensions, TASKS values) into OUT. */
+static int read_tasks(int ncid, const char *path, const char *name, long tasks, void *out)
+{
+    int varid, ndims;
+    size_t len, n = 1;
+    int dims[NC_MAX_VAR_DIMS];
+    LYAP_CALL(summary_check(nc_inq_varid(ncid, name, &varid), path, name));
+    LYAP_CALL(summary_check(nc_inq_var(ncid, varid, NULL, NULL, &ndims, dims, NULL), path, name));
+    for (int d = 0; d < ndims && ndims == TASK_DIMS; d++) {
+        LYAP_CALL(summary_check(nc_inq_dimlen(ncid, dims[d], &len), path, name));
+        n *= len;
+    }
+    if (ndims != TASK_DIMS || (long)n != tasks)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (%s is not over method, width, depth, slope, "
+                         "optimizer, learning_rate, seed); " TRAIN_INFO_READS, path, name);
+    return summary_check(strcmp(name, "final_test_loss") == 0 ? nc_get_var_double(ncid, varid, out)
+                                                              : nc_get_var_schar(ncid, varid, out), path, name);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* numpy.percentile's default (linear) of the N sorted values X at P%. */
+static double percentile(const double *x, long n, double p)
+{
+    if (n == 0)
+        return NAN;
+    double at = p / 100 * (double)(n - 1), t;
+    long lo = (long)floor(at), hi = lo + 1 < n ? lo + 1 : lo;
+    t = at - (double)lo;
+    /* numpy's _lerp: from the nearer end */
+    return t >= 0.5 ? x[hi] - (x[hi] - x[lo]) * (1 - t) : x[lo] + (x[hi] - x[lo]) * t;
+}
+
+static int read_training_summary(int ncid, const char *path, lyap_trainout_summary *s)
+{
+    LYAP_CALL(read_text(ncid, path, "deck", &s->deck));
+    LYAP_CALL(read_text(ncid, path, "deck_file", &s->deck_file));
+    LYAP_CALL(read_text(ncid, path, "task", &s->task));
+    if (read_text(ncid, path, "source", &s->source) != LYAP_OK) {
+        free(s->source);
+        s->source = NULL;
+    }
+    LYAP_CALL(summary_check(nc_get_att_int(ncid, NC_GLOBAL, "steps", &s->steps), path, "steps attribute"));
+    LYAP_CALL(summary_check(nc_get_att_int(ncid, NC_GLOBAL, "record_every", &s->record_every), path,
+                            "record_every attribute"));
+    LYAP_CALL(read_coordinate(ncid, path, "method", NC_STRING, &s->nmethods, &s->methods));
+    LYAP_CALL(read_coordinate(ncid, path, "width", NC_INT, &s->nwidths, &s->widths));
+    LYAP_CALL(read_coordinate(ncid, path, "depth", NC_INT, &s->ndepths, &s->depths));
+    LYAP_CALL(read_coordinate(ncid, path, "slope", NC_DOUBLE, &s->nslopes, &s->slopes));
+    LYAP_CALL(read_coordinate(ncid, path, "optimizer", NC_STRING, &s->noptimizers, &s->optimizers));
+    LYAP_CALL(read_coordinate(ncid, path, "learning_rate", NC_DOUBLE, &s->nlearning_rates, &s->learning_rates));
+    LYAP_CALL(read_coordinate(ncid, path, "seed", NC_INT, &s->nseeds, NULL));
+    s->configurations = (long)(s->nmethods * s->nwidths * s->ndepths * s->nslopes * s->noptimizers *
+                               s->nlearning_rates);
+    s->tasks = s->configurations * (long)s->nseeds;
+    size_t n = s->tasks ? (size_t)s->tasks : 1, nc = s->configurations ? (size_t)s->configurations : 1;
+    signed char *done = NULL, *diverged = NULL;
+    double *final = NULL, *finite = NULL;
+    int status = lyap_alloc(&done, n, 1, "done");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&diverged, n, 1, "diverged");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&final, n, sizeof *final, "final_test_loss");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&finite, s->nseeds ? s->nseeds : 1, sizeof *finite, "final_test_loss");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->finished, nc, sizeof *s->finished, "finished");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->config_diverged, nc, sizeof *s->config_diverged, "diverged");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->median, nc, sizeof *s->median, "median");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->q25, nc, sizeof *s->q25, "q25");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->q75, nc, sizeof *s->q75, "q75");
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "done", s->tasks, done);
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "diverged", s->tasks, diverged);
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "final_test_loss", s->tasks, final);
+    for (long c = 0; status == LYAP_OK && c < s->configurations; c++) {
+        long kept = 0;
+        for (long k = c * (long)s->nseeds; k < (c + 1) * (long)s->nseeds; k++) {
+            if (done[k] != 1)
+                continue;
+            s->finished[c]++;
+            s->config_diverged[c] += diverged[k] == 1;
+            if (diverged[k] != 1 && isfinite(final[k]))
+                finite[kept++] = final[k];
+        }
+        qsort(finite, (size_t)kept, sizeof *finite, by_value);
+        s->q25[c] = percentile(finite, kept, 25);
+        s->median[c] = percentile(finite, kept, 50);
+        s->q75[c] = percentile(finite, kept, 75);
+        s->tasks_done += s->finished[c];
+        s->diverged += s->config_diverged[c];
+    }
+    free(done);
+    free(diverged);
+    free(final);
+    free(finite);
+    return status;
+}
+
+int lyap_trainout_is_training_file(const char *path)
+{
+    int ncid, varid;
+    if (nc_open(path, NC_NOWRITE, &ncid) != NC_NOERR)
+        return 0;
+    int yes = nc_inq_varid(ncid, "final_test_loss", &varid) == NC_NOERR &&
+              nc_inq_varid(ncid, "train_loss", &varid) == NC_NOERR;
+    nc_close(ncid);
+    return yes;
+}
+
+int lyap_trainout_read_summary(const char *path, lyap_trainout_summary *summary)
+{
+    *summary = (lyap_trainout_summary){0};
+    int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: cannot read it as NetCDF (%s): not a NetCDF file, or damaged; "
+                         TRAIN_INFO_READS, path, nc_strerror(status));
+    status = read_training_summary(ncid, path, summary);
+    nc_close(ncid);
+    if (status != LYAP_OK)
+        lyap_trainout_summary_free(summary);
+    return status;
+}
+
+void lyap_trainout_summary_free(lyap_trainout_summary *s)
+{
+    if (s->methods)
+        nc_free_string(s->nmethods, s->methods);
+    if (s->optimizers)
+        nc_free_string(s->noptimizers, s->optimizers);
+    free(s->methods);
+    free(s->optimizers);
+    free(s->deck);
+    free(s->deck_file);
+    free(s->source);
+    free(s->task);
+    free(s->widths);
+    free(s->depths);
+    free(s->slopes);
+    free(s->learning_rates);
+    free(s->finished);
+    free(s->config_diverged);
+    free(s->median);
+    free(s->q25);
+    free(s->q75);
+    *s = (lyap_trainout_summary){0};
+}
