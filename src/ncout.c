@@ -814,12 +814,13 @@ static int load_phase_file(void *ctx, int ncid)
 /* PATH must name a file in an existing directory: checked before any
  * work, with the real cause (NetCDF reports a missing directory as
  * "Permission denied"). */
-static int check_output_path(const char *path)
+static int check_output_path(const char *path, const char *example)
 {
     struct stat st;
+    size_t n = strlen(path);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return lyap_fail(LYAP_EIO, "%s: is a directory; give a file name with [output] file or --output "
-                         "(e.g. %s/phase.nc)", path, path);
+                         "(e.g. %s%s%s)", path, path, n && path[n - 1] == '/' ? "" : "/", example);
     char dir[PATH_MAX];
     directory_of(path, dir, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -1025,7 +1026,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     int status = (nc->path && nc->partial && nc->tmp && nc->history && nc->lock)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
-        status = check_output_path(path);
+        status = check_output_path(path, "phase.nc");
     if (status == LYAP_OK)
         status = acquire_lock(nc);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
@@ -1296,8 +1297,8 @@ int lyap_ncout_read_summary(const char *path, lyap_ncout_summary *summary)
                          path, strerror(err));
     }
     if (S_ISDIR(st.st_mode))
-        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run wrote in it (e.g. %s/phase.nc)",
-                         path, path);
+        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run wrote in it (e.g. %s%sphase.nc)",
+                         path, path, path[0] && path[strlen(path) - 1] == '/' ? "" : "/");
     int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
     if (status != NC_NOERR)
         return lyap_fail(LYAP_EIO, "%s: cannot read it as NetCDF (%s): not a NetCDF file, or damaged; " INFO_READS,
@@ -1435,9 +1436,9 @@ int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char 
 
 /* ---- the file layer for other snapshot writers (ncfile.h) ------------------------ */
 
-int lyap_ncfile_check_path(const char *path)
+int lyap_ncfile_check_path(const char *path, const char *example)
 {
-    return check_output_path(path);
+    return check_output_path(path, example);
 }
 
 int lyap_ncfile_lock(const char *path, const char *lock, int *fd)

@@ -349,7 +349,7 @@ int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *hist
     int status = (o->path && o->partial && o->tmp && o->lock && o->history)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
-        status = lyap_ncfile_check_path(path);
+        status = lyap_ncfile_check_path(path, "train.nc");
     if (status == LYAP_OK)
         status = lyap_ncfile_lock(o->path, o->lock, &o->lock_fd);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)

@@ -29,6 +29,13 @@ expect_error "output in a missing directory" 1 "error: /nonexistent/dir/x.nc: di
 mkdir -p outdir
 expect_error "output is a directory" 1 "error: outdir: is a directory; give a file name.*--output" \
   "$L" run good.ini --output outdir
+expect_error "output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/phase\.nc\)$" \
+  "$L" run good.ini --output outdir/
+printf '[train]\nmethods = he\nwidths = 2\ndepths = 2\nseeds = 1\nsteps = 2\nrecord_every = 1\n' >small_train.ini
+expect_error "train output is a directory" 1 "error: outdir: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
+  "$L" train small_train.ini --output outdir
+expect_error "train output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
+  "$L" train small_train.ini --output outdir/
 [ -z "$(ls outdir)" ] && [ ! -e outdir.partial ] && pass "nothing written for a directory output" || fail "files left for a directory output"
 # More ranks than tasks is no error: tasks split into blocks of replicas.
 mpi 3 "$L" run good.ini --quiet --output three.nc && [ -e three.nc ] && [ ! -e three.nc.partial ] &&
