@@ -949,18 +949,18 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
 {
     printf("%s: phase diagram by %s, ", o->file, s->source ? s->source : "lyapdiag");
     if (s->tasks_done == s->tasks)
-        printf("complete: %ld/%ld tasks done\n", s->tasks_done, s->tasks);
+        printf("complete: %ld/%ld task%s done\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s");
     else { /* FILE.partial continues as FILE */
         size_t n = strlen(o->file), suffix = strlen(".partial");
         int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
-        printf("a checkpoint: %ld/%ld tasks done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
-               s->tasks_done, s->tasks, s->tasks_started ? " (and finished blocks of more kept)" : "",
+        printf("a checkpoint: %ld/%ld task%s done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
+               s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->tasks_started ? " (and finished blocks of more kept)" : "",
                s->deck_file, (int)(partial ? n - suffix : n), o->file);
     }
     printf("deck: %s (as stored in the file, at the end)\n", s->deck_file);
-    printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld tasks\n", s->nfamilies,
+    printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld task%s\n", s->nfamilies,
            s->nfamilies == 1 ? "y" : "ies", s->nwidths, s->nwidths == 1 ? "" : "s", s->nslopes,
-           s->nslopes == 1 ? "" : "s", s->tasks);
+           s->nslopes == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
     printf("  %-16s", "families");
     for (size_t i = 0; i < s->nfamilies; i++)
         printf("%s%s", i ? ", " : "", s->families[i]);
@@ -1354,11 +1354,12 @@ static void echo_settings(const lyap_deck *deck)
         snprintf(biases, sizeof biases, " x %d bias variance%s (input m0 %g)", deck->nbias_variances,
                  deck->nbias_variances == 1 ? "" : "s", deck->input_m0);
     fprintf(stderr,
-            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances%s, "
+            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld task%s on %d rank%s; %d variances%s, "
             "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
             deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
-            lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
+            lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s", lyap_sched_size(),
+            lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             biases, deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
             (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
 }
@@ -1406,9 +1407,10 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
     fprintf(stderr, "lyapdiag: no progress: this restart finished no block of replicas in the %.0f s before its "
             "stop signal; running: %s; a time slot of %.0f s cannot finish %s (a block is the smallest piece a "
             "checkpoint keeps: an unfinished one restarts from zero), so requeueing would loop: give the job more "
-            "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld tasks stay in "
+            "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld task%s stay in "
             "%s.partial for --resume (exit status 4)\n", r->slot, running[0] ? running : "none", r->slot,
-            r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck), deck->output);
+            r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck),
+            lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output);
 }
 
 /* Rank 0 writes the complete file, or the checkpoint of a stopped run;
@@ -1435,8 +1437,9 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
             if (blocks_held > 0)
                 snprintf(blocks, sizeof blocks, ", with %ld finished block%s of %ld unfinished task%s", blocks_held,
                          blocks_held == 1 ? "" : "s", tasks_held, tasks_held == 1 ? "" : "s");
-            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial%s; finish with: "
-                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output, blocks, ranks,
+            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial%s; finish with: "
+                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck),
+                    lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output, blocks, ranks,
                     opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_ncout_close(out);
             return EXIT_INTERRUPTED;
@@ -1450,11 +1453,12 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s; rank 0 served %ld unit messages, %.1f us each, "
-               "and started and finished %ld tasks, %.1f us each\n",
-               deck->output, lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s",
-               report->seconds, report->served, report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
-               report->finished, report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
+        printf("lyapdiag: wrote %s: %ld task%s on %d rank%s in %.2f s; rank 0 served %ld unit message%s, %.1f us "
+               "each, and started and finished %ld task%s, %.1f us each\n",
+               deck->output, lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s",
+               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", report->seconds, report->served,
+               report->served == 1 ? "" : "s", report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
+               report->finished, report->finished == 1 ? "" : "s", report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
     return 0;
 }
 
@@ -1502,8 +1506,9 @@ static int cmd_run(int argc, char **argv)
             snprintf(blocks, sizeof blocks, ", and %ld finished block%s of %ld more", blocks_held,
                      blocks_held == 1 ? "" : "s", tasks_held);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
-            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done%s\n", resumed_from,
-                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), blocks);
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done%s\n", resumed_from,
+                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), lyap_deck_task_count(&deck) == 1 ? "" : "s",
+                    blocks);
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n",
                     deck.output, deck.output);
@@ -1700,12 +1705,13 @@ static void echo_train_settings(const lyap_deck *deck)
         snprintf(batch, sizeof batch, "batch %d", s->batch);
     fprintf(stderr,
             "lyapdiag %s: %s: %d method%s x %d width%s x %d depth%s x %d slope%s x %d optimizer%s x %d learning "
-            "rate%s x %d seed%s = %ld tasks on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
+            "rate%s x %d seed%s = %ld task%s on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
             "biases %s -> %s\n",
             PACKAGE_VERSION, deck->name, t->nmethods, t->nmethods == 1 ? "" : "s", t->nwidths,
             t->nwidths == 1 ? "" : "s", t->ndepths, t->ndepths == 1 ? "" : "s", t->nslopes, t->nslopes == 1 ? "" : "s",
             t->noptimizers, t->noptimizers == 1 ? "" : "s", t->nlearning_rates, t->nlearning_rates == 1 ? "" : "s",
-            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_sched_size(),
+            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_train_task_count(t) == 1 ? "" : "s",
+            lyap_sched_size(),
             lyap_sched_size() == 1 ? "" : "s", s->problem == LYAP_TRAIN_SCORE ? "score matching" : "polynomial",
             s->train_points, s->test_points, s->steps, batch, s->record_every, s->biases ? "yes" : "no",
             deck->output);
@@ -1733,11 +1739,12 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
             if (no_progress)
                 fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop "
                         "signal (a task is the smallest piece a checkpoint keeps, and one needs more time than the run gets), so requeueing would loop: give the job "
-                        "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld tasks stay in "
-                        "%s.partial for --resume (exit status 4)\n", report->seconds, done, total, deck->output);
+                        "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld task%s stay in "
+                        "%s.partial for --resume (exit status 4)\n", report->seconds, done, total,
+                        total == 1 ? "" : "s", deck->output);
             else
-                fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
-                        "%s%s train %s%s%s --resume\n", done, total, deck->output, ranks, opt->program, deck->name,
+                fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial; finish with: "
+                        "%s%s train %s%s%s --resume\n", done, total, total == 1 ? "" : "s", deck->output, ranks, opt->program, deck->name,
                         opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_trainout_close(out);
             return no_progress ? EXIT_NO_PROGRESS : EXIT_INTERRUPTED;
@@ -1751,9 +1758,9 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks (%ld trained in this run, %ld of them diverged) on %d rank%s in "
+        printf("lyapdiag: wrote %s: %ld task%s (%ld trained in this run, %ld of them diverged) on %d rank%s in "
                "%.2f s; the ranks spent %.1f s in tasks (%.0f%% of %d x %.2f s; one rank %.1f to %.1f s)\n",
-               deck->output, total, report->finished, report->diverged, lyap_sched_size(),
+               deck->output, total, total == 1 ? "" : "s", report->finished, report->diverged, lyap_sched_size(),
                lyap_sched_size() == 1 ? "" : "s", report->seconds, report->task_seconds,
                100 * report->task_seconds / (lyap_sched_size() * (report->seconds > 0 ? report->seconds : 1)),
                lyap_sched_size(), report->seconds, report->least_busy, report->most_busy);
@@ -1804,8 +1811,9 @@ static int cmd_train(int argc, char **argv)
         if (status == LYAP_OK && !opt.quiet)
             echo_train_settings(&deck);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
-            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done\n", resumed_from,
-                    lyap_trainout_done_count(out), lyap_train_task_count(deck.train));
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done\n", resumed_from,
+                    lyap_trainout_done_count(out), lyap_train_task_count(deck.train),
+                    lyap_train_task_count(deck.train) == 1 ? "" : "s");
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n", deck.output,
                     deck.output);

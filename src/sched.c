@@ -369,8 +369,8 @@ static void report_progress(master_state *m, int force)
     double fraction = learned ? done / (done + left) : model_done + model_left > 0 ? model_done / (model_done + model_left) : 0;
     if (m->unfinished_slots == 0)
         fraction = 1;
-    fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
-            100 * fraction, elapsed);
+    fprintf(stderr, "lyapdiag: %ld/%ld task%s, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
+            m->ntasks == 1 ? "" : "s", 100 * fraction, elapsed);
     if (fraction > 0 && fraction < 1)
         fprintf(stderr, ", ETA %.*f s", elapsed * (1 - fraction) / fraction < 10 ? 1 : 0,
                 elapsed * (1 - fraction) / fraction);

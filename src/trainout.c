@@ -320,8 +320,8 @@ static int refuse_to_discard(const lyap_trainout *o)
     if (ndone < 0)
         return lyap_fail(LYAP_EIO, "%s holds the tasks of an earlier run, which cannot be counted; continue it with "
                          "--resume, or discard it with --overwrite", o->partial);
-    return lyap_fail(LYAP_EIO, "%s holds %ld of %ld tasks finished by an earlier run; continue it with --resume, "
-                     "or discard it with --overwrite", o->partial, ndone, total);
+    return lyap_fail(LYAP_EIO, "%s holds %ld of %ld task%s finished by an earlier run; continue it with --resume, "
+                     "or discard it with --overwrite", o->partial, ndone, total, total == 1 ? "" : "s");
 }
 
 /* ---- public ------------------------------------------------------------------- */

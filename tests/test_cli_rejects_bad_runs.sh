@@ -31,12 +31,21 @@ expect_error "output is a directory" 1 "error: outdir: is a directory; give a fi
   "$L" run good.ini --output outdir
 expect_error "output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/phase\.nc\)$" \
   "$L" run good.ini --output outdir/
-printf '[train]\nmethods = he\nwidths = 2\ndepths = 2\nseeds = 1\nsteps = 2\nrecord_every = 1\n' >small_train.ini
+printf '[train]\nmethods = he\nwidths = 2\ndepths = 2\nlearning_rates = 1e-3\nseeds = 1\nsteps = 2\nrecord_every = 1\n' >small_train.ini
 expect_error "train output is a directory" 1 "error: outdir: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
   "$L" train small_train.ini --output outdir
 expect_error "train output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
   "$L" train small_train.ini --output outdir/
 [ -z "$(ls outdir)" ] && [ ! -e outdir.partial ] && pass "nothing written for a directory output" || fail "files left for a directory output"
+# One task is "1 task", in every line that counts tasks (header, progress,
+# the final line, info).
+"$L" train small_train.ini --output one_task.nc >one_task.out 2>one_task.err &&
+  "$L" info one_task.nc >>one_task.out &&
+  grep -q '= 1 task on 1 rank' one_task.err && grep -q 'train: 1/1 task (' one_task.err &&
+  grep -q 'wrote one_task.nc: 1 task (' one_task.out && grep -q 'complete: 1/1 task done' one_task.out &&
+  grep -q '= 1 task$' one_task.out && ! grep -q '[^0-9]1 tasks' one_task.err one_task.out &&
+  pass "one task is '1 task' in train's header, progress and last line, and in info" ||
+  { fail "plural of one task"; cat one_task.err one_task.out; }
 # More ranks than tasks is no error: tasks split into blocks of replicas.
 mpi 3 "$L" run good.ini --quiet --output three.nc && [ -e three.nc ] && [ ! -e three.nc.partial ] &&
   pass "3 ranks for 2 tasks: the run completes" || fail "3 ranks for 2 tasks"
