@@ -1050,6 +1050,41 @@ int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
     return parse_deck(text, name, 0, deck);
 }
 
+/* The line of [train] NAME in ST, or 0 where the deck did not give it. */
+static int train_key_line(const struct parse_state *st, const char *name)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (strcmp(deck_keys[i].section, "train") == 0 && strcmp(deck_keys[i].name, name) == 0)
+            return st->seen_line[i];
+    return 0;
+}
+
+/* A [train] key of one task given with the other task: refused, naming
+ * both keys (a score deck's coefficients would be silently unused). */
+static int train_keys_apply(const struct parse_state *st)
+{
+    static const struct {
+        const char *key;
+        lyap_train_problem task;
+    } only[] = {{"coefficients", LYAP_TRAIN_POLYNOMIAL}, {"noise", LYAP_TRAIN_POLYNOMIAL},
+                {"score_sigma", LYAP_TRAIN_SCORE}};
+    lyap_train_problem task = st->deck->train->setup.problem;
+    const char *names[2] = {"polynomial", "score"};
+    int task_line = train_key_line(st, "task");
+    for (size_t i = 0; i < sizeof only / sizeof *only; i++) {
+        int line = train_key_line(st, only[i].key);
+        if (!line || only[i].task == task)
+            continue;
+        char where[32] = "the default";
+        if (task_line)
+            snprintf(where, sizeof where, "line %d", task_line);
+        return lyap_fail(LYAP_EDECK, "%s:%d: [train] %s: applies to task = %s only, but [train] task = %s (%s); "
+                         "remove %s, or set task = %s", st->name, line, only[i].key, names[only[i].task],
+                         names[task], where, only[i].key, names[only[i].task]);
+    }
+    return LYAP_OK;
+}
+
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck)
 {
     struct parse_state st = {.deck = deck, .name = name, .cursor = text, .status = LYAP_OK, .train = train};
@@ -1078,6 +1113,8 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    if (st.status == LYAP_OK && train)
+        st.status = train_keys_apply(&st);
     if (st.status == LYAP_OK && train)
         st.status = lyap_train_deck_check(deck, name); /* the run deck's checks below find no run keys */
     for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)

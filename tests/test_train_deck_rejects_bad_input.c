@@ -26,7 +26,7 @@ static const struct {
     {T "train_points = 0\n", "[train] train_points: '0' must be a whole number from 1"},
     {T "test_points = many\n", "[train] test_points: 'many' must be a whole number"},
     {T "noise = -1\n", "[train] noise: '-1' must be a number >= 0"},
-    {T "score_sigma = 0\n", "[train] score_sigma: '0' must be a number > 0"},
+    {T "task = score\nscore_sigma = 0\n", "[train] score_sigma: '0' must be a number > 0"},
     {T "methods = he, lyapunov-gausian\n", "[train] methods: unknown method 'lyapunov-gausian'; did you mean 'lyapunov-gaussian'?"},
     {T "methods = glorot\n", "[train] methods: unknown method 'glorot'; choose from he, orthogonal"},
     {T "methods = he, he\n", "[train] methods: method 'he' listed twice"},
@@ -63,6 +63,18 @@ static const struct {
     {T "steps = 10000000\nrecord_every = 1\n", "[train] record_every = 1 gives 10000001 records of 10000000 steps, "
                                                "more than 1000000"},
     {T "seeds = 100000\nsteps = 100000\nrecord_every = 100\n", "losses per variable, more than 1e+08"},
+    /* a key of the other task: refused naming both keys */
+    {T "task = score\ncoefficients = 0, 1\n", "train.ini:3: [train] coefficients: applies to task = polynomial only, "
+                                           "but [train] task = score (line 2); remove coefficients, or set task = "
+                                           "polynomial"},
+    {T "noise = 0.1\ntask = score\n", "train.ini:2: [train] noise: applies to task = polynomial only, but [train] "
+                                      "task = score (line 3)"},
+    {T "score_sigma = 0.3\n", "train.ini:2: [train] score_sigma: applies to task = score only, but [train] task = "
+                             "polynomial (the default); remove score_sigma, or set task = score"},
+    {T "task = polynomial\nscore_sigma = 0.3\n", "[train] score_sigma: applies to task = score only, but [train] "
+                                                 "task = polynomial (line 2)"},
+    {T "task = score\nscore_sigma = 0.3\n", NULL},
+    {T "task = polynomial\ncoefficients = 1, 2\nnoise = 0.1\n", NULL},
     /* sections and kinds */
     {T "[grid]\nwidths = 4\n", "train.ini:3: [grid] widths: not a key of a training deck (it has [train]); "
                                "write it as [train] widths"},
