@@ -68,28 +68,71 @@ static int text_attr(const lyap_trainout *o, int ncid, int varid, const char *na
 static const char *const dim_names[NDIMS] = {"method", "width", "depth", "slope", "optimizer", "learning_rate",
                                              "seed", "record"};
 
-/* One result variable over the task dimensions (and record when PER_RECORD). */
-static int def_result(const lyap_trainout *o, int ncid, const int *dims, const char *name, nc_type type,
-                      int per_record, const char *units, const char *long_name, int *varid)
-{
-    LYAP_CALL(check(nc_def_var(ncid, name, type, per_record ? NDIMS : TASK_DIMS, dims, varid), o, name));
-    if (type == NC_DOUBLE) {
-        double fill = NAN;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    } else if (type == NC_BYTE) {
-        signed char fill = -1;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    } else if (type == NC_INT) {
-        int fill = -1;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    }
-    LYAP_CALL(text_attr(o, ncid, *varid, "long_name", long_name));
-    if (per_record)
-        LYAP_CALL(text_attr(o, ncid, *varid, "coordinates", "step"));
-    return units ? text_attr(o, ncid, *varid, "units", units) : LYAP_OK;
-}
-
 enum { V_TRAIN, V_TEST, V_FINAL, V_DIVERGED, V_GAIN, V_STEPS, V_DONE, NVARS };
+
+/* The file's variables, one row each: the coordinates (one per dimension,
+ * in dim_names' order), then the results over the task dimensions (and
+ * record when per_record), in V_* order. Every one has a long_name; units
+ * wherever the value has any ("1": a number, a count or a loss); int8
+ * flags their CF flag_values and flag_meanings. */
+typedef struct {
+    const char *name;
+    nc_type type;
+    int per_record;
+    const char *units, *long_name, *flag_meanings;
+} variable_row;
+
+static const variable_row coordinate_rows[NDIMS] = {
+    {"method", NC_STRING, 0, NULL, "initialization of the hidden layers (THEORY.md \"Training\")", NULL},
+    {"width", NC_INT, 0, "1", "network width d", NULL},
+    {"depth", NC_INT, 0, "1", "hidden d x d layers L", NULL},
+    {"slope", NC_DOUBLE, 0, "1", "Leaky ReLU slope a", NULL},
+    {"optimizer", NC_STRING, 0, NULL, "optimizer (adam: PyTorch's Adam; sgd: heavy-ball momentum)", NULL},
+    {"learning_rate", NC_DOUBLE, 0, "1", "learning rate", NULL},
+    {"seed", NC_INT, 0, "1", "seed of the network and the data draws", NULL},
+    {"step", NC_INT, 0, "1", "optimizer steps taken at the record (0 = at initialization)", NULL},
+};
+
+static const variable_row result_rows[NVARS] = {
+    {"train_loss", NC_DOUBLE, 1, "1", "mean squared error on the training set at the record (NaN after a divergence)",
+     NULL},
+    {"test_loss", NC_DOUBLE, 1, "1", "mean squared error on the test set at the record (NaN after a divergence)",
+     NULL},
+    {"final_test_loss", NC_DOUBLE, 0, "1", "test loss after the last step (NaN if diverged)", NULL},
+    {"diverged", NC_BYTE, 0, "1", "1: a non-finite loss stopped the task; 0: it ran every step; -1: not computed",
+     "ran_every_step diverged"},
+    {"initial_log_gain", NC_DOUBLE, 0, "1", "step 0: mean over the training inputs of log(|x_L|/|x_0|), hidden layers",
+     NULL},
+    {"steps_done", NC_INT, 0, "1", "optimizer steps taken (-1: not computed)", NULL},
+    {"done", NC_BYTE, 0, "1", "task completion mask: 1 computed, 0 missing", "missing computed"},
+};
+
+/* Attributes of ROW's variable VARID: long_name, the fill value of
+ * results, coordinates, units, flags. */
+static int put_variable_attributes(const lyap_trainout *o, int ncid, int varid, const variable_row *row, int result)
+{
+    if (result && row->type == NC_DOUBLE) {
+        double fill = NAN;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    } else if (result && row->type == NC_BYTE) {
+        signed char fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    } else if (result && row->type == NC_INT) {
+        int fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    }
+    LYAP_CALL(text_attr(o, ncid, varid, "long_name", row->long_name));
+    if (row->per_record)
+        LYAP_CALL(text_attr(o, ncid, varid, "coordinates", "step"));
+    if (row->units)
+        LYAP_CALL(text_attr(o, ncid, varid, "units", row->units));
+    if (row->flag_meanings) {
+        signed char values[2] = {0, 1};
+        LYAP_CALL(check(nc_put_att_schar(ncid, varid, "flag_values", NC_BYTE, 2, values), o, "flag_values"));
+        LYAP_CALL(text_attr(o, ncid, varid, "flag_meanings", row->flag_meanings));
+    }
+    return LYAP_OK;
+}
 
 static int put_attributes(const lyap_trainout *o, int ncid)
 {
@@ -123,42 +166,17 @@ static int define(const lyap_trainout *o, int ncid, int *vars, int *coords)
     int dims[NDIMS];
     for (int d = 0; d < NDIMS; d++)
         LYAP_CALL(check(nc_def_dim(ncid, dim_names[d], lengths[d], &dims[d]), o, dim_names[d]));
-    const struct {
-        const char *name;
-        nc_type type;
-        const char *units, *long_name;
-    } coord[NDIMS] = {
-        {"method", NC_STRING, NULL, "initialization of the hidden layers (THEORY.md \"Training\")"},
-        {"width", NC_INT, "1", "network width d"},
-        {"depth", NC_INT, "1", "hidden d x d layers L"},
-        {"slope", NC_DOUBLE, "1", "Leaky ReLU slope a"},
-        {"optimizer", NC_STRING, NULL, "optimizer (adam: PyTorch's Adam; sgd: heavy-ball momentum)"},
-        {"learning_rate", NC_DOUBLE, "1", "learning rate"},
-        {"seed", NC_INT, "1", "seed of the network and the data draws"},
-        {"step", NC_INT, "1", "optimizer steps taken at the record (0 = at initialization)"},
-    };
     for (int d = 0; d < NDIMS; d++) {
-        LYAP_CALL(check(nc_def_var(ncid, coord[d].name, coord[d].type, 1, &dims[d], &coords[d]), o, coord[d].name));
-        LYAP_CALL(text_attr(o, ncid, coords[d], "long_name", coord[d].long_name));
-        if (coord[d].units)
-            LYAP_CALL(text_attr(o, ncid, coords[d], "units", coord[d].units));
+        const variable_row *row = &coordinate_rows[d];
+        LYAP_CALL(check(nc_def_var(ncid, row->name, row->type, 1, &dims[d], &coords[d]), o, row->name));
+        LYAP_CALL(put_variable_attributes(o, ncid, coords[d], row, 0));
     }
-    LYAP_CALL(def_result(o, ncid, dims, "train_loss", NC_DOUBLE, 1, "1",
-                         "mean squared error on the training set at the record (NaN after a divergence)",
-                         &vars[V_TRAIN]));
-    LYAP_CALL(def_result(o, ncid, dims, "test_loss", NC_DOUBLE, 1, "1",
-                         "mean squared error on the test set at the record (NaN after a divergence)", &vars[V_TEST]));
-    LYAP_CALL(def_result(o, ncid, dims, "final_test_loss", NC_DOUBLE, 0, "1",
-                         "test loss after the last step (NaN if diverged)", &vars[V_FINAL]));
-    LYAP_CALL(def_result(o, ncid, dims, "diverged", NC_BYTE, 0, "1",
-                         "1: a non-finite loss stopped the task; 0: it ran every step; -1: not computed",
-                         &vars[V_DIVERGED]));
-    LYAP_CALL(def_result(o, ncid, dims, "initial_log_gain", NC_DOUBLE, 0, "1",
-                         "step 0: mean over the training inputs of log(|x_L|/|x_0|), hidden layers", &vars[V_GAIN]));
-    LYAP_CALL(def_result(o, ncid, dims, "steps_done", NC_INT, 0, "1", "optimizer steps taken (-1: not computed)",
-                         &vars[V_STEPS]));
-    LYAP_CALL(def_result(o, ncid, dims, "done", NC_BYTE, 0, "1", "task completion mask: 1 computed, 0 missing",
-                         &vars[V_DONE]));
+    for (int v = 0; v < NVARS; v++) {
+        const variable_row *row = &result_rows[v];
+        LYAP_CALL(check(nc_def_var(ncid, row->name, row->type, row->per_record ? NDIMS : TASK_DIMS, dims, &vars[v]),
+                        o, row->name));
+        LYAP_CALL(put_variable_attributes(o, ncid, vars[v], row, 1));
+    }
     LYAP_CALL(lyap_ncfile_add_checksums(ncid, o->writing));
     return put_attributes(o, ncid);
 }
