@@ -1157,7 +1157,7 @@ void lyap_ncout_close(lyap_ncout **nc)
 /* ---- lyapdiag info: a phase diagram read back -------------------------------- */
 
 /* What info reads: the files `lyapdiag run` writes (the fix of most messages). */
-#define INFO_READS "info reads the phase diagrams lyapdiag run writes (FILE, or its checkpoint FILE.partial)"
+#define INFO_READS "info reads the files lyapdiag run and lyapdiag train write (FILE, or its checkpoint FILE.partial)"
 
 /* A failed NetCDF read of WHAT in PATH: missing pieces mean the file is not
  * a lyapdiag phase diagram; anything else, that it is damaged. */
@@ -1294,11 +1294,11 @@ int lyap_ncout_read_summary(const char *path, lyap_ncout_summary *summary)
         if (err == ENOENT && stat(partial, &st) == 0)
             return lyap_fail(LYAP_EIO, "%s: no such file, but its checkpoint %s is there (the run has not finished): "
                              "lyapdiag info %s", path, partial, partial);
-        return lyap_fail(LYAP_EIO, "%s: %s; give the file lyapdiag run wrote ([output] file of its deck, or --output)",
+        return lyap_fail(LYAP_EIO, "%s: %s; give the file lyapdiag run or train wrote ([output] file of its deck, or --output)",
                          path, strerror(err));
     }
     if (S_ISDIR(st.st_mode))
-        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run wrote in it (e.g. %s%sphase.nc)",
+        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run or train wrote in it (e.g. %s%sphase.nc)",
                          path, path, path[0] && path[strlen(path) - 1] == '/' ? "" : "/");
     int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
     if (status != NC_NOERR)

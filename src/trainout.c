@@ -474,7 +474,7 @@ void lyap_trainout_close(lyap_trainout **o)
 /* ---- lyapdiag info: a training file read back ------------------------------- */
 
 #define TRAIN_INFO_READS "info reads the files lyapdiag run and lyapdiag train write (FILE, or its checkpoint " \
-                         "FILE.partial)"
+                         "FILE.partial)" /* ncout.c's INFO_READS */
 
 static int summary_check(int status, const char *path, const char *what)
 {

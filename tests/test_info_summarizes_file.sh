@@ -252,10 +252,10 @@ grep -q "^tstop.nc.partial: training runs by .*, a checkpoint: $kept/112 tasks d
   { fail "training checkpoint table"; head -2 tstop.table; }
 
 # Bad inputs: one line naming the file and the fix.
-expect_error "missing file" 1 "error: nothere.nc: No such file or directory; give the file lyapdiag run wrote" \
+expect_error "missing file" 1 "error: nothere.nc: No such file or directory; give the file lyapdiag run or train wrote" \
   "$L" info nothere.nc
 echo "not a netcdf file" >text.nc
-expect_error "not NetCDF" 1 "error: text.nc: cannot read it as NetCDF \(.*\): not a NetCDF file, or damaged; info reads the phase diagrams lyapdiag run writes" \
+expect_error "not NetCDF" 1 "error: text.nc: cannot read it as NetCDF \(.*\): not a NetCDF file, or damaged; info reads the files lyapdiag run and lyapdiag train write" \
   "$L" info text.nc
 printf 'netcdf other { dimensions: n = 2 ; variables: double v(n) ; data: v = 1, 2 ; }\n' >other.cdl
 if ncgen -4 -o other.nc other.cdl 2>/dev/null; then
@@ -266,7 +266,7 @@ fi
 expect_error "init's network" 1 "error: w.nc: a network written by lyapdiag init, not a phase diagram: load it with postproc/load_init_weights.py" \
   "$L" info w.nc
 mkdir -p adir
-expect_error "a directory" 1 "error: adir: is a directory; give the file lyapdiag run wrote in it" "$L" info adir
+expect_error "a directory" 1 "error: adir: is a directory; give the file lyapdiag run or train wrote in it" "$L" info adir
 cp small.nc truncated.nc && truncate -s 5000 truncated.nc
 expect_error "truncated file" 1 "error: truncated.nc: .*(damaged|not a NetCDF)" "$L" info truncated.nc
 expect_error "no FILE" 2 "info: missing FILE \(e.g. lyapdiag info phase.nc\) \(see 'lyapdiag info --help'\)" "$L" info
