@@ -367,7 +367,10 @@ double lyap_train_task_bytes(const lyap_train_setup *s, const lyap_train_task *t
     double batch = s->batch > 0 && s->batch < s->train_points ? s->batch : s->train_points;
     double points = (double)s->train_points + s->test_points, largest = fmax(s->train_points, s->test_points);
     double rows = fmax(d, dim);
-    double workspaces = (batch + points) * ((depth + 1) * d + dim + 2 * rows);
+    /* per workspace: its activations and two gradient rows per input, and
+     * up to 16 d^2 of the kernels' scratch (8 lanes of W and of a row) */
+    double scratch = 8 * d * fmax(dim, rows) + 8 * rows * (fmax(dim, d) + 1);
+    double workspaces = (batch + points) * ((depth + 1) * d + dim + 2 * rows) + 3 * scratch;
     double data = 2 * dim * points + 5 * largest + 2 * dim * batch + dim * largest + s->train_points;
     /* Step 0 holds init's weights (twice for lyapunov-sampling's spare)
      * beside the parameters and gradient; the optimizer comes after them. */
