@@ -834,6 +834,38 @@ int lyap_deck_edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* The section of either deck nearest to SECTION (edit distance up to 3),
+ * or NULL: a typo of [train] in a run deck is a typo of [train], not of
+ * [grid]. */
+static const char *nearest_section(const char *section)
+{
+    static const char *const sections[] = {"grid", "sampling", "output", "train"};
+    const char *near = NULL;
+    int best = 4;
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        int d = lyap_deck_edit_distance(section, sections[i]);
+        if (d < best)
+            best = d, near = sections[i];
+    }
+    return near;
+}
+
+/* NAME:LINE's [SECTION] is no section of this deck (TRAIN: a training
+ * deck): the nearest of both decks' sections, and the command it needs. */
+static int unknown_section(const char *name, int line, const char *section, int train)
+{
+    const char *near = nearest_section(section);
+    int other = near && (strcmp(near, "train") == 0 ? !train : strcmp(near, "output") != 0 && train);
+    if (near && other)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]? (a %s deck: run it with "
+                         "`lyapdiag %s %s`)", name, line, section, near, train ? "phase diagram" : "training",
+                         train ? "run" : "train", name);
+    if (near)
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", name, line, section, near);
+    return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are %s", name, line, section,
+                     train ? "[train], [output] (a training deck)" : "[grid], [sampling], [output]");
+}
+
 static int unknown_key(const struct parse_state *st, const char *section, const char *name)
 {
     int known_section = 0, best = -1, best_distance = 3;
@@ -852,17 +884,8 @@ static int unknown_key(const struct parse_state *st, const char *section, const 
             snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", deck_keys[i].name);
         }
     }
-    if (!known_section) {
-        const char *sections[] = {"grid", "sampling", "output", "train"}, *near = NULL;
-        for (size_t i = st->train ? 2 : 0; i < sizeof sections / sizeof *sections - !st->train; i++)
-            if (lyap_deck_edit_distance(section, sections[i]) <= 3)
-                near = sections[i];
-        if (near)
-            return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]?", st->name, st->line,
-                             section, near);
-        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; sections are %s", st->name, st->line, section,
-                         st->train ? "[train], [output] (a training deck)" : "[grid], [sampling], [output]");
-    }
+    if (!known_section)
+        return unknown_section(st->name, st->line, section, st->train);
     if (best >= 0)
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s] %s: unknown key; did you mean '%s' in [%s]?",
                          st->name, st->line, section, name, deck_keys[best].name, deck_keys[best].section);
@@ -1035,10 +1058,46 @@ static int join_canonical(struct parse_state *st, lyap_deck *deck)
 
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck);
 static int train_section_line(const char *text);
+static int misspelled_train_line(const char *text, char *section, size_t size);
 
 int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
 {
     return parse_deck(text, name, 0, deck);
+}
+
+/* The line of [train] NAME in ST, or 0 where the deck did not give it. */
+static int train_key_line(const struct parse_state *st, const char *name)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (strcmp(deck_keys[i].section, "train") == 0 && strcmp(deck_keys[i].name, name) == 0)
+            return st->seen_line[i];
+    return 0;
+}
+
+/* A [train] key of one task given with the other task: refused, naming
+ * both keys (a score deck's coefficients would be silently unused). */
+static int train_keys_apply(const struct parse_state *st)
+{
+    static const struct {
+        const char *key;
+        lyap_train_problem task;
+    } only[] = {{"coefficients", LYAP_TRAIN_POLYNOMIAL}, {"noise", LYAP_TRAIN_POLYNOMIAL},
+                {"score_sigma", LYAP_TRAIN_SCORE}};
+    lyap_train_problem task = st->deck->train->setup.problem;
+    const char *names[2] = {"polynomial", "score"};
+    int task_line = train_key_line(st, "task");
+    for (size_t i = 0; i < sizeof only / sizeof *only; i++) {
+        int line = train_key_line(st, only[i].key);
+        if (!line || only[i].task == task)
+            continue;
+        char where[32] = "the default";
+        if (task_line)
+            snprintf(where, sizeof where, "line %d", task_line);
+        return lyap_fail(LYAP_EDECK, "%s:%d: [train] %s: applies to task = %s only, but [train] task = %s (%s); "
+                         "remove %s, or set task = %s", st->name, line, only[i].key, names[only[i].task],
+                         names[task], where, only[i].key, names[only[i].task]);
+    }
+    return LYAP_OK;
 }
 
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck)
@@ -1049,6 +1108,10 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
     if (train_line && !train)
         return lyap_fail(LYAP_EDECK, "%s:%d: [train]: a training deck; run it with `lyapdiag train %s` (a phase "
                          "diagram deck has [grid], [sampling], [output])", name, train_line, name);
+    char misspelled[64];
+    int misspelled_line = train ? misspelled_train_line(text, misspelled, sizeof misspelled) : 0;
+    if (!train_line && misspelled_line)
+        return unknown_section(name, misspelled_line, misspelled, train);
     if (!train_line && train)
         return lyap_fail(LYAP_EDECK, "%s: no [train] section: not a training deck; add [train] (see `lyapdiag train "
                          "--help-deck`), or run a phase diagram deck with `lyapdiag run %s`", name, name);
@@ -1065,6 +1128,8 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
+    if (st.status == LYAP_OK && train)
+        st.status = train_keys_apply(&st);
     if (st.status == LYAP_OK && train)
         st.status = lyap_train_deck_check(deck, name); /* the run deck's checks below find no run keys */
     for (int i = 0; st.status == LYAP_OK && i < deck->nfamilies; i++)
@@ -1279,6 +1344,33 @@ static int train_section_line(const char *text)
         if (!p)
             break;
         p++;
+    }
+    return 0;
+}
+
+/* The line of TEXT's first section header that is no section of either
+ * deck and nearest to [train] (its name in SECTION), or 0. */
+static int misspelled_train_line(const char *text, char *section, size_t size)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *end = *p == '[' ? strchr(p, ']') : NULL, *eol = strchr(p, '\n');
+        if (end && (!eol || end < eol)) {
+            const char *a = p + 1, *b = end;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            snprintf(section, size, "%.*s", (int)(b - a), a);
+            const char *near = nearest_section(section);
+            if (near && strcmp(near, "train") == 0 && strcmp(section, "train") != 0)
+                return line;
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
     }
     return 0;
 }

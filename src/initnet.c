@@ -80,7 +80,8 @@ int lyap_initnet_check_output(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return lyap_fail(LYAP_EIO, "--output %s: is a directory; give a file name (e.g. --output %s/W.nc)", path, path);
+        return lyap_fail(LYAP_EIO, "--output %s: is a directory; give a file name (e.g. --output %s%sW.nc)", path, path,
+                         path[0] && path[strlen(path) - 1] == '/' ? "" : "/");
     char *copy = strdup(path);
     if (!copy)
         return lyap_fail(LYAP_ENOMEM, "--output %s: out of memory", path);

@@ -94,7 +94,17 @@ static const char usage_info[] =
     "      json: everything (keys: file, deck_file, deck, families, widths,\n"
     "      slopes, variances, [bias_variances,] depths, replicas, seed, tasks,\n"
     "      tasks_done, boundary: [{family, width, slope, done, variance_crit,\n"
-    "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n";
+    "      variance_crit_stderr, variance_crit_theory}]; null for nan, inf).\n"
+    "      A file of lyapdiag train (or its FILE.partial): the deck, the grid,\n"
+    "      tasks done and diverged, and per configuration (method, width,\n"
+    "      depth, slope, optimizer, learning rate) the median and quartiles of\n"
+    "      final_test_loss over the finished seeds that did not diverge\n"
+    "      (numpy's percentiles); csv: one row per configuration; json: keys\n"
+    "      file, kind (\"training\"), deck_file, deck, task, steps, record_every,\n"
+    "      methods, widths, depths, slopes, optimizers, learning_rates, seeds,\n"
+    "      tasks, tasks_done, diverged, final_test_loss: [{method, width,\n"
+    "      depth, slope, optimizer, learning_rate, finished, diverged, median,\n"
+    "      q25, q75}].\n";
 static const char usage_misc[] =
     "  lyapdiag --help | --help-deck | --help-output | --version\n"
     "      This text; every deck key with its default and meaning (the run\n"
@@ -939,18 +949,18 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
 {
     printf("%s: phase diagram by %s, ", o->file, s->source ? s->source : "lyapdiag");
     if (s->tasks_done == s->tasks)
-        printf("complete: %ld/%ld tasks done\n", s->tasks_done, s->tasks);
+        printf("complete: %ld/%ld task%s done\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s");
     else { /* FILE.partial continues as FILE */
         size_t n = strlen(o->file), suffix = strlen(".partial");
         int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
-        printf("a checkpoint: %ld/%ld tasks done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
-               s->tasks_done, s->tasks, s->tasks_started ? " (and finished blocks of more kept)" : "",
+        printf("a checkpoint: %ld/%ld task%s done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
+               s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->tasks_started ? " (and finished blocks of more kept)" : "",
                s->deck_file, (int)(partial ? n - suffix : n), o->file);
     }
     printf("deck: %s (as stored in the file, at the end)\n", s->deck_file);
-    printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld tasks\n", s->nfamilies,
+    printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld task%s\n", s->nfamilies,
            s->nfamilies == 1 ? "y" : "ies", s->nwidths, s->nwidths == 1 ? "" : "s", s->nslopes,
-           s->nslopes == 1 ? "" : "s", s->tasks);
+           s->nslopes == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
     printf("  %-16s", "families");
     for (size_t i = 0; i < s->nfamilies; i++)
         printf("%s%s", i ? ", " : "", s->families[i]);
@@ -1051,6 +1061,184 @@ static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
     printf("]}\n");
 }
 
+/* ---- info on a training file (trainout's summary), in the same formats ---- */
+
+/* Configuration C's coordinates (learning rate fastest, as the file). */
+typedef struct {
+    const char *method, *optimizer;
+    int width, depth;
+    double slope, learning_rate;
+} train_point;
+
+static train_point train_configuration(const lyap_trainout_summary *s, long c)
+{
+    train_point p;
+    p.learning_rate = s->learning_rates[c % (long)s->nlearning_rates];
+    c /= (long)s->nlearning_rates;
+    p.optimizer = s->optimizers[c % (long)s->noptimizers];
+    c /= (long)s->noptimizers;
+    p.slope = s->slopes[c % (long)s->nslopes];
+    c /= (long)s->nslopes;
+    p.depth = s->depths[c % (long)s->ndepths];
+    c /= (long)s->ndepths;
+    p.width = s->widths[c % (long)s->nwidths];
+    p.method = s->methods[c / (long)s->nwidths];
+    return p;
+}
+
+/* The final test loss per configuration, printed by every format from one table. */
+static const struct {
+    const char *key;
+    size_t offset;
+} train_fields[] = {
+    {"median", offsetof(lyap_trainout_summary, median)},
+    {"q25", offsetof(lyap_trainout_summary, q25)},
+    {"q75", offsetof(lyap_trainout_summary, q75)},
+};
+#define NTRAIN_FIELDS (sizeof train_fields / sizeof *train_fields)
+
+static double train_value(const lyap_trainout_summary *s, size_t field, long c)
+{
+    return (*(double *const *)((const char *)s + train_fields[field].offset))[c];
+}
+
+static void print_string_list(const char *open, const char *const *names, size_t n, int json)
+{
+    printf(json ? " \"%s\": [" : "  %-16s", open);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? ", " : "");
+        if (json)
+            print_json_string(names[i]);
+        else
+            printf("%s", names[i]);
+    }
+    printf(json ? "],\n" : "\n");
+}
+
+static void print_train_info_table(const info_options *o, const lyap_trainout_summary *s)
+{
+    printf("%s: training runs by %s, ", o->file, s->source ? s->source : "lyapdiag train");
+    if (s->tasks_done == s->tasks)
+        printf("complete: %ld/%ld task%s done, %ld diverged\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s",
+               s->diverged);
+    else {
+        size_t n = strlen(o->file), suffix = strlen(".partial");
+        int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
+        printf("a checkpoint: %ld/%ld task%s done, %ld diverged; continue it with: lyapdiag train %s --output %.*s "
+               "--resume\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->diverged, s->deck_file,
+               (int)(partial ? n - suffix : n), o->file);
+    }
+    printf("deck: %s (as stored in the file, at the end); task %s, %d steps, losses every %d\n", s->deck_file,
+           s->task, s->steps, s->record_every);
+    printf("grid: %zu method%s x %zu width%s x %zu depth%s x %zu slope%s x %zu optimizer%s x %zu learning rate%s "
+           "x %zu seed%s = %ld task%s\n", s->nmethods, s->nmethods == 1 ? "" : "s", s->nwidths,
+           s->nwidths == 1 ? "" : "s", s->ndepths, s->ndepths == 1 ? "" : "s", s->nslopes, s->nslopes == 1 ? "" : "s",
+           s->noptimizers, s->noptimizers == 1 ? "" : "s", s->nlearning_rates, s->nlearning_rates == 1 ? "" : "s",
+           s->nseeds, s->nseeds == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
+    print_string_list("methods", (const char *const *)s->methods, s->nmethods, 0);
+    print_short_list("widths", s->nwidths, s->widths, NULL);
+    print_short_list("depths", s->ndepths, s->depths, NULL);
+    print_short_list("slopes", s->nslopes, NULL, s->slopes);
+    print_string_list("optimizers", (const char *const *)s->optimizers, s->noptimizers, 0);
+    print_short_list("learning rates", s->nlearning_rates, NULL, s->learning_rates);
+    printf("\nfinal test loss over the finished seeds, diverged ones left out (median, quartiles; plots: "
+           "postproc/plot_training.py %s)\n", o->file);
+    printf("%-20s %6s %6s %8s %-9s %10s %12s %12s %12s %9s %9s\n", "method", "width", "depth", "slope", "optimizer",
+           "lr", "median", "q25", "q75", "finished", "diverged");
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%-20s %6d %6d %8g %-9s %10g %12.5g %12.5g %12.5g %5ld/%-3zu %9ld\n", p.method, p.width, p.depth,
+               p.slope, p.optimizer, p.learning_rate, train_value(s, 0, c), train_value(s, 1, c),
+               train_value(s, 2, c), s->finished[c], s->nseeds, s->config_diverged[c]);
+    }
+    printf("nan: no finished seed that did not diverge.\n");
+    printf("\ndeck %s, as stored in the file:\n", s->deck_file);
+    const char *line = s->deck;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        printf("  %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+}
+
+static void print_train_info_csv(const lyap_trainout_summary *s)
+{
+    printf("method,width,depth,slope,optimizer,learning_rate,seeds,finished,diverged");
+    for (size_t i = 0; i < NTRAIN_FIELDS; i++)
+        printf(",%s", train_fields[i].key);
+    printf("\n");
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%s,%d,%d,", p.method, p.width, p.depth);
+        print_exact(p.slope);
+        printf(",%s,", p.optimizer);
+        print_exact(p.learning_rate);
+        printf(",%zu,%ld,%ld", s->nseeds, s->finished[c], s->config_diverged[c]);
+        for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
+            printf(",");
+            print_number(train_value(s, i, c), 0);
+        }
+        printf("\n");
+    }
+}
+
+static void print_train_info_json(const info_options *o, const lyap_trainout_summary *s)
+{
+    printf("{\"file\": ");
+    print_json_string(o->file);
+    printf(",\n \"kind\": \"training\",\n \"deck_file\": ");
+    print_json_string(s->deck_file);
+    printf(",\n \"deck\": ");
+    print_json_string(s->deck);
+    printf(",\n \"task\": ");
+    print_json_string(s->task);
+    printf(",\n \"steps\": %d, \"record_every\": %d,\n", s->steps, s->record_every);
+    print_string_list("methods", (const char *const *)s->methods, s->nmethods, 1);
+    print_list(" \"widths\": [", ", ", "],\n", s->nwidths, s->widths, NULL, 1);
+    print_list(" \"depths\": [", ", ", "],\n", s->ndepths, s->depths, NULL, 1);
+    print_list(" \"slopes\": [", ", ", "],\n", s->nslopes, NULL, s->slopes, 1);
+    print_string_list("optimizers", (const char *const *)s->optimizers, s->noptimizers, 1);
+    print_list(" \"learning_rates\": [", ", ", "],\n", s->nlearning_rates, NULL, s->learning_rates, 1);
+    printf(" \"seeds\": %zu, \"tasks\": %ld, \"tasks_done\": %ld, \"diverged\": %ld,\n \"final_test_loss\": [",
+           s->nseeds, s->tasks, s->tasks_done, s->diverged);
+    for (long c = 0; c < s->configurations; c++) {
+        train_point p = train_configuration(s, c);
+        printf("%s\n  {\"method\": ", c ? "," : "");
+        print_json_string(p.method);
+        printf(", \"width\": %d, \"depth\": %d, \"slope\": ", p.width, p.depth);
+        print_exact(p.slope);
+        printf(", \"optimizer\": ");
+        print_json_string(p.optimizer);
+        printf(", \"learning_rate\": ");
+        print_exact(p.learning_rate);
+        printf(", \"finished\": %ld, \"diverged\": %ld", s->finished[c], s->config_diverged[c]);
+        for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
+            printf(", \"%s\": ", train_fields[i].key);
+            print_number(train_value(s, i, c), 1);
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+/* info on a file of `lyapdiag train`: its summary in O's format. */
+static int train_info(const info_options *o)
+{
+    lyap_trainout_summary s;
+    if (lyap_trainout_read_summary(o->file, &s) != LYAP_OK) {
+        fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
+        return EXIT_RUN_FAILED;
+    }
+    if (o->format == FORMAT_CSV)
+        print_train_info_csv(&s);
+    else if (o->format == FORMAT_JSON)
+        print_train_info_json(o, &s);
+    else
+        print_train_info_table(o, &s);
+    lyap_trainout_summary_free(&s);
+    return 0;
+}
+
 static int cmd_info(int argc, char **argv)
 {
     info_options o;
@@ -1060,6 +1248,8 @@ static int cmd_info(int argc, char **argv)
         return 0;
     if (status != LYAP_OK)
         return usage_failed("info");
+    if (lyap_trainout_is_training_file(o.file))
+        return train_info(&o);
     if (lyap_ncout_read_summary(o.file, &s) != LYAP_OK) {
         fprintf(stderr, "lyapdiag: error: %s\n", lyap_error_message());
         return EXIT_RUN_FAILED;
@@ -1164,11 +1354,12 @@ static void echo_settings(const lyap_deck *deck)
         snprintf(biases, sizeof biases, " x %d bias variance%s (input m0 %g)", deck->nbias_variances,
                  deck->nbias_variances == 1 ? "" : "s", deck->input_m0);
     fprintf(stderr,
-            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld tasks on %d rank%s; %d variances%s, "
+            "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld task%s on %d rank%s; %d variances%s, "
             "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
             deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
-            lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
+            lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s", lyap_sched_size(),
+            lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             biases, deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
             (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
 }
@@ -1216,9 +1407,10 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
     fprintf(stderr, "lyapdiag: no progress: this restart finished no block of replicas in the %.0f s before its "
             "stop signal; running: %s; a time slot of %.0f s cannot finish %s (a block is the smallest piece a "
             "checkpoint keeps: an unfinished one restarts from zero), so requeueing would loop: give the job more "
-            "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld tasks stay in "
+            "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld task%s stay in "
             "%s.partial for --resume (exit status 4)\n", r->slot, running[0] ? running : "none", r->slot,
-            r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck), deck->output);
+            r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck),
+            lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output);
 }
 
 /* Rank 0 writes the complete file, or the checkpoint of a stopped run;
@@ -1245,8 +1437,9 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
             if (blocks_held > 0)
                 snprintf(blocks, sizeof blocks, ", with %ld finished block%s of %ld unfinished task%s", blocks_held,
                          blocks_held == 1 ? "" : "s", tasks_held, tasks_held == 1 ? "" : "s");
-            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial%s; finish with: "
-                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck), deck->output, blocks, ranks,
+            fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial%s; finish with: "
+                    "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck),
+                    lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output, blocks, ranks,
                     opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_ncout_close(out);
             return EXIT_INTERRUPTED;
@@ -1260,11 +1453,12 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks on %d rank%s in %.2f s; rank 0 served %ld unit messages, %.1f us each, "
-               "and started and finished %ld tasks, %.1f us each\n",
-               deck->output, lyap_deck_task_count(deck), lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s",
-               report->seconds, report->served, report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
-               report->finished, report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
+        printf("lyapdiag: wrote %s: %ld task%s on %d rank%s in %.2f s; rank 0 served %ld unit message%s, %.1f us "
+               "each, and started and finished %ld task%s, %.1f us each\n",
+               deck->output, lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s",
+               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", report->seconds, report->served,
+               report->served == 1 ? "" : "s", report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
+               report->finished, report->finished == 1 ? "" : "s", report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
     return 0;
 }
 
@@ -1312,8 +1506,9 @@ static int cmd_run(int argc, char **argv)
             snprintf(blocks, sizeof blocks, ", and %ld finished block%s of %ld more", blocks_held,
                      blocks_held == 1 ? "" : "s", tasks_held);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
-            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done%s\n", resumed_from,
-                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), blocks);
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done%s\n", resumed_from,
+                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), lyap_deck_task_count(&deck) == 1 ? "" : "s",
+                    blocks);
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n",
                     deck.output, deck.output);
@@ -1510,12 +1705,13 @@ static void echo_train_settings(const lyap_deck *deck)
         snprintf(batch, sizeof batch, "batch %d", s->batch);
     fprintf(stderr,
             "lyapdiag %s: %s: %d method%s x %d width%s x %d depth%s x %d slope%s x %d optimizer%s x %d learning "
-            "rate%s x %d seed%s = %ld tasks on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
+            "rate%s x %d seed%s = %ld task%s on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
             "biases %s -> %s\n",
             PACKAGE_VERSION, deck->name, t->nmethods, t->nmethods == 1 ? "" : "s", t->nwidths,
             t->nwidths == 1 ? "" : "s", t->ndepths, t->ndepths == 1 ? "" : "s", t->nslopes, t->nslopes == 1 ? "" : "s",
             t->noptimizers, t->noptimizers == 1 ? "" : "s", t->nlearning_rates, t->nlearning_rates == 1 ? "" : "s",
-            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_sched_size(),
+            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_train_task_count(t) == 1 ? "" : "s",
+            lyap_sched_size(),
             lyap_sched_size() == 1 ? "" : "s", s->problem == LYAP_TRAIN_SCORE ? "score matching" : "polynomial",
             s->train_points, s->test_points, s->steps, batch, s->record_every, s->biases ? "yes" : "no",
             deck->output);
@@ -1543,11 +1739,12 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
             if (no_progress)
                 fprintf(stderr, "lyapdiag: no progress: this restart finished no task in the %.0f s before its stop "
                         "signal (a task is the smallest piece a checkpoint keeps, and one needs more time than the run gets), so requeueing would loop: give the job "
-                        "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld tasks stay in "
-                        "%s.partial for --resume (exit status 4)\n", report->seconds, done, total, deck->output);
+                        "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld task%s stay in "
+                        "%s.partial for --resume (exit status 4)\n", report->seconds, done, total,
+                        total == 1 ? "" : "s", deck->output);
             else
-                fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld tasks kept in %s.partial; finish with: "
-                        "%s%s train %s%s%s --resume\n", done, total, deck->output, ranks, opt->program, deck->name,
+                fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial; finish with: "
+                        "%s%s train %s%s%s --resume\n", done, total, total == 1 ? "" : "s", deck->output, ranks, opt->program, deck->name,
                         opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_trainout_close(out);
             return no_progress ? EXIT_NO_PROGRESS : EXIT_INTERRUPTED;
@@ -1561,9 +1758,9 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
         return EXIT_RUN_FAILED;
     }
     if (!opt->quiet)
-        printf("lyapdiag: wrote %s: %ld tasks (%ld trained in this run, %ld of them diverged) on %d rank%s in "
+        printf("lyapdiag: wrote %s: %ld task%s (%ld trained in this run, %ld of them diverged) on %d rank%s in "
                "%.2f s; the ranks spent %.1f s in tasks (%.0f%% of %d x %.2f s; one rank %.1f to %.1f s)\n",
-               deck->output, total, report->finished, report->diverged, lyap_sched_size(),
+               deck->output, total, total == 1 ? "" : "s", report->finished, report->diverged, lyap_sched_size(),
                lyap_sched_size() == 1 ? "" : "s", report->seconds, report->task_seconds,
                100 * report->task_seconds / (lyap_sched_size() * (report->seconds > 0 ? report->seconds : 1)),
                lyap_sched_size(), report->seconds, report->least_busy, report->most_busy);
@@ -1604,7 +1801,8 @@ static int cmd_train(int argc, char **argv)
             lyap_sched_abort();
         }
     }
-    if (lyap_sched_rank() == 0) {
+    status = lyap_train_check_memory(&deck);
+    if (status == LYAP_OK && lyap_sched_rank() == 0) {
         make_history(argc, argv, history, sizeof history);
         status = lyap_trainout_open(deck.output, &deck, history,
                                     opt.resume ? LYAP_NCOUT_RESUME : opt.overwrite ? LYAP_NCOUT_OVERWRITE
@@ -1613,8 +1811,9 @@ static int cmd_train(int argc, char **argv)
         if (status == LYAP_OK && !opt.quiet)
             echo_train_settings(&deck);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
-            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld tasks already done\n", resumed_from,
-                    lyap_trainout_done_count(out), lyap_train_task_count(deck.train));
+            fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done\n", resumed_from,
+                    lyap_trainout_done_count(out), lyap_train_task_count(deck.train),
+                    lyap_train_task_count(deck.train) == 1 ? "" : "s");
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n", deck.output,
                     deck.output);

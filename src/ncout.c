@@ -576,8 +576,9 @@ static int write_file(const lyap_ncout *nc, const char *tmp, const char *target,
     file_system_of(dir, fs, sizeof fs);
     char kept[PATH_MAX + 160] = "no checkpoint was written yet";
     if (nc->checkpointed >= 0)
-        snprintf(kept, sizeof kept, "the last checkpoint %s is intact with %ld of %ld tasks (%ld finished since "
-                 "then are lost)", nc->partial, nc->checkpointed, nc->ntasks, nc->ndone - nc->checkpointed);
+        snprintf(kept, sizeof kept, "the last checkpoint %s is intact with %ld of %ld task%s (%ld finished since "
+                 "then are lost)", nc->partial, nc->checkpointed, nc->ntasks, nc->ntasks == 1 ? "" : "s",
+                 nc->ndone - nc->checkpointed);
     return lyap_fail(LYAP_EIO, "file system %s is full%s: writing %s needs %zu bytes but only %.0f are free; %s: "
                      "free some space on %s, then run again with --resume", fs, err == EDQUOT ? " (quota)" : "",
                      target, size, free_bytes(dir), kept, fs);
@@ -814,12 +815,13 @@ static int load_phase_file(void *ctx, int ncid)
 /* PATH must name a file in an existing directory: checked before any
  * work, with the real cause (NetCDF reports a missing directory as
  * "Permission denied"). */
-static int check_output_path(const char *path)
+static int check_output_path(const char *path, const char *example)
 {
     struct stat st;
+    size_t n = strlen(path);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return lyap_fail(LYAP_EIO, "%s: is a directory; give a file name with [output] file or --output "
-                         "(e.g. %s/phase.nc)", path, path);
+                         "(e.g. %s%s%s)", path, path, n && path[n - 1] == '/' ? "" : "/", example);
     char dir[PATH_MAX];
     directory_of(path, dir, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -1025,7 +1027,7 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
     int status = (nc->path && nc->partial && nc->tmp && nc->history && nc->lock)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
-        status = check_output_path(path);
+        status = check_output_path(path, "phase.nc");
     if (status == LYAP_OK)
         status = acquire_lock(nc);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
@@ -1155,7 +1157,7 @@ void lyap_ncout_close(lyap_ncout **nc)
 /* ---- lyapdiag info: a phase diagram read back -------------------------------- */
 
 /* What info reads: the files `lyapdiag run` writes (the fix of most messages). */
-#define INFO_READS "info reads the phase diagrams lyapdiag run writes (FILE, or its checkpoint FILE.partial)"
+#define INFO_READS "info reads the files lyapdiag run and lyapdiag train write (FILE, or its checkpoint FILE.partial)"
 
 /* A failed NetCDF read of WHAT in PATH: missing pieces mean the file is not
  * a lyapdiag phase diagram; anything else, that it is damaged. */
@@ -1292,12 +1294,12 @@ int lyap_ncout_read_summary(const char *path, lyap_ncout_summary *summary)
         if (err == ENOENT && stat(partial, &st) == 0)
             return lyap_fail(LYAP_EIO, "%s: no such file, but its checkpoint %s is there (the run has not finished): "
                              "lyapdiag info %s", path, partial, partial);
-        return lyap_fail(LYAP_EIO, "%s: %s; give the file lyapdiag run wrote ([output] file of its deck, or --output)",
+        return lyap_fail(LYAP_EIO, "%s: %s; give the file lyapdiag run or train wrote ([output] file of its deck, or --output)",
                          path, strerror(err));
     }
     if (S_ISDIR(st.st_mode))
-        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run wrote in it (e.g. %s/phase.nc)",
-                         path, path);
+        return lyap_fail(LYAP_EIO, "%s: is a directory; give the file lyapdiag run or train wrote in it (e.g. %s%sphase.nc)",
+                         path, path, path[0] && path[strlen(path) - 1] == '/' ? "" : "/");
     int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
     if (status != NC_NOERR)
         return lyap_fail(LYAP_EIO, "%s: cannot read it as NetCDF (%s): not a NetCDF file, or damaged; " INFO_READS,
@@ -1435,9 +1437,9 @@ int lyap_ncout_write_init(const char *path, const lyap_initnet *net, const char 
 
 /* ---- the file layer for other snapshot writers (ncfile.h) ------------------------ */
 
-int lyap_ncfile_check_path(const char *path)
+int lyap_ncfile_check_path(const char *path, const char *example)
 {
-    return check_output_path(path);
+    return check_output_path(path, example);
 }
 
 int lyap_ncfile_lock(const char *path, const char *lock, int *fd)

@@ -188,13 +188,26 @@ static void task_spec(const lyap_deck *deck, long task, lyap_task_spec *spec)
         .block_replicas = lyap_grid_block_replicas(deck, task)};
 }
 
-int lyap_sched_check_memory(const lyap_deck *deck)
+int lyap_sched_check_node_memory(const char *name, double worker, const char *task, double master,
+                                 const char *fix)
 {
     MPI_Comm node;
     int local_ranks = 1;
     LYAP_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
     MPI_Comm_size(node, &local_ranks);
     MPI_Comm_free(&node);
+    double need = local_ranks * worker + master;
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > have)
+        return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d rank%s x %.2f GB for %s, "
+                         "plus %.2f GB of results on rank 0) but it has %.1f GB; %s, or use fewer ranks per node",
+                         name, need / 1e9, local_ranks, local_ranks == 1 ? "" : "s", worker / 1e9, task,
+                         master / 1e9, have / 1e9, fix);
+    return LYAP_OK;
+}
+
+int lyap_sched_check_memory(const lyap_deck *deck)
+{
     int widest = deck->widths[deck->nwidths - 1];
     double worker = 0; /* the costliest family at the widest width */
     for (int f = 0; f < deck->nfamilies; f++) {
@@ -207,15 +220,9 @@ int lyap_sched_check_memory(const lyap_deck *deck)
      * memory (ncout builds it there, then writes it). */
     double master = 3.0 * 8.0 * (double)lyap_deck_task_count(deck) *
                     (double)lyap_task_result_length(lyap_result_dims_of_deck(deck));
-    double need = local_ranks * worker + master;
-    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    if (have > 0 && need > have)
-        return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d rank%s x %.2f GB for width %d, "
-                         "plus %.2f GB of results on rank 0) but it has %.1f GB; reduce [grid] widths or "
-                         "the grid, or use fewer ranks per node", deck->name, need / 1e9, local_ranks,
-                         local_ranks == 1 ? "" : "s", worker / 1e9, widest, master / 1e9,
-                         have / 1e9);
-    return LYAP_OK;
+    char task[64];
+    snprintf(task, sizeof task, "width %d", widest);
+    return lyap_sched_check_node_memory(deck->name, worker, task, master, "reduce [grid] widths or the grid");
 }
 
 /* ---- the sweep -------------------------------------------------------------- */
@@ -362,8 +369,8 @@ static void report_progress(master_state *m, int force)
     double fraction = learned ? done / (done + left) : model_done + model_left > 0 ? model_done / (model_done + model_left) : 0;
     if (m->unfinished_slots == 0)
         fraction = 1;
-    fprintf(stderr, "lyapdiag: %ld/%ld tasks, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
-            100 * fraction, elapsed);
+    fprintf(stderr, "lyapdiag: %ld/%ld task%s, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
+            m->ntasks == 1 ? "" : "s", 100 * fraction, elapsed);
     if (fraction > 0 && fraction < 1)
         fprintf(stderr, ", ETA %.*f s", elapsed * (1 - fraction) / fraction < 10 ? 1 : 0,
                 elapsed * (1 - fraction) / fraction);

@@ -68,28 +68,71 @@ static int text_attr(const lyap_trainout *o, int ncid, int varid, const char *na
 static const char *const dim_names[NDIMS] = {"method", "width", "depth", "slope", "optimizer", "learning_rate",
                                              "seed", "record"};
 
-/* One result variable over the task dimensions (and record when PER_RECORD). */
-static int def_result(const lyap_trainout *o, int ncid, const int *dims, const char *name, nc_type type,
-                      int per_record, const char *units, const char *long_name, int *varid)
-{
-    LYAP_CALL(check(nc_def_var(ncid, name, type, per_record ? NDIMS : TASK_DIMS, dims, varid), o, name));
-    if (type == NC_DOUBLE) {
-        double fill = NAN;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    } else if (type == NC_BYTE) {
-        signed char fill = -1;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    } else if (type == NC_INT) {
-        int fill = -1;
-        LYAP_CALL(check(nc_def_var_fill(ncid, *varid, 0, &fill), o, name));
-    }
-    LYAP_CALL(text_attr(o, ncid, *varid, "long_name", long_name));
-    if (per_record)
-        LYAP_CALL(text_attr(o, ncid, *varid, "coordinates", "step"));
-    return units ? text_attr(o, ncid, *varid, "units", units) : LYAP_OK;
-}
-
 enum { V_TRAIN, V_TEST, V_FINAL, V_DIVERGED, V_GAIN, V_STEPS, V_DONE, NVARS };
+
+/* The file's variables, one row each: the coordinates (one per dimension,
+ * in dim_names' order), then the results over the task dimensions (and
+ * record when per_record), in V_* order. Every one has a long_name; units
+ * wherever the value has any ("1": a number, a count or a loss); int8
+ * flags their CF flag_values and flag_meanings. */
+typedef struct {
+    const char *name;
+    nc_type type;
+    int per_record;
+    const char *units, *long_name, *flag_meanings;
+} variable_row;
+
+static const variable_row coordinate_rows[NDIMS] = {
+    {"method", NC_STRING, 0, NULL, "initialization of the hidden layers (THEORY.md \"Training\")", NULL},
+    {"width", NC_INT, 0, "1", "network width d", NULL},
+    {"depth", NC_INT, 0, "1", "hidden d x d layers L", NULL},
+    {"slope", NC_DOUBLE, 0, "1", "Leaky ReLU slope a", NULL},
+    {"optimizer", NC_STRING, 0, NULL, "optimizer (adam: PyTorch's Adam; sgd: heavy-ball momentum)", NULL},
+    {"learning_rate", NC_DOUBLE, 0, "1", "learning rate", NULL},
+    {"seed", NC_INT, 0, "1", "seed of the network and the data draws", NULL},
+    {"step", NC_INT, 0, "1", "optimizer steps taken at the record (0 = at initialization)", NULL},
+};
+
+static const variable_row result_rows[NVARS] = {
+    {"train_loss", NC_DOUBLE, 1, "1", "mean squared error on the training set at the record (NaN after a divergence)",
+     NULL},
+    {"test_loss", NC_DOUBLE, 1, "1", "mean squared error on the test set at the record (NaN after a divergence)",
+     NULL},
+    {"final_test_loss", NC_DOUBLE, 0, "1", "test loss after the last step (NaN if diverged)", NULL},
+    {"diverged", NC_BYTE, 0, "1", "1: a non-finite loss stopped the task; 0: it ran every step; -1: not computed",
+     "ran_every_step diverged"},
+    {"initial_log_gain", NC_DOUBLE, 0, "1", "step 0: mean over the training inputs of log(|x_L|/|x_0|), hidden layers",
+     NULL},
+    {"steps_done", NC_INT, 0, "1", "optimizer steps taken (-1: not computed)", NULL},
+    {"done", NC_BYTE, 0, "1", "task completion mask: 1 computed, 0 missing", "missing computed"},
+};
+
+/* Attributes of ROW's variable VARID: long_name, the fill value of
+ * results, coordinates, units, flags. */
+static int put_variable_attributes(const lyap_trainout *o, int ncid, int varid, const variable_row *row, int result)
+{
+    if (result && row->type == NC_DOUBLE) {
+        double fill = NAN;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    } else if (result && row->type == NC_BYTE) {
+        signed char fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    } else if (result && row->type == NC_INT) {
+        int fill = -1;
+        LYAP_CALL(check(nc_def_var_fill(ncid, varid, 0, &fill), o, row->name));
+    }
+    LYAP_CALL(text_attr(o, ncid, varid, "long_name", row->long_name));
+    if (row->per_record)
+        LYAP_CALL(text_attr(o, ncid, varid, "coordinates", "step"));
+    if (row->units)
+        LYAP_CALL(text_attr(o, ncid, varid, "units", row->units));
+    if (row->flag_meanings) {
+        signed char values[2] = {0, 1};
+        LYAP_CALL(check(nc_put_att_schar(ncid, varid, "flag_values", NC_BYTE, 2, values), o, "flag_values"));
+        LYAP_CALL(text_attr(o, ncid, varid, "flag_meanings", row->flag_meanings));
+    }
+    return LYAP_OK;
+}
 
 static int put_attributes(const lyap_trainout *o, int ncid)
 {
@@ -123,42 +166,17 @@ static int define(const lyap_trainout *o, int ncid, int *vars, int *coords)
     int dims[NDIMS];
     for (int d = 0; d < NDIMS; d++)
         LYAP_CALL(check(nc_def_dim(ncid, dim_names[d], lengths[d], &dims[d]), o, dim_names[d]));
-    const struct {
-        const char *name;
-        nc_type type;
-        const char *units, *long_name;
-    } coord[NDIMS] = {
-        {"method", NC_STRING, NULL, "initialization of the hidden layers (THEORY.md \"Training\")"},
-        {"width", NC_INT, "1", "network width d"},
-        {"depth", NC_INT, "1", "hidden d x d layers L"},
-        {"slope", NC_DOUBLE, "1", "Leaky ReLU slope a"},
-        {"optimizer", NC_STRING, NULL, "optimizer (adam: PyTorch's Adam; sgd: heavy-ball momentum)"},
-        {"learning_rate", NC_DOUBLE, "1", "learning rate"},
-        {"seed", NC_INT, "1", "seed of the network and the data draws"},
-        {"step", NC_INT, "1", "optimizer steps taken at the record (0 = at initialization)"},
-    };
     for (int d = 0; d < NDIMS; d++) {
-        LYAP_CALL(check(nc_def_var(ncid, coord[d].name, coord[d].type, 1, &dims[d], &coords[d]), o, coord[d].name));
-        LYAP_CALL(text_attr(o, ncid, coords[d], "long_name", coord[d].long_name));
-        if (coord[d].units)
-            LYAP_CALL(text_attr(o, ncid, coords[d], "units", coord[d].units));
+        const variable_row *row = &coordinate_rows[d];
+        LYAP_CALL(check(nc_def_var(ncid, row->name, row->type, 1, &dims[d], &coords[d]), o, row->name));
+        LYAP_CALL(put_variable_attributes(o, ncid, coords[d], row, 0));
     }
-    LYAP_CALL(def_result(o, ncid, dims, "train_loss", NC_DOUBLE, 1, "1",
-                         "mean squared error on the training set at the record (NaN after a divergence)",
-                         &vars[V_TRAIN]));
-    LYAP_CALL(def_result(o, ncid, dims, "test_loss", NC_DOUBLE, 1, "1",
-                         "mean squared error on the test set at the record (NaN after a divergence)", &vars[V_TEST]));
-    LYAP_CALL(def_result(o, ncid, dims, "final_test_loss", NC_DOUBLE, 0, "1",
-                         "test loss after the last step (NaN if diverged)", &vars[V_FINAL]));
-    LYAP_CALL(def_result(o, ncid, dims, "diverged", NC_BYTE, 0, "1",
-                         "1: a non-finite loss stopped the task; 0: it ran every step; -1: not computed",
-                         &vars[V_DIVERGED]));
-    LYAP_CALL(def_result(o, ncid, dims, "initial_log_gain", NC_DOUBLE, 0, "1",
-                         "step 0: mean over the training inputs of log(|x_L|/|x_0|), hidden layers", &vars[V_GAIN]));
-    LYAP_CALL(def_result(o, ncid, dims, "steps_done", NC_INT, 0, "1", "optimizer steps taken (-1: not computed)",
-                         &vars[V_STEPS]));
-    LYAP_CALL(def_result(o, ncid, dims, "done", NC_BYTE, 0, "1", "task completion mask: 1 computed, 0 missing",
-                         &vars[V_DONE]));
+    for (int v = 0; v < NVARS; v++) {
+        const variable_row *row = &result_rows[v];
+        LYAP_CALL(check(nc_def_var(ncid, row->name, row->type, row->per_record ? NDIMS : TASK_DIMS, dims, &vars[v]),
+                        o, row->name));
+        LYAP_CALL(put_variable_attributes(o, ncid, vars[v], row, 1));
+    }
     LYAP_CALL(lyap_ncfile_add_checksums(ncid, o->writing));
     return put_attributes(o, ncid);
 }
@@ -320,8 +338,8 @@ static int refuse_to_discard(const lyap_trainout *o)
     if (ndone < 0)
         return lyap_fail(LYAP_EIO, "%s holds the tasks of an earlier run, which cannot be counted; continue it with "
                          "--resume, or discard it with --overwrite", o->partial);
-    return lyap_fail(LYAP_EIO, "%s holds %ld of %ld tasks finished by an earlier run; continue it with --resume, "
-                     "or discard it with --overwrite", o->partial, ndone, total);
+    return lyap_fail(LYAP_EIO, "%s holds %ld of %ld task%s finished by an earlier run; continue it with --resume, "
+                     "or discard it with --overwrite", o->partial, ndone, total, total == 1 ? "" : "s");
 }
 
 /* ---- public ------------------------------------------------------------------- */
@@ -349,7 +367,7 @@ int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *hist
     int status = (o->path && o->partial && o->tmp && o->lock && o->history)
                      ? LYAP_OK : lyap_fail(LYAP_ENOMEM, "%s: out of memory", path);
     if (status == LYAP_OK)
-        status = lyap_ncfile_check_path(path);
+        status = lyap_ncfile_check_path(path, "train.nc");
     if (status == LYAP_OK)
         status = lyap_ncfile_lock(o->path, o->lock, &o->lock_fd);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
@@ -451,4 +469,208 @@ void lyap_trainout_close(lyap_trainout **o)
     free((*o)->history);
     free(*o);
     *o = NULL;
+}
+
+/* ---- lyapdiag info: a training file read back ------------------------------- */
+
+#define TRAIN_INFO_READS "info reads the files lyapdiag run and lyapdiag train write (FILE, or its checkpoint " \
+                         "FILE.partial)" /* ncout.c's INFO_READS */
+
+static int summary_check(int status, const char *path, const char *what)
+{
+    if (status == NC_NOERR)
+        return LYAP_OK;
+    if (status == NC_ENOTVAR || status == NC_ENOTATT || status == NC_EBADDIM)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (it has no %s); " TRAIN_INFO_READS, path, what);
+    return lyap_fail(LYAP_EIO, "%s: %s does not read back (%s): the file is damaged (a checksum or its structure "
+                     "fails); rerun the deck, or resume it from its checkpoint", path, what, nc_strerror(status));
+}
+
+static int read_text(int ncid, const char *path, const char *name, char **text)
+{
+    size_t len;
+    *text = NULL;
+    LYAP_CALL(summary_check(nc_inq_attlen(ncid, NC_GLOBAL, name, &len), path, name));
+    LYAP_CALL(lyap_alloc(text, len + 1, 1, name));
+    return summary_check(nc_get_att_text(ncid, NC_GLOBAL, name, *text), path, name);
+}
+
+/* Coordinate NAME into a new array of TYPE (NC_INT, NC_DOUBLE, NC_STRING);
+ * *N its length; NULL VALUES: the length only. */
+static int read_coordinate(int ncid, const char *path, const char *name, nc_type type, size_t *n, void *values)
+{
+    int varid, ndims, dim;
+    LYAP_CALL(summary_check(nc_inq_varid(ncid, name, &varid), path, name));
+    LYAP_CALL(summary_check(nc_inq_varndims(ncid, varid, &ndims), path, name));
+    if (ndims != 1)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (%s has %d dimensions, not 1); "
+                         TRAIN_INFO_READS, path, name, ndims);
+    LYAP_CALL(summary_check(nc_inq_vardimid(ncid, varid, &dim), path, name));
+    LYAP_CALL(summary_check(nc_inq_dimlen(ncid, dim, n), path, name));
+    if (!values)
+        return LYAP_OK;
+    size_t size = type == NC_STRING ? sizeof(char *) : type == NC_INT ? sizeof(int) : sizeof(double);
+    LYAP_CALL(lyap_alloc(values, *n ? *n : 1, size, name));
+    void *at = *(void **)values;
+    return summary_check(type == NC_STRING ? nc_get_var_string(ncid, varid, at)
+                         : type == NC_INT  ? nc_get_var_int(ncid, varid, at)
+                                           : nc_get_var_double(ncid, varid, at), path, name);
+}
+
+/* Task variable NAME (TASK_DIMS dimensions, TASKS values) into OUT. */
+static int read_tasks(int ncid, const char *path, const char *name, long tasks, void *out)
+{
+    int varid, ndims;
+    size_t len, n = 1;
+    int dims[NC_MAX_VAR_DIMS];
+    LYAP_CALL(summary_check(nc_inq_varid(ncid, name, &varid), path, name));
+    LYAP_CALL(summary_check(nc_inq_var(ncid, varid, NULL, NULL, &ndims, dims, NULL), path, name));
+    for (int d = 0; d < ndims && ndims == TASK_DIMS; d++) {
+        LYAP_CALL(summary_check(nc_inq_dimlen(ncid, dims[d], &len), path, name));
+        n *= len;
+    }
+    if (ndims != TASK_DIMS || (long)n != tasks)
+        return lyap_fail(LYAP_EIO, "%s: not a lyapdiag training file (%s is not over method, width, depth, slope, "
+                         "optimizer, learning_rate, seed); " TRAIN_INFO_READS, path, name);
+    return summary_check(strcmp(name, "final_test_loss") == 0 ? nc_get_var_double(ncid, varid, out)
+                                                              : nc_get_var_schar(ncid, varid, out), path, name);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* numpy.percentile's default (linear) of the N sorted values X at P%. */
+static double percentile(const double *x, long n, double p)
+{
+    if (n == 0)
+        return NAN;
+    double at = p / 100 * (double)(n - 1), t;
+    long lo = (long)floor(at), hi = lo + 1 < n ? lo + 1 : lo;
+    t = at - (double)lo;
+    /* numpy's _lerp: from the nearer end */
+    return t >= 0.5 ? x[hi] - (x[hi] - x[lo]) * (1 - t) : x[lo] + (x[hi] - x[lo]) * t;
+}
+
+static int read_training_summary(int ncid, const char *path, lyap_trainout_summary *s)
+{
+    LYAP_CALL(read_text(ncid, path, "deck", &s->deck));
+    LYAP_CALL(read_text(ncid, path, "deck_file", &s->deck_file));
+    LYAP_CALL(read_text(ncid, path, "task", &s->task));
+    if (read_text(ncid, path, "source", &s->source) != LYAP_OK) {
+        free(s->source);
+        s->source = NULL;
+    }
+    LYAP_CALL(summary_check(nc_get_att_int(ncid, NC_GLOBAL, "steps", &s->steps), path, "steps attribute"));
+    LYAP_CALL(summary_check(nc_get_att_int(ncid, NC_GLOBAL, "record_every", &s->record_every), path,
+                            "record_every attribute"));
+    LYAP_CALL(read_coordinate(ncid, path, "method", NC_STRING, &s->nmethods, &s->methods));
+    LYAP_CALL(read_coordinate(ncid, path, "width", NC_INT, &s->nwidths, &s->widths));
+    LYAP_CALL(read_coordinate(ncid, path, "depth", NC_INT, &s->ndepths, &s->depths));
+    LYAP_CALL(read_coordinate(ncid, path, "slope", NC_DOUBLE, &s->nslopes, &s->slopes));
+    LYAP_CALL(read_coordinate(ncid, path, "optimizer", NC_STRING, &s->noptimizers, &s->optimizers));
+    LYAP_CALL(read_coordinate(ncid, path, "learning_rate", NC_DOUBLE, &s->nlearning_rates, &s->learning_rates));
+    LYAP_CALL(read_coordinate(ncid, path, "seed", NC_INT, &s->nseeds, NULL));
+    s->configurations = (long)(s->nmethods * s->nwidths * s->ndepths * s->nslopes * s->noptimizers *
+                               s->nlearning_rates);
+    s->tasks = s->configurations * (long)s->nseeds;
+    size_t n = s->tasks ? (size_t)s->tasks : 1, nc = s->configurations ? (size_t)s->configurations : 1;
+    signed char *done = NULL, *diverged = NULL;
+    double *final = NULL, *finite = NULL;
+    int status = lyap_alloc(&done, n, 1, "done");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&diverged, n, 1, "diverged");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&final, n, sizeof *final, "final_test_loss");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&finite, s->nseeds ? s->nseeds : 1, sizeof *finite, "final_test_loss");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->finished, nc, sizeof *s->finished, "finished");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->config_diverged, nc, sizeof *s->config_diverged, "diverged");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->median, nc, sizeof *s->median, "median");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->q25, nc, sizeof *s->q25, "q25");
+    if (status == LYAP_OK)
+        status = lyap_alloc(&s->q75, nc, sizeof *s->q75, "q75");
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "done", s->tasks, done);
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "diverged", s->tasks, diverged);
+    if (status == LYAP_OK)
+        status = read_tasks(ncid, path, "final_test_loss", s->tasks, final);
+    for (long c = 0; status == LYAP_OK && c < s->configurations; c++) {
+        long kept = 0;
+        for (long k = c * (long)s->nseeds; k < (c + 1) * (long)s->nseeds; k++) {
+            if (done[k] != 1)
+                continue;
+            s->finished[c]++;
+            s->config_diverged[c] += diverged[k] == 1;
+            if (diverged[k] != 1 && isfinite(final[k]))
+                finite[kept++] = final[k];
+        }
+        qsort(finite, (size_t)kept, sizeof *finite, by_value);
+        s->q25[c] = percentile(finite, kept, 25);
+        s->median[c] = percentile(finite, kept, 50);
+        s->q75[c] = percentile(finite, kept, 75);
+        s->tasks_done += s->finished[c];
+        s->diverged += s->config_diverged[c];
+    }
+    free(done);
+    free(diverged);
+    free(final);
+    free(finite);
+    return status;
+}
+
+int lyap_trainout_is_training_file(const char *path)
+{
+    int ncid, varid;
+    if (nc_open(path, NC_NOWRITE, &ncid) != NC_NOERR)
+        return 0;
+    int yes = nc_inq_varid(ncid, "final_test_loss", &varid) == NC_NOERR &&
+              nc_inq_varid(ncid, "train_loss", &varid) == NC_NOERR;
+    nc_close(ncid);
+    return yes;
+}
+
+int lyap_trainout_read_summary(const char *path, lyap_trainout_summary *summary)
+{
+    *summary = (lyap_trainout_summary){0};
+    int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s: cannot read it as NetCDF (%s): not a NetCDF file, or damaged; "
+                         TRAIN_INFO_READS, path, nc_strerror(status));
+    status = read_training_summary(ncid, path, summary);
+    nc_close(ncid);
+    if (status != LYAP_OK)
+        lyap_trainout_summary_free(summary);
+    return status;
+}
+
+void lyap_trainout_summary_free(lyap_trainout_summary *s)
+{
+    if (s->methods)
+        nc_free_string(s->nmethods, s->methods);
+    if (s->optimizers)
+        nc_free_string(s->noptimizers, s->optimizers);
+    free(s->methods);
+    free(s->optimizers);
+    free(s->deck);
+    free(s->deck_file);
+    free(s->source);
+    free(s->task);
+    free(s->widths);
+    free(s->depths);
+    free(s->slopes);
+    free(s->learning_rates);
+    free(s->finished);
+    free(s->config_diverged);
+    free(s->median);
+    free(s->q25);
+    free(s->q75);
+    *s = (lyap_trainout_summary){0};
 }

@@ -65,8 +65,8 @@ static void progress(master *m, int force)
         double left = elapsed * (m->cost_total - m->cost_done) / m->cost_done;
         snprintf(eta, sizeof eta, left < 120 ? "ETA %.0f s" : "ETA %.1f min", left < 120 ? left : left / 60);
     }
-    fprintf(stderr, "lyapdiag: train: %ld/%ld tasks (%.1f%% of the work; %ld diverged), %.0f s elapsed, %s\n",
-            lyap_trainout_done_count(m->out), lyap_train_task_count(m->t),
+    fprintf(stderr, "lyapdiag: train: %ld/%ld task%s (%.1f%% of the work; %ld diverged), %.0f s elapsed, %s\n",
+            lyap_trainout_done_count(m->out), lyap_train_task_count(m->t), lyap_train_task_count(m->t) == 1 ? "" : "s",
             m->cost_total > 0 ? 100 * m->cost_done / m->cost_total : 100.0, m->report->diverged, elapsed, eta);
 }
 
@@ -342,6 +342,19 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
     report->seconds = MPI_Wtime() - start;
     return report->stopped ? lyap_fail(LYAP_EINTERRUPTED, "stopped by signal %d", lyap_sched_stop_signal())
                            : LYAP_OK;
+}
+
+int lyap_train_check_memory(const lyap_deck *deck)
+{
+    const lyap_train_deck *t = deck->train;
+    lyap_train_task largest;
+    double worker = lyap_train_largest_task_bytes(t, &largest);
+    /* Rank 0 keeps every task's results (trainout.c) and builds a snapshot
+     * of them in memory, then writes it: about three copies. */
+    double master = 3.0 * 8.0 * (double)lyap_train_task_count(t) * (2.0 * lyap_train_records(&t->setup) + 4.0);
+    char task[96];
+    snprintf(task, sizeof task, "width %d and depth %d", largest.width, largest.depth);
+    return lyap_sched_check_node_memory(deck->name, worker, task, master, "reduce [train] widths or depths");
 }
 
 int lyap_train_load_deck(const char *path, lyap_deck *deck)

@@ -29,7 +29,23 @@ expect_error "output in a missing directory" 1 "error: /nonexistent/dir/x.nc: di
 mkdir -p outdir
 expect_error "output is a directory" 1 "error: outdir: is a directory; give a file name.*--output" \
   "$L" run good.ini --output outdir
+expect_error "output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/phase\.nc\)$" \
+  "$L" run good.ini --output outdir/
+printf '[train]\nmethods = he\nwidths = 2\ndepths = 2\nlearning_rates = 1e-3\nseeds = 1\nsteps = 2\nrecord_every = 1\n' >small_train.ini
+expect_error "train output is a directory" 1 "error: outdir: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
+  "$L" train small_train.ini --output outdir
+expect_error "train output is a directory with a slash" 1 "error: outdir/: is a directory; give a file name.*\(e\.g\. outdir/train\.nc\)$" \
+  "$L" train small_train.ini --output outdir/
 [ -z "$(ls outdir)" ] && [ ! -e outdir.partial ] && pass "nothing written for a directory output" || fail "files left for a directory output"
+# One task is "1 task", in every line that counts tasks (header, progress,
+# the final line, info).
+"$L" train small_train.ini --output one_task.nc >one_task.out 2>one_task.err &&
+  "$L" info one_task.nc >>one_task.out &&
+  grep -q '= 1 task on 1 rank' one_task.err && grep -q 'train: 1/1 task (' one_task.err &&
+  grep -q 'wrote one_task.nc: 1 task (' one_task.out && grep -q 'complete: 1/1 task done' one_task.out &&
+  grep -q '= 1 task$' one_task.out && ! grep -q '[^0-9]1 tasks' one_task.err one_task.out &&
+  pass "one task is '1 task' in train's header, progress and last line, and in info" ||
+  { fail "plural of one task"; cat one_task.err one_task.out; }
 # More ranks than tasks is no error: tasks split into blocks of replicas.
 mpi 3 "$L" run good.ini --quiet --output three.nc && [ -e three.nc ] && [ ! -e three.nc.partial ] &&
   pass "3 ranks for 2 tasks: the run completes" || fail "3 ranks for 2 tasks"
@@ -40,6 +56,33 @@ sed -e 's/widths = 2/widths = 2:200:100/' -e 's/slopes = 0.5, 1.0/slopes = 0:1:1
 expect_error "more memory than the machine has" 1 "huge.ini: needs about [0-9.]+ GB on this node .*reduce" \
   "$L" run huge.ini
 [ ! -e good.nc ] && [ ! -e good.nc.partial ] && pass "no output after the memory refusal" || fail "output left after memory refusal"
+# train: the largest task (width 4096, depth 20000: 3.4e11 weights, with
+# gradient and Adam's state) is refused before any work or file, on every
+# rank, and a second try is not blocked by a left-over checkpoint.
+cat >hugetrain.ini <<'INI'
+[train]
+coefficients = 0, 1
+train_points = 16
+test_points = 16
+methods = he, lyapunov-sampling
+widths = 2, 4096
+depths = 3, 20000
+slopes = 0.01
+learning_rates = 1e-3
+seeds = 1
+steps = 10
+record_every = 5
+[output]
+file = hugetrain.nc
+INI
+for np in 1 2; do
+  expect_error "train: more memory than the machine has, $np rank(s)" 1 \
+    "error: hugetrain.ini: needs about [0-9.]+ GB on this node \($np ranks? x [0-9.]+ GB for width 4096 and depth 20000, plus [0-9.]+ GB of results on rank 0\) but it has [0-9.]+ GB; reduce \[train\] widths or depths, or use fewer ranks per node" \
+    "$MPIEXEC" --oversubscribe -np $np "$L" train hugetrain.ini
+  ! grep -q -e MPI_ABORT -e ORTE_ERROR_LOG "$WORK/err" || fail "train memory refusal, $np rank(s): MPI noise"
+done
+[ -z "$(ls hugetrain.nc* 2>/dev/null)" ] && pass "no file after the train memory refusal" ||
+  fail "files left after the train memory refusal: $(ls hugetrain.nc*)"
 expect_error "no command" 2 "missing command" "$L"
 expect_error "unknown command" 2 "unknown command 'frobnicate'" "$L" frobnicate
 expect_error "run without deck" 2 "missing DECK" "$L" run

@@ -9,6 +9,9 @@
 #   - tests/decks/bias.ini adds the bias variances;
 #   - a checkpoint (a run stopped by SIGUSR1) reports its done count, the
 #     one ncdump counts; its unfinished tasks are null and "done": false;
+#   - a file of lyapdiag train and its checkpoint: the grid, tasks done and
+#     diverged, numpy's median and quartiles of final_test_loss per
+#     configuration in json and csv, the deck in the table;
 #   - bad inputs give one line and exit 1 (a file) or 2 (a command line).
 . "${top_srcdir:-.}/tests/lib.sh"
 cd "$WORK" || exit 99
@@ -153,11 +156,106 @@ fi
 expect_error "FILE missing, its checkpoint there" 1 "error: stopped.nc: no such file, but its checkpoint stopped.nc.partial is there .*lyapdiag info stopped.nc.partial$" \
   "$L" info stopped.nc
 
+# A training file (lyapdiag train) and its checkpoint: the deck's grid,
+# tasks done and diverged, and per configuration numpy's median and
+# quartiles of final_test_loss over the finished seeds that did not diverge.
+cat >compare_train.py <<'PY'
+import csv, itertools, json, math, sys
+import numpy as np
+import xarray as xr
+path, jsonfile, csvfile, tablefile = sys.argv[1:5]
+ds = xr.open_dataset(path)
+doc = json.load(open(jsonfile))
+rows = list(csv.DictReader(open(csvfile)))
+table = open(tablefile).read()
+failures, compared = [], 0
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+def same(got, want, what):
+    global compared
+    compared += 1
+    if got is None or (isinstance(got, str) and got == "nan"):
+        check(math.isnan(want), "%s: %r, want %r" % (what, got, want))
+    else:
+        check(abs(float(got) - want) <= 1e-14 * abs(want), "%s: %r, want %.17g" % (what, got, want))
+dims = ["method", "width", "depth", "slope", "optimizer", "learning_rate"]
+check(doc["deck"] == ds.attrs["deck"] and doc["deck_file"] == ds.attrs["deck_file"], "deck")
+check(doc["methods"] == [str(m) for m in ds.method.values], "methods %r" % doc["methods"])
+check(doc["optimizers"] == [str(m) for m in ds.optimizer.values], "optimizers %r" % doc["optimizers"])
+check(doc["widths"] == [int(w) for w in ds.width.values], "widths")
+check(doc["seeds"] == ds.seed.size, "seeds")
+done, diverged = ds.done.values, ds.diverged.values
+check(doc["tasks"] == done.size and doc["tasks_done"] == int((done == 1).sum()), "tasks, tasks_done")
+check(doc["diverged"] == int(((done == 1) & (diverged == 1)).sum()), "diverged %r" % doc["diverged"])
+configs = list(itertools.product(*[ds[d].values for d in dims]))
+check(len(doc["final_test_loss"]) == len(configs) == len(rows), "rows: json %d, csv %d, want %d"
+      % (len(doc["final_test_loss"]), len(rows), len(configs)))
+for k, point in enumerate(configs):
+    sel = dict(zip(dims, point))
+    j, c = doc["final_test_loss"][k], rows[k]
+    where = " ".join(str(v) for v in point)
+    check(j["method"] == c["method"] == str(point[0]) and j["optimizer"] == c["optimizer"] == str(point[4]) and
+          j["width"] == int(c["width"]) == int(point[1]) and float(c["learning_rate"]) == j["learning_rate"] == point[5],
+          where + ": coordinates")
+    d, v, f = ds.done.sel(sel).values, ds.diverged.sel(sel).values, ds.final_test_loss.sel(sel).values
+    finite = f[(d == 1) & (v != 1) & np.isfinite(f)]
+    q = np.percentile(finite, [50, 25, 75]) if finite.size else [math.nan] * 3
+    check(j["finished"] == int(c["finished"]) == int((d == 1).sum()), where + ": finished")
+    check(j["diverged"] == int(c["diverged"]) == int(((d == 1) & (v == 1)).sum()), where + ": diverged")
+    for name, want in zip(["median", "q25", "q75"], q):
+        same(j[name], float(want), where + " json " + name)
+        same(c[name], float(want), where + " csv " + name)
+want = "%d/%d tasks done, %d diverged" % (doc["tasks_done"], doc["tasks"], doc["diverged"])
+check(want in table.splitlines()[0], "table's first line lacks %r" % want)
+for line in ds.attrs["deck"].splitlines():
+    check(("  " + line).rstrip() in table.splitlines(), "table lacks the deck line %r" % line)
+for f in failures[:20]:
+    print("  " + f)
+print("%d values compared, %d failures" % (compared, len(failures)))
+sys.exit(1 if failures else 0)
+PY
+compare_train() { # NAME FILE
+  if [ "$have_xarray" = no ]; then
+    echo "SKIP: $1: $PYTHON3 lacks xarray/netCDF4"; return
+  fi
+  "$PYTHON3" compare_train.py "$2" "$1.json" "$1.csv" "$1.table" >"$1.cmp" 2>&1 &&
+    pass "$1: training json and csv are the file's quartiles per configuration ($(tail -1 "$1.cmp"))" ||
+    { fail "$1: info differs from the training file"; cat "$1.cmp"; }
+}
+mpi 1 "$L" train "$top_srcdir/tests/decks/train_small.ini" --quiet --output train.nc || fail "train_small.ini"
+for format in table csv json; do
+  "$L" info train.nc --format $format >train.$format 2>train.$format.err && [ ! -s train.$format.err ] ||
+    { fail "info train.nc --format $format"; cat train.$format.err; }
+done
+compare_train train train.nc
+grep -q '^train.nc: training runs by lyapdiag .*, complete: 112/112 tasks done, [1-9][0-9]* diverged$' train.table &&
+  grep -q '^grid: 7 methods x 2 widths x 1 depth x 1 slope x 2 optimizers x 2 learning rates x 2 seeds = 112 tasks$' train.table &&
+  grep -q 'postproc/plot_training.py train.nc' train.table &&
+  pass "training table: complete 112/112, the diverged count, the grid, the plot command" ||
+  { fail "training table lines"; head -12 train.table; }
+sed -e 's/^steps          = 200$/steps          = 20000/' -e 's/^record_every   = 50$/record_every   = 5000/' \
+  "$top_srcdir/tests/decks/train_small.ini" >train_long.ini
+"$L" train train_long.ini --quiet --output tstop.nc 2>tstop.err &
+pid=$!
+i=0
+while [ "$(done_tasks tstop.nc.partial)" -lt 2 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+stop_and_wait $pid
+kept=$(done_tasks tstop.nc.partial)
+[ "$status" -eq 3 ] && [ -s tstop.nc.partial ] || { fail "SIGUSR1 train: exit $status (want 3)"; cat tstop.err; }
+for format in table csv json; do
+  "$L" info tstop.nc.partial --format $format >tstop.$format || fail "info tstop.nc.partial $format"
+done
+compare_train tstop tstop.nc.partial
+grep -q "^tstop.nc.partial: training runs by .*, a checkpoint: $kept/112 tasks done, [0-9]* diverged; continue it with: lyapdiag train train_long.ini --output tstop.nc --resume$" tstop.table &&
+  pass "training checkpoint: info says $kept/112 tasks done and how to continue" ||
+  { fail "training checkpoint table"; head -2 tstop.table; }
+
 # Bad inputs: one line naming the file and the fix.
-expect_error "missing file" 1 "error: nothere.nc: No such file or directory; give the file lyapdiag run wrote" \
+expect_error "missing file" 1 "error: nothere.nc: No such file or directory; give the file lyapdiag run or train wrote" \
   "$L" info nothere.nc
 echo "not a netcdf file" >text.nc
-expect_error "not NetCDF" 1 "error: text.nc: cannot read it as NetCDF \(.*\): not a NetCDF file, or damaged; info reads the phase diagrams lyapdiag run writes" \
+expect_error "not NetCDF" 1 "error: text.nc: cannot read it as NetCDF \(.*\): not a NetCDF file, or damaged; info reads the files lyapdiag run and lyapdiag train write" \
   "$L" info text.nc
 printf 'netcdf other { dimensions: n = 2 ; variables: double v(n) ; data: v = 1, 2 ; }\n' >other.cdl
 if ncgen -4 -o other.nc other.cdl 2>/dev/null; then
@@ -168,7 +266,7 @@ fi
 expect_error "init's network" 1 "error: w.nc: a network written by lyapdiag init, not a phase diagram: load it with postproc/load_init_weights.py" \
   "$L" info w.nc
 mkdir -p adir
-expect_error "a directory" 1 "error: adir: is a directory; give the file lyapdiag run wrote in it" "$L" info adir
+expect_error "a directory" 1 "error: adir: is a directory; give the file lyapdiag run or train wrote in it" "$L" info adir
 cp small.nc truncated.nc && truncate -s 5000 truncated.nc
 expect_error "truncated file" 1 "error: truncated.nc: .*(damaged|not a NetCDF)" "$L" info truncated.nc
 expect_error "no FILE" 2 "info: missing FILE \(e.g. lyapdiag info phase.nc\) \(see 'lyapdiag info --help'\)" "$L" info

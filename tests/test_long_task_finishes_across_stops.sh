@@ -40,7 +40,7 @@ while [ $cycles -lt 25 ]; do
   [ "$status" -eq 3 ] || break
   # An interruption inside the task: the checkpoint holds blocks, no task.
   if ncdump -h long.nc.partial 2>/dev/null | grep -q 'double block_state(block_value)' &&
-     grep -q 'stopped by a signal: 0/1 tasks kept in long.nc.partial, with [0-9]* finished blocks* of 1 unfinished task' cycle.err; then
+     grep -q 'stopped by a signal: 0/1 task kept in long.nc.partial, with [0-9]* finished blocks* of 1 unfinished task' cycle.err; then
     inside=$((inside + 1))
   fi
 done

@@ -26,7 +26,7 @@ static const struct {
     {T "train_points = 0\n", "[train] train_points: '0' must be a whole number from 1"},
     {T "test_points = many\n", "[train] test_points: 'many' must be a whole number"},
     {T "noise = -1\n", "[train] noise: '-1' must be a number >= 0"},
-    {T "score_sigma = 0\n", "[train] score_sigma: '0' must be a number > 0"},
+    {T "task = score\nscore_sigma = 0\n", "[train] score_sigma: '0' must be a number > 0"},
     {T "methods = he, lyapunov-gausian\n", "[train] methods: unknown method 'lyapunov-gausian'; did you mean 'lyapunov-gaussian'?"},
     {T "methods = glorot\n", "[train] methods: unknown method 'glorot'; choose from he, orthogonal"},
     {T "methods = he, he\n", "[train] methods: method 'he' listed twice"},
@@ -63,6 +63,18 @@ static const struct {
     {T "steps = 10000000\nrecord_every = 1\n", "[train] record_every = 1 gives 10000001 records of 10000000 steps, "
                                                "more than 1000000"},
     {T "seeds = 100000\nsteps = 100000\nrecord_every = 100\n", "losses per variable, more than 1e+08"},
+    /* a key of the other task: refused naming both keys */
+    {T "task = score\ncoefficients = 0, 1\n", "train.ini:3: [train] coefficients: applies to task = polynomial only, "
+                                           "but [train] task = score (line 2); remove coefficients, or set task = "
+                                           "polynomial"},
+    {T "noise = 0.1\ntask = score\n", "train.ini:2: [train] noise: applies to task = polynomial only, but [train] "
+                                      "task = score (line 3)"},
+    {T "score_sigma = 0.3\n", "train.ini:2: [train] score_sigma: applies to task = score only, but [train] task = "
+                             "polynomial (the default); remove score_sigma, or set task = score"},
+    {T "task = polynomial\nscore_sigma = 0.3\n", "[train] score_sigma: applies to task = score only, but [train] "
+                                                 "task = polynomial (line 2)"},
+    {T "task = score\nscore_sigma = 0.3\n", NULL},
+    {T "task = polynomial\ncoefficients = 1, 2\nnoise = 0.1\n", NULL},
     /* sections and kinds */
     {T "[grid]\nwidths = 4\n", "train.ini:3: [grid] widths: not a key of a training deck (it has [train]); "
                                "write it as [train] widths"},
@@ -74,6 +86,9 @@ static const struct {
     {T "[output]\nfile =\n", "[output] file: empty file name"},
     {"[grid]\nwidths = 4\nslopes = 0.1\nvariances = 1\ndepths = 100\n",
      "train.ini: no [train] section: not a training deck; add [train]"},
+    /* a misspelled [train] is named as such, not as a missing section */
+    {"; deck\n [ trian ]\nsteps = 4\n", "train.ini:2: [trian]: unknown section; did you mean [train]?"},
+    {"[Train]\nsteps = 4\n[output]\nfile = x.nc\n", "train.ini:1: [Train]: unknown section; did you mean [train]?"},
 };
 
 static void test_bad_decks(void)
@@ -104,6 +119,18 @@ static void test_run_refuses_training_deck(void)
     const char *msg = lyap_error_message();
     check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [train]: a training deck; run it with `lyapdiag train t.ini`"),
           "lyap_deck_parse refuses a training deck: '%s'", msg);
+    /* ... and a misspelled [train] in it: did you mean [train], not [grid] */
+    status = lyap_deck_parse("[trian]\nsteps = 10\n", "t.ini", &deck);
+    msg = lyap_error_message();
+    check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [trian]: unknown section; did you mean [train]? (a training "
+                                              "deck: run it with `lyapdiag train t.ini`)"),
+          "lyap_deck_parse names [train] for [trian]: '%s'", msg);
+    /* a run deck's own typos keep their suggestion */
+    status = lyap_deck_parse("[gird]\nwidths = 4\n", "t.ini", &deck);
+    msg = lyap_error_message();
+    check(status == LYAP_EDECK && strstr(msg, "t.ini:2: [gird]: unknown section; did you mean [grid]?") &&
+              !strstr(msg, "lyapdiag train"),
+          "lyap_deck_parse names [grid] for [gird]: '%s'", msg);
 }
 
 /* Every key at its default is the deck; the task grid's order. */

@@ -45,6 +45,21 @@ for want in 'method = 7' 'width = 2' 'depth = 1' 'slope = 1' 'optimizer = 2' 'le
   printf '%s\n' "$header" | grep -qF -- "$want" || fail "header lacks '$want'"
 done
 pass "header has the contract's dimensions and variables, and the deck"
+# CF-1.8: every variable has a long_name, every numeric one units, and
+# the int8 flags flag_values and flag_meanings (trainout.c's one table).
+missing=$(printf '%s\n' "$header" | awk '
+  /^\t[a-z]+ [a-z_0-9]+\(.*\) ;$/ { split($2, p, "("); v = p[1]; vars[v] = $1 }
+  /^\t\t[a-z_0-9]+:[a-z_A-Z]+ = / { split($1, p, ":"); att[p[1] ":" p[2]] = 1 }
+  END { for (v in vars) { if (!att[v ":long_name"]) print v ":long_name"
+                          if (vars[v] != "string" && !att[v ":units"]) print v ":units"
+                          if (vars[v] == "byte" && !att[v ":flag_meanings"]) print v ":flag_meanings" } }' |
+  grep -v '^checksum' | sort | tr '\n' ' ')
+nvars=$(printf '%s\n' "$header" | grep -Ec '^	[a-z]+ [a-z_0-9]+\(.*\) ;$')
+[ -z "$missing" ] && [ "$nvars" -ge 15 ] && pass "all $nvars variables have long_name, numeric ones units, flags flag_meanings" ||
+  fail "variables without CF attributes: $missing"
+printf '%s\n' "$header" | grep -q 'diverged:flag_meanings = "ran_every_step diverged"' &&
+  printf '%s\n' "$header" | grep -q 'done:flag_meanings = "missing computed"' &&
+  pass "diverged and done carry flag_values 0, 1 and their meanings" || fail "flag attributes of diverged, done"
 ncdump -v step np1.nc | grep -q 'step = 0, 50, 100, 150, 200' && pass "step = 0, 50, ..., 200" || fail "step coordinate"
 ndiv=$(ncdump -v diverged np1.nc | sed -n '/^ diverged =/,/;/p' | tr -cd '1' | wc -c)
 [ "$ndiv" -gt 0 ] && pass "$ndiv tasks flagged diverged (sgd at 0.5), the run went on" || fail "no divergence flagged"

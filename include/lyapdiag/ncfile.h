@@ -15,8 +15,9 @@
 extern "C" {
 #endif
 
-/* PATH must name a file in an existing directory (LYAP_EIO naming why). */
-int lyap_ncfile_check_path(const char *path);
+/* PATH must name a file in an existing directory (LYAP_EIO naming why; a
+ * directory gets EXAMPLE, e.g. "train.nc", inside it as the suggestion). */
+int lyap_ncfile_check_path(const char *path, const char *example);
 
 /* Takes the fcntl write lock on LOCK for output PATH into *FD (LYAP_EIO
  * naming the process and host that hold it); lyap_ncfile_unlock removes

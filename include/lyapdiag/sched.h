@@ -54,6 +54,13 @@ int lyap_sched_load_deck(const char *path, lyap_deck *deck);
  * plus the results rank 0 keeps): refused before any large allocation. */
 int lyap_sched_check_memory(const lyap_deck *deck);
 
+/* Collective: the check of lyap_sched_check_memory for any sweep: each rank
+ * on this node holds up to WORKER bytes (for TASK, e.g. "width 64"), rank 0
+ * MASTER more; LYAP_EDECK naming deck NAME, the figures and FIX ("reduce
+ * [grid] widths or the grid") if they exceed the node's memory. */
+int lyap_sched_check_node_memory(const char *name, double worker, const char *task, double master,
+                                 const char *fix);
+
 /* Prints "lyapdiag: error on rank R: MESSAGE" and aborts every rank with
  * exit status 1: for a failure one rank cannot share (LAMMPS's Error::one).
  * Besides rank 0's progress lines (lyap_sched_run), the one place outside

@@ -51,6 +51,36 @@ int lyap_trainout_finish(lyap_trainout **o);
 /* Frees *O, drops the lock; the files stay. Safe on NULL. */
 void lyap_trainout_close(lyap_trainout **o);
 
+/* A training file (or its checkpoint) as `lyapdiag info` shows it, read
+ * back from the file's own coordinates and attributes. A configuration is
+ * one (method, width, depth, slope, optimizer, learning rate), the seeds
+ * its samples; configurations in the file's order (learning rate fastest). */
+typedef struct {
+    char *deck, *deck_file, *source, *task; /* global attributes */
+    int steps, record_every;
+    size_t nmethods, nwidths, ndepths, nslopes, noptimizers, nlearning_rates, nseeds;
+    char **methods, **optimizers;
+    int *widths, *depths;
+    double *slopes, *learning_rates;
+    long tasks, tasks_done, diverged; /* diverged: of the done tasks */
+    long configurations;
+    long *finished, *config_diverged;  /* [configurations]: seeds done, and of them diverged */
+    double *median, *q25, *q75;        /* [configurations]: final_test_loss over done, non-diverged seeds
+                                        * (numpy's linear percentiles); NaN if none */
+} lyap_trainout_summary;
+
+/* 1 if PATH is a NetCDF file written by `lyapdiag train` (FILE or
+ * FILE.partial: it has final_test_loss and train_loss), else 0. */
+int lyap_trainout_is_training_file(const char *path);
+
+/* Reads the summary of PATH, a file of `lyapdiag train`. One-line errors
+ * naming PATH: LYAP_EIO (unreadable, damaged, not a training file),
+ * LYAP_ENOMEM. */
+int lyap_trainout_read_summary(const char *path, lyap_trainout_summary *summary);
+
+/* Frees what lyap_trainout_read_summary allocated and zeroes *SUMMARY. */
+void lyap_trainout_summary_free(lyap_trainout_summary *summary);
+
 #ifdef __cplusplus
 }
 #endif

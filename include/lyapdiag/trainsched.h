@@ -39,6 +39,13 @@ typedef struct {
  * lyap_sched_abort. */
 int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_train_report *report);
 
+/* Collective: LYAP_EDECK, naming the figures and the fix, if DECK's
+ * largest task on every rank of this node (lyap_train_largest_task_bytes)
+ * and rank 0's results need more memory than the node has
+ * (lyap_sched_check_node_memory): refused before any file or large
+ * allocation. */
+int lyap_train_check_memory(const lyap_deck *deck);
+
 /* Collective: rank 0 reads PATH, every rank parses the same text as a
  * training deck (so all agree on success or on the error). */
 int lyap_train_load_deck(const char *path, lyap_deck *deck);
