@@ -1020,14 +1020,24 @@ static void print_info_csv(const lyap_ncout_summary *s)
     }
 }
 
-static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
+/* The opening keys of info's JSON for either kind of file: file, kind
+ * (KIND NULL: none, as phase diagrams have always been written), deck_file,
+ * deck. */
+static void print_json_opening(const char *file, const char *kind, const char *deck_file, const char *deck)
 {
     printf("{\"file\": ");
-    print_json_string(o->file);
+    print_json_string(file);
+    if (kind)
+        printf(",\n \"kind\": \"%s\"", kind);
     printf(",\n \"deck_file\": ");
-    print_json_string(s->deck_file);
+    print_json_string(deck_file);
     printf(",\n \"deck\": ");
-    print_json_string(s->deck);
+    print_json_string(deck);
+}
+
+static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
+{
+    print_json_opening(o->file, NULL, s->deck_file, s->deck);
     printf(",\n \"families\": [");
     for (size_t i = 0; i < s->nfamilies; i++) {
         printf("%s", i ? ", " : "");
@@ -1184,12 +1194,7 @@ static void print_train_info_csv(const lyap_trainout_summary *s)
 
 static void print_train_info_json(const info_options *o, const lyap_trainout_summary *s)
 {
-    printf("{\"file\": ");
-    print_json_string(o->file);
-    printf(",\n \"kind\": \"training\",\n \"deck_file\": ");
-    print_json_string(s->deck_file);
-    printf(",\n \"deck\": ");
-    print_json_string(s->deck);
+    print_json_opening(o->file, "training", s->deck_file, s->deck);
     printf(",\n \"task\": ");
     print_json_string(s->task);
     printf(",\n \"steps\": %d, \"record_every\": %d,\n", s->steps, s->record_every);
