@@ -662,9 +662,11 @@ static int read_text_attr(int ncid, const char *name, char **text)
  * that differs; its stored deck is read with PARSE (the run's or the
  * training deck's parser), and one that does not parse is NOT_WHAT ("does
  * not parse") and not a checkpoint of KIND. */
-static int same_deck(int ncid, const char *file, const lyap_deck *deck,
-                     int (*parse)(const char *text, const char *name, lyap_deck *deck), const char *not_what,
-                     const char *kind)
+/* The first deck key (a lyap_deck_first_difference string) in which the
+ * deck stored in FILE's attributes differs from DECK, in *KEY (NULL: none). */
+static int stored_deck_difference(int ncid, const char *file, const lyap_deck *deck,
+                                  int (*parse)(const char *text, const char *name, lyap_deck *deck),
+                                  const char *not_what, const char *kind, const char **key)
 {
     char *text = NULL;
     lyap_deck stored;
@@ -678,8 +680,17 @@ static int same_deck(int ncid, const char *file, const lyap_deck *deck,
     free(text);
     if (status != LYAP_OK)
         return status;
-    const char *key = lyap_deck_first_difference(deck, &stored);
+    *key = lyap_deck_first_difference(deck, &stored);
     lyap_deck_free(&stored);
+    return LYAP_OK;
+}
+
+static int same_deck(int ncid, const char *file, const lyap_deck *deck,
+                     int (*parse)(const char *text, const char *name, lyap_deck *deck), const char *not_what,
+                     const char *kind)
+{
+    const char *key = NULL;
+    LYAP_CALL(stored_deck_difference(ncid, file, deck, parse, not_what, kind, &key));
     if (key)
         return lyap_fail(LYAP_EDECK, "%s: %s differs from the deck that started this run; resume with that "
                          "deck, or start afresh with --overwrite", file, key);
@@ -1032,6 +1043,8 @@ int lyap_ncout_open(const char *path, const lyap_deck *deck, const char *history
         status = acquire_lock(nc);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
         status = refuse_to_discard(nc);
+    if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
+        status = lyap_ncfile_refuse_other_result(path, deck, lyap_deck_parse, "a phase diagram");
     if (status == LYAP_OK)
         status = check_space(nc);
     if (status == LYAP_OK)
@@ -1475,6 +1488,28 @@ int lyap_ncfile_same_deck(int ncid, const char *file, const lyap_deck *deck,
                           const char *kind)
 {
     return same_deck(ncid, file, deck, parse, not_what, kind);
+}
+
+int lyap_ncfile_refuse_other_result(const char *path, const lyap_deck *deck,
+                                    int (*parse)(const char *text, const char *name, lyap_deck *deck),
+                                    const char *kind)
+{
+    int ncid, status = nc_open(path, NC_NOWRITE, &ncid);
+    if (status == ENOENT)
+        return LYAP_OK;
+    if (status != NC_NOERR)
+        return lyap_fail(LYAP_EIO, "%s exists and is not a file lyapdiag wrote (%s): write elsewhere with --output, "
+                         "or replace it with --overwrite", path, nc_strerror(status));
+    const char *key = NULL;
+    status = stored_deck_difference(ncid, path, deck, parse, "does not parse", kind, &key);
+    nc_close(ncid);
+    if (status != LYAP_OK) /* no deck attribute, or another kind's deck */
+        return lyap_fail(LYAP_EIO, "%s exists and is not %s (its stored deck does not parse as one): write "
+                         "elsewhere with --output, or replace it with --overwrite", path, kind);
+    if (key)
+        return lyap_fail(LYAP_EDECK, "%s holds the finished result of another deck (its %s differs): write this "
+                         "deck's elsewhere with --output, or replace it with --overwrite", path, key);
+    return LYAP_OK; /* the same deck writes the same file again */
 }
 
 int lyap_ncfile_resume(const char *partial, const char *path, const char **writing, char **history,

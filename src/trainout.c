@@ -372,6 +372,8 @@ int lyap_trainout_open(const char *path, const lyap_deck *deck, const char *hist
         status = lyap_ncfile_lock(o->path, o->lock, &o->lock_fd);
     if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
         status = refuse_to_discard(o);
+    if (status == LYAP_OK && mode == LYAP_NCOUT_NEW)
+        status = lyap_ncfile_refuse_other_result(path, deck, lyap_deck_parse_train, "a training file");
     if (status == LYAP_OK)
         status = lyap_ncfile_check_room(o->path, o->partial, snapshot_bytes(o));
     if (status == LYAP_OK)

@@ -90,4 +90,23 @@ INI
 mpi 1 "$LYAPDIAG" run tiny.ini --quiet &&
   [ -s tiny.nc ] && [ ! -e tiny.nc.lock ] && [ ! -e tiny.nc.partial ] &&
   pass "a finished run leaves tiny.nc, no tiny.nc.lock or .partial" || fail "files left after a finished run: $(ls tiny.nc*)"
+
+# 4. A finished FILE is rewritten only by its own deck: another deck (or a
+#    file lyapdiag did not write) is refused before any work, FILE untouched.
+cp tiny.nc tiny.before
+"$LYAPDIAG" run tiny.ini --quiet && "$top_builddir/tests/nc_compare" tiny.before tiny.nc >compare.txt &&
+  pass "the same deck rewrites tiny.nc (bit for bit the same result)" || fail "rerun of the same deck"
+sed 's/^widths = 2/widths = 3/' tiny.ini >other.ini
+cp tiny.nc tiny.before # (the rerun's history line differs from the first run's)
+expect_error "another deck over a finished file" 1 \
+  "error: tiny.nc holds the finished result of another deck \(its \[grid\] widths differs\): write this deck's elsewhere with --output, or replace it with --overwrite" \
+  "$LYAPDIAG" run other.ini --quiet
+cmp -s tiny.nc tiny.before && [ ! -e tiny.nc.partial ] && [ ! -e tiny.nc.lock ] &&
+  pass "tiny.nc untouched, no checkpoint or lock left" || fail "the refused run touched tiny.nc"
+echo "my notes" >notes.nc
+expect_error "a file lyapdiag did not write" 1 \
+  "error: notes.nc exists and is not a file lyapdiag wrote \(NetCDF: Unknown file format\): write elsewhere with --output, or replace it with --overwrite" \
+  "$LYAPDIAG" run other.ini --quiet --output notes.nc
+"$LYAPDIAG" run other.ini --quiet --overwrite && ! cmp -s tiny.nc tiny.before &&
+  pass "--overwrite replaces it knowingly" || fail "--overwrite over a finished file of another deck"
 finish

@@ -83,6 +83,11 @@ sed 's/^seeds          = 2/seeds          = 3/' "$deck" >mismatch.ini
 cp usr1.nc.partial mismatch.nc.partial
 expect_error "resume with another deck" 1 "mismatch.nc.partial: \[train\] seeds differs from the deck that started this run" \
   "$LYAPDIAG" train mismatch.ini --output mismatch.nc --resume
+cp np1.nc np1.before
+expect_error "another deck over a finished training file" 1 \
+  "np1.nc holds the finished result of another deck \(its \[train\] seeds differs\): write this deck's elsewhere with --output, or replace it with --overwrite" \
+  "$LYAPDIAG" train mismatch.ini --output np1.nc
+cmp -s np1.nc np1.before && pass "np1.nc untouched by the refused run" || fail "the refused run touched np1.nc"
 mpi 2 "$LYAPDIAG" train "$deck" --output usr1.nc --resume 2>resume.err >/dev/null
 grep -q "resuming from usr1.nc.partial: $kept/112 tasks already done" resume.err && pass "resume skips the $kept finished tasks" ||
   { fail "resume message"; cat resume.err; }

@@ -46,6 +46,14 @@ int lyap_ncfile_same_deck(int ncid, const char *file, const lyap_deck *deck,
                           int (*parse)(const char *text, const char *name, lyap_deck *deck), const char *not_what,
                           const char *kind);
 
+/* Refuses a new run (neither --resume nor --overwrite) over a finished
+ * PATH written from another deck (KIND, e.g. "a phase diagram", parsed by
+ * PARSE) or not by lyapdiag at all: a changed deck would replace a
+ * finished result. The same deck may rewrite it (the same file again). */
+int lyap_ncfile_refuse_other_result(const char *path, const lyap_deck *deck,
+                                    int (*parse)(const char *text, const char *name, lyap_deck *deck),
+                                    const char *kind);
+
 /* Resumes from PARTIAL, else from a complete PATH (*FOUND names which;
  * NULL if neither exists): a file is opened, its checksums are verified,
  * LOAD(CTX, ncid) reads it (its deck, its tasks), and *HISTORY (malloc'd)
