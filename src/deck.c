@@ -855,6 +855,9 @@ static const char *nearest_section(const char *section)
 static int unknown_section(const char *name, int line, const char *section, int train)
 {
     const char *near = nearest_section(section);
+    if (near && strcmp(near, section) == 0) /* [grid] or [sampling] in a training deck */
+        return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: a section of phase diagram decks (`lyapdiag run`); a training "
+                         "deck has [train] and [output] only", name, line, section);
     int other = near && (strcmp(near, "train") == 0 ? !train : strcmp(near, "output") != 0 && train);
     if (near && other)
         return lyap_fail(LYAP_EDECK, "%s:%d: [%s]: unknown section; did you mean [%s]? (a %s deck: run it with "
@@ -1058,7 +1061,10 @@ static int join_canonical(struct parse_state *st, lyap_deck *deck)
 
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck);
 static int train_section_line(const char *text);
-static int misspelled_train_line(const char *text, char *section, size_t size);
+static int section_line(const char *text, int (*wanted)(const char *section, int train), int train, char *section,
+                        size_t size);
+static int misspells_train(const char *section, int train);
+static int unknown_here(const char *section, int train);
 
 int lyap_deck_parse(const char *text, const char *name, lyap_deck *deck)
 {
@@ -1109,8 +1115,9 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
         return lyap_fail(LYAP_EDECK, "%s:%d: [train]: a training deck; run it with `lyapdiag train %s` (a phase "
                          "diagram deck has [grid], [sampling], [output])", name, train_line, name);
     char misspelled[64];
-    int misspelled_line = train ? misspelled_train_line(text, misspelled, sizeof misspelled) : 0;
-    if (!train_line && misspelled_line)
+    int misspelled_line = train && !train_line ? section_line(text, misspells_train, train, misspelled,
+                                                              sizeof misspelled) : 0;
+    if (misspelled_line)
         return unknown_section(name, misspelled_line, misspelled, train);
     if (!train_line && train)
         return lyap_fail(LYAP_EDECK, "%s: no [train] section: not a training deck; add [train] (see `lyapdiag train "
@@ -1126,6 +1133,9 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
                               "a comment starting with ';' or '#'", name, rc);
     else if (st.status == LYAP_OK && rc != 0)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
+    int empty_line = st.status == LYAP_OK ? section_line(text, unknown_here, train, misspelled, sizeof misspelled) : 0;
+    if (empty_line) /* a section with keys was refused key by key above; this one has none */
+        st.status = unknown_section(name, empty_line, misspelled, train);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
     if (st.status == LYAP_OK && train)
@@ -1348,9 +1358,34 @@ static int train_section_line(const char *text)
     return 0;
 }
 
-/* The line of TEXT's first section header that is no section of either
- * deck and nearest to [train] (its name in SECTION), or 0. */
-static int misspelled_train_line(const char *text, char *section, size_t size)
+/* Whether [SECTION] holds keys of this deck (TRAIN: a training deck). */
+static int section_known(const char *section, int train)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (key_applies(i, train) && strcmp(section, deck_keys[i].section) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether [SECTION] is a misspelling of [train]: no section of either deck,
+ * and nearest to [train]. */
+static int misspells_train(const char *section, int train)
+{
+    (void)train;
+    const char *near = nearest_section(section);
+    return near && strcmp(near, "train") == 0 && strcmp(section, "train") != 0;
+}
+
+static int unknown_here(const char *section, int train)
+{
+    return !section_known(section, train);
+}
+
+/* The line of TEXT's first section header whose name (in SECTION) meets
+ * WANTED, or 0. A section without keys never reaches the INI parser's
+ * handler, so an empty misspelled one is found here. */
+static int section_line(const char *text, int (*wanted)(const char *section, int train), int train, char *section,
+                        size_t size)
 {
     int line = 1;
     for (const char *p = text; *p; line++) {
@@ -1364,8 +1399,7 @@ static int misspelled_train_line(const char *text, char *section, size_t size)
             while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
                 b--;
             snprintf(section, size, "%.*s", (int)(b - a), a);
-            const char *near = nearest_section(section);
-            if (near && strcmp(near, "train") == 0 && strcmp(section, "train") != 0)
+            if (wanted(section, train))
                 return line;
         }
         if (!eol)

@@ -32,6 +32,7 @@ static const struct {
     {"[grid]\nfamilies = gaussian, gaussian\n" "widths = 2\nslopes = 0.1\nvariances = 1\ndepths = 100\n", "listed twice"},
     {GRID_OK "[sample]\nseed = 1\n", "deck.ini:7: [sample]: unknown section; did you mean [sampling]?"},
     {GRID_OK "[physics]\nseed = 1\n", "[physics]: unknown section; sections are [grid], [sampling], [output]"},
+    {GRID_OK "[outptu]\n; file = x.nc\n", "deck.ini:6: [outptu]: unknown section; did you mean [output]?"},
     {GRID_OK "[sampling]\nreplicas = 1\n", "deck.ini:7: [sampling] replicas: '1' must be a whole number from 2"},
     {GRID_OK "[sampling]\nbatch = 0\n", "[sampling] batch: '0' must be a whole number from 1"},
     {GRID_OK "[sampling]\nseed = -3\n", "[sampling] seed: '-3' must be a whole number"},

@@ -81,6 +81,10 @@ static const struct {
     {T "[sampling]\nreplicas = 4\n", "[sampling] replicas: not a key of a training deck (it has [train]); remove it"},
     {T "[trian]\nsteps = 4\n", "train.ini:3: [trian]: unknown section; did you mean [train]?"},
     {T "[physics]\nsteps = 4\n", "[physics]: unknown section; sections are [train], [output] (a training deck)"},
+    /* a section without keys is still read: an empty misspelled one is no silent no-op */
+    {T "steps = 4\n[outptu]\n; file = x.nc\n", "train.ini:3: [outptu]: unknown section; did you mean [output]?"},
+    {T "steps = 4\n[grid]\n", "train.ini:3: [grid]: a section of phase diagram decks (`lyapdiag run`); a training "
+                              "deck has [train] and [output] only"},
     {"steps = 4\n" T, "train.ini:1: steps: key outside any section; put it under [train] or [output]"},
     {T "[output]\ncheckpoint_seconds = -1\n", "[output] checkpoint_seconds: '-1' must be a number of seconds"},
     {T "[output]\nfile =\n", "[output] file: empty file name"},
