@@ -888,21 +888,25 @@ static int parse_info_options(int argc, char **argv, info_options *o)
     return LYAP_OK;
 }
 
-/* The boundary's numbers per task, printed by every format from one table. */
-static const struct {
+/* A per-task (or per-configuration) array of doubles in a summary struct,
+ * by its key in csv and json: info prints every format from one table. */
+typedef struct {
     const char *key;
-    size_t offset;
-} boundary_fields[] = {
+    size_t offset; /* of the double * in the summary */
+} info_field;
+
+static double summary_value(const void *summary, const info_field *field, long i)
+{
+    return (*(double *const *)((const char *)summary + field->offset))[i];
+}
+
+/* The boundary's numbers per task. */
+static const info_field boundary_fields[] = {
     {"variance_crit", offsetof(lyap_ncout_summary, variance_crit)},
     {"variance_crit_stderr", offsetof(lyap_ncout_summary, variance_crit_stderr)},
     {"variance_crit_theory", offsetof(lyap_ncout_summary, variance_crit_theory)},
 };
 #define NBOUNDARY (sizeof boundary_fields / sizeof *boundary_fields)
-
-static double boundary_value(const lyap_ncout_summary *s, size_t field, long task)
-{
-    return (*(double *const *)((const char *)s + boundary_fields[field].offset))[task];
-}
 
 /* Task T's family, width and slope (family-major, slope fastest). */
 static void task_point(const lyap_ncout_summary *s, long t, const char **family, int *width, double *slope)
@@ -983,10 +987,10 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
         task_point(s, t, &family, &width, &slope);
         printf("%-23s %6d %10g ", family, width, slope);
         if (s->done[t] == 1)
-            printf("%16.8g %12.4g %16.8g\n", boundary_value(s, 0, t), boundary_value(s, 1, t),
-                   boundary_value(s, 2, t));
+            printf("%16.8g %12.4g %16.8g\n", summary_value(s, &boundary_fields[0], t),
+                   summary_value(s, &boundary_fields[1], t), summary_value(s, &boundary_fields[2], t));
         else
-            printf("%16s %12s %16.8g\n", "(not done)", "", boundary_value(s, 2, t));
+            printf("%16s %12s %16.8g\n", "(not done)", "", summary_value(s, &boundary_fields[2], t));
     }
     printf("inf: no finite variance reaches lambda = 0 (slope 0, ReLU); nan: no closed form (theory) or not "
            "computed.\n");
@@ -1015,7 +1019,7 @@ static void print_info_csv(const lyap_ncout_summary *s)
         printf(",%d", s->done[t] == 1);
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(",");
-            print_number(boundary_value(s, i, t), 0);
+            print_number(summary_value(s, &boundary_fields[i], t), 0);
         }
         printf("\n");
     }
@@ -1065,7 +1069,7 @@ static void print_info_json(const info_options *o, const lyap_ncout_summary *s)
         printf(", \"done\": %s", s->done[t] == 1 ? "true" : "false");
         for (size_t i = 0; i < NBOUNDARY; i++) {
             printf(", \"%s\": ", boundary_fields[i].key);
-            print_number(boundary_value(s, i, t), 1);
+            print_number(summary_value(s, &boundary_fields[i], t), 1);
         }
         printf("}");
     }
@@ -1097,21 +1101,13 @@ static train_point train_configuration(const lyap_trainout_summary *s, long c)
     return p;
 }
 
-/* The final test loss per configuration, printed by every format from one table. */
-static const struct {
-    const char *key;
-    size_t offset;
-} train_fields[] = {
+/* The final test loss per configuration. */
+static const info_field train_fields[] = {
     {"median", offsetof(lyap_trainout_summary, median)},
     {"q25", offsetof(lyap_trainout_summary, q25)},
     {"q75", offsetof(lyap_trainout_summary, q75)},
 };
 #define NTRAIN_FIELDS (sizeof train_fields / sizeof *train_fields)
-
-static double train_value(const lyap_trainout_summary *s, size_t field, long c)
-{
-    return (*(double *const *)((const char *)s + train_fields[field].offset))[c];
-}
 
 static void print_string_list(const char *open, const char *const *names, size_t n, int json)
 {
@@ -1159,8 +1155,9 @@ static void print_train_info_table(const info_options *o, const lyap_trainout_su
     for (long c = 0; c < s->configurations; c++) {
         train_point p = train_configuration(s, c);
         printf("%-20s %6d %6d %8g %-9s %10g %12.5g %12.5g %12.5g %5ld/%-3zu %9ld\n", p.method, p.width, p.depth,
-               p.slope, p.optimizer, p.learning_rate, train_value(s, 0, c), train_value(s, 1, c),
-               train_value(s, 2, c), s->finished[c], s->nseeds, s->config_diverged[c]);
+               p.slope, p.optimizer, p.learning_rate, summary_value(s, &train_fields[0], c),
+               summary_value(s, &train_fields[1], c), summary_value(s, &train_fields[2], c), s->finished[c], s->nseeds,
+               s->config_diverged[c]);
     }
     printf("nan: no finished seed that did not diverge.\n");
     printf("\ndeck %s, as stored in the file:\n", s->deck_file);
@@ -1187,7 +1184,7 @@ static void print_train_info_csv(const lyap_trainout_summary *s)
         printf(",%zu,%ld,%ld", s->nseeds, s->finished[c], s->config_diverged[c]);
         for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
             printf(",");
-            print_number(train_value(s, i, c), 0);
+            print_number(summary_value(s, &train_fields[i], c), 0);
         }
         printf("\n");
     }
@@ -1220,7 +1217,7 @@ static void print_train_info_json(const info_options *o, const lyap_trainout_sum
         printf(", \"finished\": %ld, \"diverged\": %ld", s->finished[c], s->config_diverged[c]);
         for (size_t i = 0; i < NTRAIN_FIELDS; i++) {
             printf(", \"%s\": ", train_fields[i].key);
-            print_number(train_value(s, i, c), 1);
+            print_number(summary_value(s, &train_fields[i], c), 1);
         }
         printf("}");
     }
