@@ -888,6 +888,17 @@ static int parse_info_options(int argc, char **argv, info_options *o)
     return LYAP_OK;
 }
 
+/* The deck stored in a file, indented, under the table info prints. */
+static void print_stored_deck(const char *deck_file, const char *deck)
+{
+    printf("\ndeck %s, as stored in the file:\n", deck_file);
+    while (*deck) {
+        size_t len = strcspn(deck, "\n");
+        printf("  %.*s\n", (int)len, deck);
+        deck += len + (deck[len] == '\n');
+    }
+}
+
 /* A per-task (or per-configuration) array of doubles in a summary struct,
  * by its key in csv and json: info prints every format from one table. */
 typedef struct {
@@ -994,13 +1005,7 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
     }
     printf("inf: no finite variance reaches lambda = 0 (slope 0, ReLU); nan: no closed form (theory) or not "
            "computed.\n");
-    printf("\ndeck %s, as stored in the file:\n", s->deck_file);
-    const char *line = s->deck;
-    while (*line) {
-        size_t len = strcspn(line, "\n");
-        printf("  %.*s\n", (int)len, line);
-        line += len + (line[len] == '\n');
-    }
+    print_stored_deck(s->deck_file, s->deck);
 }
 
 static void print_info_csv(const lyap_ncout_summary *s)
@@ -1160,13 +1165,7 @@ static void print_train_info_table(const info_options *o, const lyap_trainout_su
                s->config_diverged[c]);
     }
     printf("nan: no finished seed that did not diverge.\n");
-    printf("\ndeck %s, as stored in the file:\n", s->deck_file);
-    const char *line = s->deck;
-    while (*line) {
-        size_t len = strcspn(line, "\n");
-        printf("  %.*s\n", (int)len, line);
-        line += len + (line[len] == '\n');
-    }
+    print_stored_deck(s->deck_file, s->deck);
 }
 
 static void print_train_info_csv(const lyap_trainout_summary *s)
