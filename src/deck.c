@@ -1060,7 +1060,7 @@ static int join_canonical(struct parse_state *st, lyap_deck *deck)
 }
 
 static int parse_deck(const char *text, const char *name, int train, lyap_deck *deck);
-static int train_section_line(const char *text);
+static int names_train(const char *section, int train);
 static int section_line(const char *text, int (*wanted)(const char *section, int train), int train, char *section,
                         size_t size);
 static int misspells_train(const char *section, int train);
@@ -1110,15 +1110,15 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
 {
     struct parse_state st = {.deck = deck, .name = name, .cursor = text, .status = LYAP_OK, .train = train};
     memset(deck, 0, sizeof *deck);
-    int train_line = train_section_line(text);
+    char section[64]; /* the name of the header section_line found */
+    int train_line = section_line(text, names_train, train, section, sizeof section);
     if (train_line && !train)
         return lyap_fail(LYAP_EDECK, "%s:%d: [train]: a training deck; run it with `lyapdiag train %s` (a phase "
                          "diagram deck has [grid], [sampling], [output])", name, train_line, name);
-    char misspelled[64];
-    int misspelled_line = train && !train_line ? section_line(text, misspells_train, train, misspelled,
-                                                              sizeof misspelled) : 0;
+    int misspelled_line = train && !train_line ? section_line(text, misspells_train, train, section,
+                                                              sizeof section) : 0;
     if (misspelled_line)
-        return unknown_section(name, misspelled_line, misspelled, train);
+        return unknown_section(name, misspelled_line, section, train);
     if (!train_line && train)
         return lyap_fail(LYAP_EDECK, "%s: no [train] section: not a training deck; add [train] (see `lyapdiag train "
                          "--help-deck`), or run a phase diagram deck with `lyapdiag run %s`", name, name);
@@ -1133,9 +1133,9 @@ static int parse_deck(const char *text, const char *name, int train, lyap_deck *
                               "a comment starting with ';' or '#'", name, rc);
     else if (st.status == LYAP_OK && rc != 0)
         st.status = lyap_fail(LYAP_ENOMEM, "%s: out of memory while parsing", name);
-    int empty_line = st.status == LYAP_OK ? section_line(text, unknown_here, train, misspelled, sizeof misspelled) : 0;
+    int empty_line = st.status == LYAP_OK ? section_line(text, unknown_here, train, section, sizeof section) : 0;
     if (empty_line) /* a section with keys was refused key by key above; this one has none */
-        st.status = unknown_section(name, empty_line, misspelled, train);
+        st.status = unknown_section(name, empty_line, section, train);
     if (st.status == LYAP_OK)
         st.status = apply_defaults(&st);
     if (st.status == LYAP_OK && train)
@@ -1331,31 +1331,11 @@ int lyap_deck_parse_train(const char *text, const char *name, lyap_deck *deck)
     return parse_deck(text, name, 1, deck);
 }
 
-/* Line of TEXT's first "[train]" section header, or 0. */
-static int train_section_line(const char *text)
+/* Whether [SECTION] is [train]: a training deck's mark. */
+static int names_train(const char *section, int train)
 {
-    int line = 1;
-    for (const char *p = text; *p; line++) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '[') {
-            p++;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (strncmp(p, "train", 5) == 0) {
-                const char *q = p + 5;
-                while (*q == ' ' || *q == '\t')
-                    q++;
-                if (*q == ']')
-                    return line;
-            }
-        }
-        p = strchr(p, '\n');
-        if (!p)
-            break;
-        p++;
-    }
-    return 0;
+    (void)train;
+    return strcmp(section, "train") == 0;
 }
 
 /* Whether [SECTION] holds keys of this deck (TRAIN: a training deck). */
