@@ -23,15 +23,12 @@ import argparse
 import os
 import sys
 
-from plotlib import plotting_modules
+from plotlib import fail, open_dataset, plotting_modules, save
 
-plt, np, xr = plotting_modules("plot_bias.py")
+SCRIPT = "plot_bias.py"
+plt, np, xr = plotting_modules(SCRIPT)
 
 REQUIRED = ("signal_median", "signal_mean_meanfield", "phase_bias", "tail_index", "bias_variance")
-
-
-class UsageError(Exception):
-    """A problem with the command line or the input file, reported in one line."""
 
 
 def parse_args(argv):
@@ -49,19 +46,16 @@ def parse_args(argv):
 
 def open_file(path):
     if not os.path.isfile(path):
-        raise UsageError(f"{path}: no such file")
-    try:
-        ds = xr.open_dataset(path, engine="netcdf4")
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable NetCDF file ({str(e).splitlines()[0]})")
+        fail(SCRIPT, f"{path}: no such file")
+    ds = open_dataset(SCRIPT, xr, path)
     missing = [v for v in REQUIRED if v not in ds.variables]
     if missing:
-        raise UsageError(f"{path}: no biases in this file (missing {', '.join(missing)}); "
-                         "run a deck with [grid] bias_variances, e.g. inputs/bias.ini")
+        fail(SCRIPT, f"{path}: no biases in this file (missing {', '.join(missing)}); "
+             "run a deck with [grid] bias_variances, e.g. inputs/bias.ini")
     return ds
 
 
-def nearest(ds, coord, value, what):
+def nearest(ds, coord, value):
     values = ds[coord].values
     i = int(np.argmin(np.abs(values - value)))
     return values[i]
@@ -70,13 +64,13 @@ def nearest(ds, coord, value, what):
 def select(ds, args):
     families = [str(f) for f in ds["family"].values]
     if args.family not in families:
-        raise UsageError(f"family {args.family!r} not in file (has: {', '.join(families)})")
-    a = nearest(ds, "slope", args.slope, "slope")
+        fail(SCRIPT, f"family {args.family!r} not in file (has: {', '.join(families)})")
+    a = nearest(ds, "slope", args.slope)
     positive = ds["bias_variance"].values[ds["bias_variance"].values > 0]
     if positive.size == 0:
-        raise UsageError("the file has no bias variance > 0")
+        fail(SCRIPT, "the file has no bias variance > 0")
     sb2 = positive[np.argmin(np.abs(positive - args.bias_variance))]
-    depth = nearest(ds, "depth", args.depth, "depth")
+    depth = nearest(ds, "depth", args.depth)
     return ds.sel(family=args.family, slope=a), float(a), float(sb2), int(depth)
 
 
@@ -87,7 +81,7 @@ def he(a):
 def law_rows(sl, sb2, depth):
     """Per width at the grid variance nearest He: (d, s2, exact q05, median, q95, MC q05, median, q95, mean field)."""
     a = float(sl["slope"])
-    s2 = nearest(sl, "variance", he(a), "variance")
+    s2 = nearest(sl, "variance", he(a))
     at = sl.sel(variance=s2, bias_variance=sb2, depth=depth)
     get = lambda name: at[name].values if name in at else np.full(at["width"].size, np.nan)
     return s2, zip(at["width"].values, get("signal_q05_exact"), get("signal_median_exact"), get("signal_q95_exact"),
@@ -156,7 +150,7 @@ def plot_phase(fig, axes, sl):
 
 def plot_cosine(ax, sl, sb2):
     a = float(sl["slope"])
-    s2 = nearest(sl, "variance", he(a), "variance")
+    s2 = nearest(sl, "variance", he(a))
     sel = dict(variance=s2)
     if "bias_variance" in sl["corr_mean"].dims:
         sel["bias_variance"] = sb2
@@ -184,27 +178,17 @@ def plot(sl, sb2, depth, path, out):
     plot_phase(fig, [fig.add_subplot(grid[1, k]) for k in range(len(widths))], sl)
     fig.suptitle(f"{os.path.basename(path)}: {str(sl['family'].item())}, slope a = {float(sl['slope']):g}",
                  fontsize=10)
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as e:
-        raise UsageError(f"{out}: cannot write ({e.strerror or e})")
-    finally:
-        plt.close(fig)
+    save(SCRIPT, fig, out, dpi=110)
 
 
 def main(argv):
     args = parse_args(argv)
     out = args.output or os.path.splitext(args.file)[0] + ".png"
-    try:
-        sl, a, sb2, depth = select(open_file(args.file), args)
-        if args.table:
-            print_table(sl, sb2, depth, args.file)
-        else:
-            plot(sl, sb2, depth, args.file, out)
-            print(f"plot_bias.py: wrote {out}")
-    except UsageError as e:
-        print(f"plot_bias.py: {e}", file=sys.stderr)
-        return 2
+    sl, a, sb2, depth = select(open_file(args.file), args)
+    if args.table:
+        print_table(sl, sb2, depth, args.file)
+    else:
+        plot(sl, sb2, depth, args.file, out)
     return 0
 
 

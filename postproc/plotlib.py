@@ -34,10 +34,10 @@ def open_dataset(script, xr, path):
         fail(script, f"{path}: cannot open ({err})")
 
 
-def save(script, fig, out):
+def save(script, fig, out, dpi=120):
     """Writes FIG to OUT and says so; one line and exit 2 if OUT cannot be written."""
     try:
-        fig.savefig(out, dpi=120)
+        fig.savefig(out, dpi=dpi)
     except OSError as err:
         fail(script, f"{out}: cannot write ({err.strerror or err})")
     print(f"{script}: wrote {out}")
