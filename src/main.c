@@ -965,18 +965,19 @@ static void print_info_table(const info_options *o, const lyap_ncout_summary *s)
 {
     printf("%s: phase diagram by %s, ", o->file, s->source ? s->source : "lyapdiag");
     if (s->tasks_done == s->tasks)
-        printf("complete: %ld/%ld task%s done\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s");
+        printf("complete: %ld/%ld task%s done\n", s->tasks_done, s->tasks, lyap_plural(s->tasks));
     else { /* FILE.partial continues as FILE */
         size_t n = strlen(o->file), suffix = strlen(".partial");
         int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
         printf("a checkpoint: %ld/%ld task%s done%s; continue it with: lyapdiag run %s --output %.*s --resume\n",
-               s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->tasks_started ? " (and finished blocks of more kept)" : "",
-               s->deck_file, (int)(partial ? n - suffix : n), o->file);
+               s->tasks_done, s->tasks, lyap_plural(s->tasks),
+               s->tasks_started ? " (and finished blocks of more kept)" : "", s->deck_file,
+               (int)(partial ? n - suffix : n), o->file);
     }
     printf("deck: %s (as stored in the file, at the end)\n", s->deck_file);
     printf("grid: %zu famil%s x %zu width%s x %zu slope%s = %ld task%s\n", s->nfamilies,
-           s->nfamilies == 1 ? "y" : "ies", s->nwidths, s->nwidths == 1 ? "" : "s", s->nslopes,
-           s->nslopes == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
+           s->nfamilies == 1 ? "y" : "ies", s->nwidths, lyap_plural(s->nwidths), s->nslopes,
+           lyap_plural(s->nslopes), s->tasks, lyap_plural(s->tasks));
     printf("  %-16s", "families");
     for (size_t i = 0; i < s->nfamilies; i++)
         printf("%s%s", i ? ", " : "", s->families[i]);
@@ -1131,22 +1132,22 @@ static void print_train_info_table(const info_options *o, const lyap_trainout_su
 {
     printf("%s: training runs by %s, ", o->file, s->source ? s->source : "lyapdiag train");
     if (s->tasks_done == s->tasks)
-        printf("complete: %ld/%ld task%s done, %ld diverged\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s",
+        printf("complete: %ld/%ld task%s done, %ld diverged\n", s->tasks_done, s->tasks, lyap_plural(s->tasks),
                s->diverged);
     else {
         size_t n = strlen(o->file), suffix = strlen(".partial");
         int partial = n > suffix && strcmp(o->file + n - suffix, ".partial") == 0;
         printf("a checkpoint: %ld/%ld task%s done, %ld diverged; continue it with: lyapdiag train %s --output %.*s "
-               "--resume\n", s->tasks_done, s->tasks, s->tasks == 1 ? "" : "s", s->diverged, s->deck_file,
+               "--resume\n", s->tasks_done, s->tasks, lyap_plural(s->tasks), s->diverged, s->deck_file,
                (int)(partial ? n - suffix : n), o->file);
     }
     printf("deck: %s (as stored in the file, at the end); task %s, %d steps, losses every %d\n", s->deck_file,
            s->task, s->steps, s->record_every);
     printf("grid: %zu method%s x %zu width%s x %zu depth%s x %zu slope%s x %zu optimizer%s x %zu learning rate%s "
-           "x %zu seed%s = %ld task%s\n", s->nmethods, s->nmethods == 1 ? "" : "s", s->nwidths,
-           s->nwidths == 1 ? "" : "s", s->ndepths, s->ndepths == 1 ? "" : "s", s->nslopes, s->nslopes == 1 ? "" : "s",
-           s->noptimizers, s->noptimizers == 1 ? "" : "s", s->nlearning_rates, s->nlearning_rates == 1 ? "" : "s",
-           s->nseeds, s->nseeds == 1 ? "" : "s", s->tasks, s->tasks == 1 ? "" : "s");
+           "x %zu seed%s = %ld task%s\n", s->nmethods, lyap_plural(s->nmethods), s->nwidths,
+           lyap_plural(s->nwidths), s->ndepths, lyap_plural(s->ndepths), s->nslopes, lyap_plural(s->nslopes),
+           s->noptimizers, lyap_plural(s->noptimizers), s->nlearning_rates, lyap_plural(s->nlearning_rates),
+           s->nseeds, lyap_plural(s->nseeds), s->tasks, lyap_plural(s->tasks));
     print_string_list("methods", (const char *const *)s->methods, s->nmethods, 0);
     print_short_list("widths", s->nwidths, s->widths, NULL);
     print_short_list("depths", s->ndepths, s->depths, NULL);
@@ -1354,13 +1355,13 @@ static void echo_settings(const lyap_deck *deck)
     char biases[96] = "";
     if (lyap_deck_has_biases(deck))
         snprintf(biases, sizeof biases, " x %d bias variance%s (input m0 %g)", deck->nbias_variances,
-                 deck->nbias_variances == 1 ? "" : "s", deck->input_m0);
+                 lyap_plural(deck->nbias_variances), deck->input_m0);
     fprintf(stderr,
             "lyapdiag %s: %s: %d famil%s x %d width%s x %d slope%s = %ld task%s on %d rank%s; %d variances%s, "
             "depths %d..%d, %d replicas x %d inputs, seed %llu, BLAS core %s -> %s\n",
             PACKAGE_VERSION, deck->name, deck->nfamilies, deck->nfamilies == 1 ? "y" : "ies", deck->nwidths,
-            deck->nwidths == 1 ? "" : "s", deck->nslopes, deck->nslopes == 1 ? "" : "s",
-            lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s", lyap_sched_size(),
+            lyap_plural(deck->nwidths), deck->nslopes, lyap_plural(deck->nslopes),
+            lyap_deck_task_count(deck), lyap_plural(lyap_deck_task_count(deck)), lyap_sched_size(),
             lyap_sched_size() > 1 ? "s" : "", deck->nvariances,
             biases, deck->depths[0], deck->depths[deck->ndepths - 1], deck->replicas, deck->batch,
             (unsigned long long)deck->seed, lyap_propagate_blas_core(), deck->output);
@@ -1401,7 +1402,7 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
         n += (size_t)snprintf(running + n, sizeof running - n, "%s%s width %d slope %g (block %d of %d, %d "
                               "replica%s: %.0f%% done in %.0f s, %s)", i ? ", " : "",
                               lyap_family_name(deck->families[f]), deck->widths[w], deck->slopes[s], u->block + 1,
-                              u->nblocks, u->replicas, u->replicas == 1 ? "" : "s", 100 * u->fraction, u->seconds,
+                              u->nblocks, u->replicas, lyap_plural(u->replicas), 100 * u->fraction, u->seconds,
                               need);
     }
     if (r->nunfinished > listed && n < sizeof running)
@@ -1412,7 +1413,7 @@ static void say_no_progress(const lyap_deck *deck, lyap_sched_report *r, long do
             "time (e.g. sbatch --time) or make the blocks shorter (smaller depths or widths); %ld/%ld task%s stay in "
             "%s.partial for --resume (exit status 4)\n", r->slot, running[0] ? running : "none", r->slot,
             r->nunfinished == 1 ? "it" : "them", done, lyap_deck_task_count(deck),
-            lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output);
+            lyap_plural(lyap_deck_task_count(deck)), deck->output);
 }
 
 /* Rank 0 writes the complete file, or the checkpoint of a stopped run;
@@ -1438,10 +1439,10 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
                 snprintf(ranks, sizeof ranks, "mpirun -np %d ", lyap_sched_size());
             if (blocks_held > 0)
                 snprintf(blocks, sizeof blocks, ", with %ld finished block%s of %ld unfinished task%s", blocks_held,
-                         blocks_held == 1 ? "" : "s", tasks_held, tasks_held == 1 ? "" : "s");
+                         lyap_plural(blocks_held), tasks_held, lyap_plural(tasks_held));
             fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial%s; finish with: "
                     "%s%s run %s%s%s --resume\n", done, lyap_deck_task_count(deck),
-                    lyap_deck_task_count(deck) == 1 ? "" : "s", deck->output, blocks, ranks,
+                    lyap_plural(lyap_deck_task_count(deck)), deck->output, blocks, ranks,
                     opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_ncout_close(out);
             return EXIT_INTERRUPTED;
@@ -1457,10 +1458,11 @@ static int finish_run(const lyap_deck *deck, lyap_ncout **out, const run_options
     if (!opt->quiet)
         printf("lyapdiag: wrote %s: %ld task%s on %d rank%s in %.2f s; rank 0 served %ld unit message%s, %.1f us "
                "each, and started and finished %ld task%s, %.1f us each\n",
-               deck->output, lyap_deck_task_count(deck), lyap_deck_task_count(deck) == 1 ? "" : "s",
-               lyap_sched_size(), lyap_sched_size() == 1 ? "" : "s", report->seconds, report->served,
-               report->served == 1 ? "" : "s", report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
-               report->finished, report->finished == 1 ? "" : "s", report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
+               deck->output, lyap_deck_task_count(deck), lyap_plural(lyap_deck_task_count(deck)),
+               lyap_sched_size(), lyap_plural(lyap_sched_size()), report->seconds, report->served,
+               lyap_plural(report->served), report->served ? 1e6 * report->serve_seconds / report->served : 0.0,
+               report->finished, lyap_plural(report->finished),
+               report->finished ? 1e6 * report->task_seconds / report->finished : 0.0);
     return 0;
 }
 
@@ -1506,10 +1508,10 @@ static int cmd_run(int argc, char **argv)
         char blocks[96] = "";
         if (blocks_held > 0)
             snprintf(blocks, sizeof blocks, ", and %ld finished block%s of %ld more", blocks_held,
-                     blocks_held == 1 ? "" : "s", tasks_held);
+                     lyap_plural(blocks_held), tasks_held);
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
             fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done%s\n", resumed_from,
-                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), lyap_deck_task_count(&deck) == 1 ? "" : "s",
+                    lyap_ncout_done_count(out), lyap_deck_task_count(&deck), lyap_plural(lyap_deck_task_count(&deck)),
                     blocks);
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n",
@@ -1709,12 +1711,12 @@ static void echo_train_settings(const lyap_deck *deck)
             "lyapdiag %s: %s: %d method%s x %d width%s x %d depth%s x %d slope%s x %d optimizer%s x %d learning "
             "rate%s x %d seed%s = %ld task%s on %d rank%s; %s, %d/%d points, %d steps, %s, losses every %d, "
             "biases %s -> %s\n",
-            PACKAGE_VERSION, deck->name, t->nmethods, t->nmethods == 1 ? "" : "s", t->nwidths,
-            t->nwidths == 1 ? "" : "s", t->ndepths, t->ndepths == 1 ? "" : "s", t->nslopes, t->nslopes == 1 ? "" : "s",
-            t->noptimizers, t->noptimizers == 1 ? "" : "s", t->nlearning_rates, t->nlearning_rates == 1 ? "" : "s",
-            t->nseeds, t->nseeds == 1 ? "" : "s", lyap_train_task_count(t), lyap_train_task_count(t) == 1 ? "" : "s",
+            PACKAGE_VERSION, deck->name, t->nmethods, lyap_plural(t->nmethods), t->nwidths,
+            lyap_plural(t->nwidths), t->ndepths, lyap_plural(t->ndepths), t->nslopes, lyap_plural(t->nslopes),
+            t->noptimizers, lyap_plural(t->noptimizers), t->nlearning_rates, lyap_plural(t->nlearning_rates),
+            t->nseeds, lyap_plural(t->nseeds), lyap_train_task_count(t), lyap_plural(lyap_train_task_count(t)),
             lyap_sched_size(),
-            lyap_sched_size() == 1 ? "" : "s", s->problem == LYAP_TRAIN_SCORE ? "score matching" : "polynomial",
+            lyap_plural(lyap_sched_size()), s->problem == LYAP_TRAIN_SCORE ? "score matching" : "polynomial",
             s->train_points, s->test_points, s->steps, batch, s->record_every, s->biases ? "yes" : "no",
             deck->output);
 }
@@ -1743,11 +1745,11 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
                         "signal (a task is the smallest piece a checkpoint keeps, and one needs more time than the run gets), so requeueing would loop: give the job "
                         "more time (e.g. sbatch --time) or make the tasks shorter (fewer steps); %ld/%ld task%s stay in "
                         "%s.partial for --resume (exit status 4)\n", report->seconds, done, total,
-                        total == 1 ? "" : "s", deck->output);
+                        lyap_plural(total), deck->output);
             else
                 fprintf(stderr, "lyapdiag: stopped by a signal: %ld/%ld task%s kept in %s.partial; finish with: "
-                        "%s%s train %s%s%s --resume\n", done, total, total == 1 ? "" : "s", deck->output, ranks, opt->program, deck->name,
-                        opt->output ? " --output " : "", opt->output ? opt->output : "");
+                        "%s%s train %s%s%s --resume\n", done, total, lyap_plural(total), deck->output, ranks,
+                        opt->program, deck->name, opt->output ? " --output " : "", opt->output ? opt->output : "");
             lyap_trainout_close(out);
             return no_progress ? EXIT_NO_PROGRESS : EXIT_INTERRUPTED;
         }
@@ -1762,8 +1764,8 @@ static int finish_train(const lyap_deck *deck, lyap_trainout **out, const train_
     if (!opt->quiet)
         printf("lyapdiag: wrote %s: %ld task%s (%ld trained in this run, %ld of them diverged) on %d rank%s in "
                "%.2f s; the ranks spent %.1f s in tasks (%.0f%% of %d x %.2f s; one rank %.1f to %.1f s)\n",
-               deck->output, total, total == 1 ? "" : "s", report->finished, report->diverged, lyap_sched_size(),
-               lyap_sched_size() == 1 ? "" : "s", report->seconds, report->task_seconds,
+               deck->output, total, lyap_plural(total), report->finished, report->diverged, lyap_sched_size(),
+               lyap_plural(lyap_sched_size()), report->seconds, report->task_seconds,
                100 * report->task_seconds / (lyap_sched_size() * (report->seconds > 0 ? report->seconds : 1)),
                lyap_sched_size(), report->seconds, report->least_busy, report->most_busy);
     return 0;
@@ -1815,7 +1817,7 @@ static int cmd_train(int argc, char **argv)
         if (status == LYAP_OK && opt.resume && !opt.quiet && resumed_from)
             fprintf(stderr, "lyapdiag: resuming from %s: %ld/%ld task%s already done\n", resumed_from,
                     lyap_trainout_done_count(out), lyap_train_task_count(deck.train),
-                    lyap_train_task_count(deck.train) == 1 ? "" : "s");
+                    lyap_plural(lyap_train_task_count(deck.train)));
         else if (status == LYAP_OK && opt.resume && !opt.quiet)
             fprintf(stderr, "lyapdiag: --resume: no %s.partial or %s yet; starting from scratch\n", deck.output,
                     deck.output);

@@ -577,7 +577,7 @@ static int write_file(const lyap_ncout *nc, const char *tmp, const char *target,
     char kept[PATH_MAX + 160] = "no checkpoint was written yet";
     if (nc->checkpointed >= 0)
         snprintf(kept, sizeof kept, "the last checkpoint %s is intact with %ld of %ld task%s (%ld finished since "
-                 "then are lost)", nc->partial, nc->checkpointed, nc->ntasks, nc->ntasks == 1 ? "" : "s",
+                 "then are lost)", nc->partial, nc->checkpointed, nc->ntasks, lyap_plural(nc->ntasks),
                  nc->ndone - nc->checkpointed);
     return lyap_fail(LYAP_EIO, "file system %s is full%s: writing %s needs %zu bytes but only %.0f are free; %s: "
                      "free some space on %s, then run again with --resume", fs, err == EDQUOT ? " (quota)" : "",

@@ -201,7 +201,7 @@ int lyap_sched_check_node_memory(const char *name, double worker, const char *ta
     if (have > 0 && need > have)
         return lyap_fail(LYAP_EDECK, "%s: needs about %.1f GB on this node (%d rank%s x %.2f GB for %s, "
                          "plus %.2f GB of results on rank 0) but it has %.1f GB; %s, or use fewer ranks per node",
-                         name, need / 1e9, local_ranks, local_ranks == 1 ? "" : "s", worker / 1e9, task,
+                         name, need / 1e9, local_ranks, lyap_plural(local_ranks), worker / 1e9, task,
                          master / 1e9, have / 1e9, fix);
     return LYAP_OK;
 }
@@ -370,7 +370,7 @@ static void report_progress(master_state *m, int force)
     if (m->unfinished_slots == 0)
         fraction = 1;
     fprintf(stderr, "lyapdiag: %ld/%ld task%s, %.0f%% of the work, %.1f s elapsed", m->done, m->ntasks,
-            m->ntasks == 1 ? "" : "s", 100 * fraction, elapsed);
+            lyap_plural(m->ntasks), 100 * fraction, elapsed);
     if (fraction > 0 && fraction < 1)
         fprintf(stderr, ", ETA %.*f s", elapsed * (1 - fraction) / fraction < 10 ? 1 : 0,
                 elapsed * (1 - fraction) / fraction);

@@ -339,7 +339,7 @@ static int refuse_to_discard(const lyap_trainout *o)
         return lyap_fail(LYAP_EIO, "%s holds the tasks of an earlier run, which cannot be counted; continue it with "
                          "--resume, or discard it with --overwrite", o->partial);
     return lyap_fail(LYAP_EIO, "%s holds %ld of %ld task%s finished by an earlier run; continue it with --resume, "
-                     "or discard it with --overwrite", o->partial, ndone, total, total == 1 ? "" : "s");
+                     "or discard it with --overwrite", o->partial, ndone, total, lyap_plural(total));
 }
 
 /* ---- public ------------------------------------------------------------------- */

@@ -66,7 +66,7 @@ static void progress(master *m, int force)
         snprintf(eta, sizeof eta, left < 120 ? "ETA %.0f s" : "ETA %.1f min", left < 120 ? left : left / 60);
     }
     fprintf(stderr, "lyapdiag: train: %ld/%ld task%s (%.1f%% of the work; %ld diverged), %.0f s elapsed, %s\n",
-            lyap_trainout_done_count(m->out), lyap_train_task_count(m->t), lyap_train_task_count(m->t) == 1 ? "" : "s",
+            lyap_trainout_done_count(m->out), lyap_train_task_count(m->t), lyap_plural(lyap_train_task_count(m->t)),
             m->cost_total > 0 ? 100 * m->cost_done / m->cost_total : 100.0, m->report->diverged, elapsed, eta);
 }
 

@@ -52,6 +52,12 @@ const char *lyap_error_message(void);
             return lyap_status_;                  \
     } while (0)
 
+/* "s" unless N is 1: "%ld task%s" reads "1 task", "2 tasks". */
+static inline const char *lyap_plural(long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Checked allocation of N objects of SIZE bytes (zeroed); overflow-safe.
  * Returns LYAP_ENOMEM with a message naming WHAT on failure. */
 int lyap_alloc(void *ptr_to_ptr, size_t n, size_t size, const char *what);
