@@ -59,6 +59,30 @@ static int alloc_lines(double **out, size_t n, const char *what)
     return LYAP_OK;
 }
 
+/* The kernels' scratch, in doubles: the largest layer's weights broadcast,
+ * d x max(n_in, d, n_out) vectors of 8 (wz), and the weight gradients'
+ * lane sums, rows x (cols + 1) vectors of 8 (lanes). */
+static size_t broadcast_weights_doubles(const lyap_mlp_shape *s)
+{
+    int rows = s->width > s->n_out ? s->width : s->n_out;
+    return (size_t)s->width * (size_t)(s->n_in > rows ? s->n_in : rows) * 8;
+}
+
+static size_t lane_sums_doubles(const lyap_mlp_shape *s)
+{
+    size_t rows = (size_t)(s->width > s->n_out ? s->width : s->n_out);
+    return rows * (size_t)((s->n_in > s->width ? s->n_in : s->width) + 1) * 8;
+}
+
+double lyap_mlp_workspace_bytes(const lyap_mlp_shape *s, int batch)
+{
+    double rows = s->width > s->n_out ? s->width : s->n_out, activations = 0;
+    for (int i = 0; i < s->depth + 2; i++)
+        activations += (double)lyap_mlp_layer_of(s, i).rows * batch;
+    return sizeof(double) * (activations + 2 * rows * batch + (double)broadcast_weights_doubles(s) +
+                             (double)lane_sums_doubles(s));
+}
+
 int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_workspace **out)
 {
     *out = NULL;
@@ -77,12 +101,10 @@ int lyap_mlp_workspace_create(const lyap_mlp_shape *s, int batch, lyap_mlp_works
         status = alloc_lines(&ws->delta, rows * batch, "gradients");
     if (status == LYAP_OK)
         status = alloc_lines(&ws->back, rows * batch, "gradients");
-    if (status == LYAP_OK) /* the largest layer, d x max(n_in, d, n_out), in vectors of 8 */
-        status = alloc_lines(&ws->wz, (size_t)s->width * (size_t)(s->n_in > (int)rows ? s->n_in : (int)rows) * 8,
-                             "weights");
-    if (status == LYAP_OK) /* rows (cols + 1) vectors of 8 */
-        status = alloc_lines(&ws->lanes, rows * (size_t)((s->n_in > s->width ? s->n_in : s->width) + 1) * 8,
-                             "gradient sums");
+    if (status == LYAP_OK)
+        status = alloc_lines(&ws->wz, broadcast_weights_doubles(s), "weights");
+    if (status == LYAP_OK)
+        status = alloc_lines(&ws->lanes, lane_sums_doubles(s), "gradient sums");
     if (status != LYAP_OK)
         lyap_mlp_workspace_destroy(&ws);
     *out = ws;

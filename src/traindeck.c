@@ -359,19 +359,16 @@ lyap_train_task lyap_train_task_at(const lyap_train_deck *t, long i)
 
 double lyap_train_task_bytes(const lyap_train_setup *s, const lyap_train_task *t)
 {
-    /* As train.c's trainer holds them (mlp.h's flat parameters, its three
-     * workspaces of (L + 2) layers plus two gradient rows, optim.h's
-     * state), in double: a width and depth past the memory must not wrap. */
-    double dim = s->problem == LYAP_TRAIN_SCORE ? 2 : 1, d = t->width, depth = t->depth;
-    double params = dim * d + d + depth * (d * d + d) + d * dim + dim;
-    double batch = s->batch > 0 && s->batch < s->train_points ? s->batch : s->train_points;
+    /* As train.c's trainer holds them (mlp.h's flat parameters and its
+     * three workspaces, optim.h's state), in doubles. */
+    int dim = s->problem == LYAP_TRAIN_SCORE ? 2 : 1;
+    lyap_mlp_shape shape = {dim, t->width, t->depth, dim, t->slope, s->biases};
+    double params = (double)lyap_mlp_parameter_count(&shape), depth = t->depth, d = t->width;
+    int batch = s->batch > 0 && s->batch < s->train_points ? s->batch : s->train_points;
     double points = (double)s->train_points + s->test_points, largest = fmax(s->train_points, s->test_points);
-    double rows = fmax(d, dim);
-    /* per workspace: its activations and two gradient rows per input, and
-     * up to 16 d^2 of the kernels' scratch (8 lanes of W and of a row) */
-    double scratch = 8 * d * fmax(dim, rows) + 8 * rows * (fmax(dim, d) + 1);
-    double workspaces = (batch + points) * ((depth + 1) * d + dim + 2 * rows) + 3 * scratch;
-    double data = 2 * dim * points + 5 * largest + 2 * dim * batch + dim * largest + s->train_points;
+    double workspaces = (lyap_mlp_workspace_bytes(&shape, batch) + lyap_mlp_workspace_bytes(&shape, s->train_points) +
+                         lyap_mlp_workspace_bytes(&shape, s->test_points)) / sizeof(double);
+    double data = 2 * dim * points + 5 * largest + 2 * dim * (double)batch + dim * largest + s->train_points;
     /* Step 0 holds init's weights (twice for lyapunov-sampling's spare)
      * beside the parameters and gradient; the optimizer comes after them. */
     double init = depth * d * d * (t->method == LYAP_TRAIN_LYAPUNOV_SAMPLING && s->candidates > 1 ? 2 : 1);

@@ -45,6 +45,10 @@ typedef struct lyap_mlp_workspace lyap_mlp_workspace;
 int lyap_mlp_workspace_create(const lyap_mlp_shape *shape, int batch, lyap_mlp_workspace **ws);
 void lyap_mlp_workspace_destroy(lyap_mlp_workspace **ws);
 
+/* Bytes such a workspace holds (activations, gradients, the kernels'
+ * scratch): for a memory check before anything is allocated. */
+double lyap_mlp_workspace_bytes(const lyap_mlp_shape *shape, int batch);
+
 /* Forward pass of X (n_in x batch) into Y (n_out x batch); keeps the
  * activations in WS for lyap_mlp_backward. */
 void lyap_mlp_forward(const lyap_mlp_shape *shape, const double *params, const double *x, int batch,
