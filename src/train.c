@@ -374,3 +374,24 @@ void lyap_train_result_free(lyap_train_result *r)
     free(r->test_loss);
     r->train_loss = r->test_loss = NULL;
 }
+
+/* ---- memory (checked before any work: trainsched.c) ---------------------------- */
+
+double lyap_train_task_bytes(const lyap_train_setup *s, const lyap_train_task *t)
+{
+    /* As train.c's trainer holds them (mlp.h's flat parameters and its
+     * three workspaces, optim.h's state), in doubles. */
+    int dim = s->problem == LYAP_TRAIN_SCORE ? 2 : 1;
+    lyap_mlp_shape shape = {dim, t->width, t->depth, dim, t->slope, s->biases};
+    double params = (double)lyap_mlp_parameter_count(&shape), depth = t->depth, d = t->width;
+    int batch = s->batch > 0 && s->batch < s->train_points ? s->batch : s->train_points;
+    double points = (double)s->train_points + s->test_points, largest = fmax(s->train_points, s->test_points);
+    double workspaces = (lyap_mlp_workspace_bytes(&shape, batch) + lyap_mlp_workspace_bytes(&shape, s->train_points) +
+                         lyap_mlp_workspace_bytes(&shape, s->test_points)) / sizeof(double);
+    double data = 2 * dim * points + 5 * largest + 2 * dim * (double)batch + dim * largest + s->train_points;
+    /* Step 0 holds init's weights (twice for lyapunov-sampling's spare)
+     * beside the parameters and gradient; the optimizer comes after them. */
+    double init = depth * d * d * (t->method == LYAP_TRAIN_LYAPUNOV_SAMPLING && s->candidates > 1 ? 2 : 1);
+    double optimizer = params * (t->optimizer == LYAP_OPTIM_ADAM ? 2 : 1);
+    return 8 * (2 * params + workspaces + data + fmax(init, optimizer));
+}

@@ -5,7 +5,6 @@
 #include "lyapdiag/traindeck.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,41 +354,3 @@ lyap_train_task lyap_train_task_at(const lyap_train_deck *t, long i)
     return task;
 }
 
-/* ---- memory ------------------------------------------------------------- */
-
-double lyap_train_task_bytes(const lyap_train_setup *s, const lyap_train_task *t)
-{
-    /* As train.c's trainer holds them (mlp.h's flat parameters and its
-     * three workspaces, optim.h's state), in doubles. */
-    int dim = s->problem == LYAP_TRAIN_SCORE ? 2 : 1;
-    lyap_mlp_shape shape = {dim, t->width, t->depth, dim, t->slope, s->biases};
-    double params = (double)lyap_mlp_parameter_count(&shape), depth = t->depth, d = t->width;
-    int batch = s->batch > 0 && s->batch < s->train_points ? s->batch : s->train_points;
-    double points = (double)s->train_points + s->test_points, largest = fmax(s->train_points, s->test_points);
-    double workspaces = (lyap_mlp_workspace_bytes(&shape, batch) + lyap_mlp_workspace_bytes(&shape, s->train_points) +
-                         lyap_mlp_workspace_bytes(&shape, s->test_points)) / sizeof(double);
-    double data = 2 * dim * points + 5 * largest + 2 * dim * (double)batch + dim * largest + s->train_points;
-    /* Step 0 holds init's weights (twice for lyapunov-sampling's spare)
-     * beside the parameters and gradient; the optimizer comes after them. */
-    double init = depth * d * d * (t->method == LYAP_TRAIN_LYAPUNOV_SAMPLING && s->candidates > 1 ? 2 : 1);
-    double optimizer = params * (t->optimizer == LYAP_OPTIM_ADAM ? 2 : 1);
-    return 8 * (2 * params + workspaces + data + fmax(init, optimizer));
-}
-
-double lyap_train_largest_task_bytes(const lyap_train_deck *t, lyap_train_task *largest)
-{
-    double most = 0;
-    for (int m = 0; m < t->nmethods; m++)
-        for (int k = 0; k < t->noptimizers; k++) {
-            lyap_train_task task = {.method = t->methods[m], .width = t->widths[t->nwidths - 1],
-                                    .depth = t->depths[t->ndepths - 1], .slope = t->slopes[0],
-                                    .optimizer = t->optimizers[k], .learning_rate = t->learning_rates[0]};
-            double bytes = lyap_train_task_bytes(&t->setup, &task);
-            if (bytes > most) {
-                most = bytes;
-                if (largest)
-                    *largest = task;
-            }
-        }
-    return most;
-}

@@ -344,11 +344,30 @@ int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_
                            : LYAP_OK;
 }
 
+/* The most any task of T holds (the widest, deepest, over methods and
+ * optimizers), that task in *LARGEST. */
+static double largest_task_bytes(const lyap_train_deck *t, lyap_train_task *largest)
+{
+    double most = 0;
+    for (int m = 0; m < t->nmethods; m++)
+        for (int k = 0; k < t->noptimizers; k++) {
+            lyap_train_task task = {.method = t->methods[m], .width = t->widths[t->nwidths - 1],
+                                    .depth = t->depths[t->ndepths - 1], .slope = t->slopes[0],
+                                    .optimizer = t->optimizers[k], .learning_rate = t->learning_rates[0]};
+            double bytes = lyap_train_task_bytes(&t->setup, &task);
+            if (bytes > most) {
+                most = bytes;
+                *largest = task;
+            }
+        }
+    return most;
+}
+
 int lyap_train_check_memory(const lyap_deck *deck)
 {
     const lyap_train_deck *t = deck->train;
-    lyap_train_task largest;
-    double worker = lyap_train_largest_task_bytes(t, &largest);
+    lyap_train_task largest = {0};
+    double worker = largest_task_bytes(t, &largest);
     /* Rank 0 keeps every task's results (trainout.c) and builds a snapshot
      * of them in memory, then writes it: about three copies. */
     double master = 3.0 * 8.0 * (double)lyap_train_task_count(t) * (2.0 * lyap_train_records(&t->setup) + 4.0);

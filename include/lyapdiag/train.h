@@ -85,6 +85,11 @@ int lyap_train_start(const lyap_train_setup *setup, const lyap_train_task *task,
 /* Records of SETUP. */
 int lyap_train_records(const lyap_train_setup *setup);
 
+/* Bytes one rank holds while it trains TASK (parameters, gradient,
+ * optimizer state or init's weights, workspaces, data), from above: the
+ * memory check before any work. */
+double lyap_train_task_bytes(const lyap_train_setup *setup, const lyap_train_task *task);
+
 /* Runs TASK under SETUP into RESULT (its arrays allocated here; free with
  * lyap_train_result_free). LYAP_OK (a divergence is a result, not an
  * error), LYAP_EUSAGE for an odd width with looks-linear or no finite

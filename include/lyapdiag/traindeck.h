@@ -55,14 +55,6 @@ long lyap_train_task_count(const lyap_train_deck *t);
  * width, depth, slope, optimizer, learning_rate, seed; seed fastest). */
 lyap_train_task lyap_train_task_at(const lyap_train_deck *t, long i);
 
-/* Bytes one rank holds while it trains TASK (parameters, gradient,
- * optimizer state or init's weights, workspaces, data), from above. */
-double lyap_train_task_bytes(const lyap_train_setup *setup, const lyap_train_task *task);
-
-/* The most any task of T holds (the widest, deepest, over methods and
- * optimizers), that task in *LARGEST unless NULL. */
-double lyap_train_largest_task_bytes(const lyap_train_deck *t, lyap_train_task *largest);
-
 /* Writes the [train] and [output] keys of a training deck (default,
  * meaning) to OUT: `lyapdiag train --help-deck`. */
 void lyap_deck_print_train_reference(FILE *out);

@@ -40,7 +40,7 @@ typedef struct {
 int lyap_train_sweep(const lyap_deck *deck, int quiet, lyap_trainout *out, lyap_train_report *report);
 
 /* Collective: LYAP_EDECK, naming the figures and the fix, if DECK's
- * largest task on every rank of this node (lyap_train_largest_task_bytes)
+ * largest task on every rank of this node (lyap_train_task_bytes of the largest)
  * and rank 0's results need more memory than the node has
  * (lyap_sched_check_node_memory): refused before any file or large
  * allocation. */
